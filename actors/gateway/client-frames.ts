@@ -1,0 +1,107 @@
+/**
+ * Parsing and validation of client frames (PROTOCOL.md, "Client to server"). A frame that is
+ * refused yields the protocol's error code, a message naming the field, and the frame's `id`
+ * as `ref` whenever it had a string one (even an invalid one).
+ */
+
+export interface FrameLimits {
+  maxMessageBodyBytes: number;
+  maxTextChars: number;
+  syncDefaultLimit: number;
+  syncMaxLimit: number;
+}
+
+export type ClientFrame =
+  | { type: 'ping'; ref?: string }
+  | { type: 'send'; id: string; conv: string; body: string }
+  | { type: 'read'; conv: string; seq: number; ref?: string }
+  | { type: 'typing'; conv: string; ref?: string }
+  | { type: 'sync'; conv: string; after: number; limit: number; ref?: string };
+
+export interface FrameRefusal {
+  code: 'bad_request' | 'too_large';
+  message: string;
+  ref?: string;
+}
+
+export type ParsedFrame = { ok: true; frame: ClientFrame } | ({ ok: false } & FrameRefusal);
+
+const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
+const MAX_CONV_ID = 64;
+
+function refuse(code: FrameRefusal['code'], message: string, ref: string | undefined): ParsedFrame {
+  return ref === undefined ? { ok: false, code, message } : { ok: false, code, message, ref };
+}
+
+function isConvId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_CONV_ID;
+}
+
+function isSeq(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+}
+
+/** Code points in `text`, counting no further than `max + 1`. */
+function exceedsChars(text: string, max: number): boolean {
+  if (text.length <= max) return false;
+  let count = 0;
+  for (const _ of text) if (++count > max) return true;
+  return false;
+}
+
+export function parseClientFrame(text: string, limits: FrameLimits): ParsedFrame {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return refuse('bad_request', 'frame: not valid JSON', undefined);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return refuse('bad_request', 'frame: a JSON object is expected', undefined);
+  const frame = value as Record<string, unknown>;
+  const ref = typeof frame.id === 'string' ? frame.id : undefined;
+  const withRef = <T extends object>(f: T): T => (ref === undefined ? f : { ...f, ref });
+
+  switch (frame.type) {
+    case 'ping':
+      return { ok: true, frame: withRef({ type: 'ping' as const }) };
+    case 'send': {
+      if (ref === undefined || !CLIENT_ID.test(ref)) return refuse('bad_request', 'id: 1–64 characters of A-Z a-z 0-9 _ - are required', ref);
+      if (!isConvId(frame.conv)) return refuse('bad_request', 'conv: a conversation id string is required', ref);
+      const body = frame.body;
+      if (typeof body !== 'object' || body === null || Array.isArray(body)) return refuse('bad_request', 'body: an object is required', ref);
+      const textField = (body as Record<string, unknown>).text;
+      if (textField !== undefined && typeof textField !== 'string') return refuse('bad_request', 'body.text: must be a string', ref);
+      if (typeof textField === 'string' && exceedsChars(textField, limits.maxTextChars)) {
+        return refuse('too_large', `body.text: at most ${limits.maxTextChars} characters`, ref);
+      }
+      const bodyJson = JSON.stringify(body);
+      if (Buffer.byteLength(bodyJson, 'utf8') > limits.maxMessageBodyBytes) {
+        return refuse('too_large', `body: at most ${limits.maxMessageBodyBytes} bytes of JSON`, ref);
+      }
+      return { ok: true, frame: { type: 'send', id: ref, conv: frame.conv, body: bodyJson } };
+    }
+    case 'read':
+      if (!isConvId(frame.conv)) return refuse('bad_request', 'conv: a conversation id string is required', ref);
+      if (!isSeq(frame.seq)) return refuse('bad_request', 'seq: a non-negative integer is required', ref);
+      return { ok: true, frame: withRef({ type: 'read' as const, conv: frame.conv, seq: frame.seq }) };
+    case 'typing':
+      if (!isConvId(frame.conv)) return refuse('bad_request', 'conv: a conversation id string is required', ref);
+      return { ok: true, frame: withRef({ type: 'typing' as const, conv: frame.conv }) };
+    case 'sync': {
+      if (!isConvId(frame.conv)) return refuse('bad_request', 'conv: a conversation id string is required', ref);
+      if (!isSeq(frame.after)) return refuse('bad_request', 'after: a non-negative integer is required', ref);
+      let limit = limits.syncDefaultLimit;
+      if (frame.limit !== undefined) {
+        if (typeof frame.limit !== 'number' || !Number.isSafeInteger(frame.limit) || frame.limit < 1) {
+          return refuse('bad_request', 'limit: an integer from 1 is expected', ref);
+        }
+        limit = Math.min(frame.limit, limits.syncMaxLimit);
+      }
+      return { ok: true, frame: withRef({ type: 'sync' as const, conv: frame.conv, after: frame.after, limit }) };
+    }
+    case undefined:
+      return refuse('bad_request', 'type: missing', ref);
+    default:
+      return refuse('bad_request', `type: unknown frame type ${JSON.stringify(String(frame.type)).slice(0, 40)}`, ref);
+  }
+}

@@ -1,0 +1,235 @@
+/**
+ * The connection actor: one per WebSocket, on the gateway that holds the socket.
+ *
+ * Size and rate are checked as each frame arrives (so a flood is refused before it queues);
+ * everything else happens in the actor, one message at a time: the `ready` frame first, then
+ * client frames in arrival order (each produced to `im-upstream` before the next is looked at,
+ * which keeps one connection's sends in order) and deliveries from the gateway's downstream
+ * topic, written to the socket with send backpressure: a socket that buffers more than the
+ * limit is closed and its client recovers by reconnecting and syncing.
+ */
+import { dispatch, spawn, stop, type Ref } from 'nact';
+import { asTroupeError } from '../../transport/errors.js';
+import type { ClientSocket, SocketHandler } from '../../transport/http/port.js';
+import type { AccessClaims } from '../auth/tokens.js';
+import { errorFrame, historyFrame, PONG_FRAME } from '../protocol/frames.js';
+import { encodeUpstream } from '../records/codec.js';
+import type { ConnAddress, UpstreamRecord } from '../records/types.js';
+import { parseClientFrame, type ClientFrame } from './client-frames.js';
+import { frameMessage } from './error-map.js';
+import type { GatewayDeps } from './gateway-deps.js';
+import { TokenBucket } from './token-bucket.js';
+
+type ConnectionMessage =
+  | { kind: 'open' }
+  | { kind: 'frame'; text: string; at: number }
+  | { kind: 'deliver'; frame: string }
+  | { kind: 'closed' };
+
+/** Close codes of PROTOCOL.md. */
+export const CLOSE_POLICY = 1008;
+export const CLOSE_TOO_BIG = 1009;
+export const CLOSE_TRY_LATER = 1013;
+
+export class Connection implements SocketHandler {
+  readonly address: ConnAddress;
+  private readonly ref: Ref<ConnectionMessage>;
+  private readonly bucket: TokenBucket;
+  private refusedInWindow = 0;
+  private windowStart = 0;
+  private open = true;
+  /** Client id → arrival time of sends awaiting their ack (ack latency metric). */
+  private readonly sentAt = new Map<string, number>();
+
+  constructor(
+    readonly socket: ClientSocket,
+    readonly user: AccessClaims,
+    private readonly deps: GatewayDeps,
+    parent: Ref<unknown>,
+  ) {
+    this.address = { gatewayId: deps.gatewayId, connId: socket.id };
+    const now = Date.now();
+    this.bucket = new TokenBucket(deps.limits.rateLimit.burst, deps.limits.rateLimit.perSecond, now);
+    this.windowStart = now;
+    this.ref = spawn(parent, async (self: Connection, msg: ConnectionMessage) => {
+      await self.handle(msg);
+      return self;
+    }, socket.id, { initialState: this });
+    deps.metrics?.connections.inc();
+    deps.metrics?.connectionsOpened.inc();
+    dispatch(this.ref, { kind: 'open' });
+  }
+
+  // ---- called by the server as frames arrive
+
+  onMessage(text: string | null, sizeBytes: number): void {
+    if (!this.open) return;
+    const { limits } = this.deps;
+    if (sizeBytes > limits.maxFrameBytes) {
+      this.deps.metrics?.framesRefused.inc({ code: 'too_large' });
+      this.close(CLOSE_TOO_BIG, 'frame too large');
+      return;
+    }
+    const now = Date.now();
+    if (!this.bucket.take(now)) {
+      this.refuse('rate_limited', 'too many frames; slow down', undefined, now);
+      return;
+    }
+    if (text === null) {
+      this.refuse('bad_request', 'frame: binary frames are not accepted; send JSON text', undefined, now);
+      return;
+    }
+    dispatch(this.ref, { kind: 'frame', text, at: now });
+  }
+
+  onClose(code: number): void {
+    if (!this.open) return;
+    this.open = false;
+    this.deps.metrics?.connections.dec();
+    this.deps.metrics?.connectionsClosed.inc({ code: String(code) });
+    dispatch(this.ref, { kind: 'closed' });
+  }
+
+  /** A frame from the downstream topic for this connection. */
+  deliver(frame: string): void {
+    if (this.open) dispatch(this.ref, { kind: 'deliver', frame });
+  }
+
+  close(code: number, reason: string): void {
+    this.socket.close(code, reason);
+  }
+
+  // ---- the actor
+
+  private async handle(msg: ConnectionMessage): Promise<void> {
+    try {
+      switch (msg.kind) {
+        case 'open':
+          return await this.onOpen();
+        case 'frame':
+          if (this.open) await this.onFrame(msg.text, msg.at);
+          return;
+        case 'deliver':
+          return this.write(msg.frame);
+        case 'closed':
+          return await this.onClosed();
+      }
+    } catch (raw) {
+      const err = asTroupeError(raw);
+      this.deps.logger.error('connection step failed', { conn: this.socket.id, user: this.user.userId, code: err.code, error: err.message });
+    }
+  }
+
+  private async onOpen(): Promise<void> {
+    const { deps, user } = this;
+    try {
+      // Presence first, then the snapshot: a message stored after the snapshot is then pushed.
+      await deps.presence.add(user.userId, this.address, deps.limits.presenceTtlMs);
+      await this.produce(user.userId, { type: 'online', user: user.userId, origin: this.address });
+      const conversations = await deps.conversations.summaries(user.userId);
+      const ready = {
+        type: 'ready',
+        user: { id: user.userId, username: user.username, displayName: user.displayName },
+        conversations,
+      };
+      this.write(JSON.stringify(ready));
+    } catch (raw) {
+      this.deps.logger.warn('could not open a session; closing the socket', { user: user.userId, error: asTroupeError(raw).message });
+      this.close(CLOSE_TRY_LATER, 'try again later');
+    }
+  }
+
+  private async onFrame(text: string, at: number): Promise<void> {
+    const parsed = parseClientFrame(text, this.deps.limits);
+    if (!parsed.ok) {
+      this.refuse(parsed.code, parsed.message, parsed.ref, at);
+      return;
+    }
+    const frame = parsed.frame;
+    this.deps.metrics?.framesIn.inc({ type: frame.type });
+    try {
+      await this.perform(frame, at);
+    } catch (raw) {
+      const { code, message } = frameMessage(raw);
+      this.refuse(code, message, frame.type === 'send' ? frame.id : frame.ref, at);
+    }
+  }
+
+  private async perform(frame: ClientFrame, at: number): Promise<void> {
+    const { user } = this;
+    switch (frame.type) {
+      case 'ping':
+        this.write(PONG_FRAME);
+        return;
+      case 'send':
+        this.sentAt.set(frame.id, at);
+        if (this.sentAt.size > 10_000) this.sentAt.clear(); // acks that never came: do not grow
+        return this.produce(frame.conv, { type: 'send', conv: frame.conv, from: user.userId, origin: this.address, clientId: frame.id, body: frame.body });
+      case 'read':
+        return this.produce(frame.conv, { type: 'read', conv: frame.conv, user: user.userId, origin: this.address, seq: frame.seq, ...(frame.ref !== undefined ? { ref: frame.ref } : {}) });
+      case 'typing':
+        return this.produce(frame.conv, { type: 'typing', conv: frame.conv, user: user.userId, origin: this.address, ...(frame.ref !== undefined ? { ref: frame.ref } : {}) });
+      case 'sync': {
+        const page = await this.deps.conversations.page(user.userId, frame.conv, frame.after, frame.limit);
+        this.write(historyFrame(frame.conv, page.messages, page.more));
+        return;
+      }
+    }
+  }
+
+  private async produce(key: string, record: UpstreamRecord): Promise<void> {
+    await this.deps.producer.send(this.deps.upstreamTopic, [{ key, value: encodeUpstream(record) }]);
+  }
+
+  private async onClosed(): Promise<void> {
+    const { deps, user } = this;
+    try {
+      await deps.presence.remove(user.userId, this.socket.id);
+      await this.produce(user.userId, { type: 'offline', user: user.userId, origin: this.address });
+    } catch (raw) {
+      deps.logger.warn('could not record a closed connection', { user: user.userId, error: asTroupeError(raw).message });
+    } finally {
+      deps.registry.delete(this.socket.id);
+      stop(this.ref);
+    }
+  }
+
+  // ---- writing
+
+  private write(frame: string): void {
+    if (!this.open) return;
+    const result = this.socket.send(frame);
+    const type = frameType(frame);
+    this.deps.metrics?.framesOut.inc({ type });
+    if (type === 'ack') this.observeAck(frame);
+    if (result === 'dropped' || this.socket.bufferedAmount() > this.deps.limits.maxBackpressureBytes) {
+      this.deps.metrics?.backpressureCloses.inc();
+      this.close(CLOSE_TRY_LATER, 'cannot keep up; reconnect and sync');
+    }
+  }
+
+  private observeAck(frame: string): void {
+    if (this.sentAt.size === 0 || this.deps.metrics === undefined) return;
+    const id = (JSON.parse(frame) as { id: string }).id;
+    const at = this.sentAt.get(id);
+    if (at === undefined) return;
+    this.sentAt.delete(id);
+    this.deps.metrics.ackLatency.observe((Date.now() - at) / 1000);
+  }
+
+  private refuse(code: string, message: string, ref: string | undefined, now: number): void {
+    this.deps.metrics?.framesRefused.inc({ code });
+    this.write(errorFrame(code, message, ref));
+    if (now - this.windowStart > this.deps.limits.abuseWindowMs) {
+      this.windowStart = now;
+      this.refusedInWindow = 0;
+    }
+    if (++this.refusedInWindow > this.deps.limits.abuseRefusedFrames) this.close(CLOSE_POLICY, 'too many refused frames');
+  }
+}
+
+/** The `type` of a server frame, read from its fixed prefix `{"type":"…"`. */
+function frameType(frame: string): string {
+  const end = frame.indexOf('"', 9);
+  return frame.startsWith('{"type":"') && end > 9 ? frame.slice(9, end) : 'other';
+}

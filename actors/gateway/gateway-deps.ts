@@ -1,0 +1,39 @@
+/**
+ * What the gateway's parts are given: ports, services and limits, wired in bin/.
+ */
+import type { Producer } from '../../transport/log/port.js';
+import type { Presence } from '../../transport/presence/port.js';
+import type { AuthService } from '../auth/auth-service.js';
+import type { ConversationService } from '../logic/conversation-service.js';
+import type { TroupeMetrics } from '../metrics.js';
+import type { Logger } from '../runtime/logger.js';
+import type { FrameLimits } from './client-frames.js';
+import type { Connection } from './connection-actor.js';
+
+export interface GatewayLimits extends FrameLimits {
+  maxFrameBytes: number;
+  rateLimit: { burst: number; perSecond: number };
+  abuseRefusedFrames: number;
+  abuseWindowMs: number;
+  maxBackpressureBytes: number;
+  presenceTtlMs: number;
+  presenceHeartbeatMs: number;
+  requestTimeoutMs: number;
+  historyDefaultLimit: number;
+  historyMaxLimit: number;
+  maxMembers: number;
+}
+
+export interface GatewayDeps {
+  gatewayId: string;
+  producer: Producer;
+  upstreamTopic: string;
+  presence: Presence;
+  auth: AuthService;
+  conversations: ConversationService;
+  limits: GatewayLimits;
+  /** Open connections of this gateway by connection id. */
+  registry: Map<string, Connection>;
+  logger: Logger;
+  metrics?: TroupeMetrics;
+}

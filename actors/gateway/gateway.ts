@@ -1,0 +1,128 @@
+/**
+ * The gateway role: WebSocket connections as connection actors, the HTTP API, and the consumer
+ * of this gateway's downstream topic (`im-downstream-<gatewayId>`) that hands deliveries to
+ * connection actors and replies to waiting requests.
+ *
+ * Deliveries are best effort (PROTOCOL.md, "Delivery"): a gateway reads its topic from the end
+ * when it starts, since connections do not survive a restart and clients sync on reconnect.
+ */
+import { spawnStateless, stop, type Ref } from 'nact';
+import { asTroupeError, TroupeError } from '../../transport/errors.js';
+import type { ClientSocket, GatewayHandlers, HttpRequest, HttpResponse, SocketHandler, UpgradeResult } from '../../transport/http/port.js';
+import type { ConsumerListener, GroupConsumer, LogRecord, TopicPartition } from '../../transport/log/port.js';
+import type { AccessClaims } from '../auth/tokens.js';
+import { decodeDownstream } from '../records/codec.js';
+import { CLOSE_TRY_LATER, Connection } from './connection-actor.js';
+import { errorResponse } from './error-map.js';
+import type { GatewayDeps } from './gateway-deps.js';
+import { httpApi } from './http-api.js';
+import { LogRequests } from './log-requests.js';
+
+export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener {
+  private readonly root: Ref<unknown>;
+  private readonly requests: LogRequests;
+  readonly http: (req: HttpRequest) => Promise<HttpResponse>;
+  private readonly heartbeat: NodeJS.Timeout;
+  private consumer: GroupConsumer | null = null;
+  private draining = false;
+  private readyFlag = false;
+
+  constructor(
+    private readonly deps: GatewayDeps,
+    parent: Ref<unknown>,
+  ) {
+    this.root = spawnStateless(parent, () => undefined, `gateway-${deps.gatewayId}`);
+    this.requests = new LogRequests(deps.producer, deps.upstreamTopic, deps.gatewayId, deps.limits.requestTimeoutMs);
+    this.http = httpApi({ deps, requests: this.requests, ready: () => this.readyFlag && !this.draining });
+    this.heartbeat = setInterval(() => void this.refreshPresence(), deps.limits.presenceHeartbeatMs);
+    this.heartbeat.unref();
+  }
+
+  /** The downstream consumer, once it has joined; the gateway is ready from then on. */
+  attach(consumer: GroupConsumer): void {
+    this.consumer = consumer;
+  }
+
+  markReady(): void {
+    this.readyFlag = true;
+  }
+
+  get connections(): number {
+    return this.deps.registry.size;
+  }
+
+  // ---- GatewayHandlers
+
+  async upgrade(req: HttpRequest): Promise<UpgradeResult<AccessClaims>> {
+    if (this.draining) return { accept: false, response: errorResponse(new TroupeError('unavailable', 'server shutting down'), req.requestId) };
+    try {
+      return { accept: true, context: await this.deps.auth.verifyAccessToken(req.query.get('token') ?? undefined) };
+    } catch (err) {
+      return { accept: false, response: errorResponse(err, req.requestId) };
+    }
+  }
+
+  open(socket: ClientSocket, user: AccessClaims): SocketHandler {
+    if (this.draining) {
+      socket.close(CLOSE_TRY_LATER, 'server shutting down');
+      return { onMessage: () => undefined, onClose: () => undefined };
+    }
+    const connection = new Connection(socket, user, this.deps, this.root);
+    this.deps.registry.set(socket.id, connection);
+    return connection;
+  }
+
+  // ---- ConsumerListener (downstream topic)
+
+  async onAssigned(_partitions: TopicPartition[]): Promise<void> {}
+
+  async onRevoked(_partitions: TopicPartition[]): Promise<void> {}
+
+  async onRecords(_tp: TopicPartition, records: LogRecord[]): Promise<void> {
+    for (const record of records) {
+      let decoded;
+      try {
+        decoded = decodeDownstream(record.value);
+      } catch {
+        this.deps.logger.warn('skipping undecodable downstream record', { offset: record.offset });
+        continue;
+      }
+      if (decoded.type === 'reply') {
+        this.requests.onReply(decoded);
+        continue;
+      }
+      for (const connId of decoded.connIds) this.deps.registry.get(connId)?.deliver(decoded.frame);
+    }
+    const last = records[records.length - 1];
+    if (last !== undefined && this.consumer !== null) {
+      // Offsets only matter for lag metrics: deliveries are not replayed after a restart.
+      void this.consumer.commit({ topic: last.topic, partition: last.partition }, String(Number(last.offset) + 1)).catch(() => undefined);
+    }
+  }
+
+  // ---- shutdown
+
+  /** Stops taking connections and closes every open one with 1013; pending requests fail. */
+  async drain(): Promise<void> {
+    this.draining = true;
+    clearInterval(this.heartbeat);
+    for (const connection of [...this.deps.registry.values()]) connection.close(CLOSE_TRY_LATER, 'server shutting down');
+    this.requests.close();
+  }
+
+  close(): void {
+    clearInterval(this.heartbeat);
+    stop(this.root);
+  }
+
+  private async refreshPresence(): Promise<void> {
+    if (this.deps.registry.size === 0) return;
+    const entries: Array<{ userId: string; connId: string }> = [];
+    for (const [connId, connection] of this.deps.registry) entries.push({ userId: connection.user.userId, connId });
+    try {
+      await this.deps.presence.refresh(entries, this.deps.limits.presenceTtlMs);
+    } catch (err) {
+      this.deps.logger.warn('presence heartbeat failed', { error: asTroupeError(err).message });
+    }
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The HTTP endpoints of PROTOCOL.md: a route table from method and path to a handler, each
+ * answering a value or throwing a TroupeError that error-map.ts turns into the protocol's error
+ * body and status.
+ */
+import { TroupeError } from '../../transport/errors.js';
+import type { HttpRequest, HttpResponse } from '../../transport/http/port.js';
+import type { AccessClaims } from '../auth/tokens.js';
+import { parseAddMembers, parseLimitParam, parseSeqParam } from '../logic/conversation-requests.js';
+import { errorResponse } from './error-map.js';
+import type { GatewayDeps } from './gateway-deps.js';
+import type { LogRequests } from './log-requests.js';
+
+type Handler = (req: HttpRequest, params: string[]) => Promise<HttpResponse>;
+
+interface Route {
+  method: string;
+  name: string;
+  pattern: RegExp;
+  handler: Handler;
+}
+
+export interface HttpApiOptions {
+  deps: GatewayDeps;
+  requests: LogRequests;
+  /** Whether the process can serve (for /readyz). */
+  ready: () => boolean;
+}
+
+const ID = '([^/]{1,64})';
+
+export function httpApi(options: HttpApiOptions): (req: HttpRequest) => Promise<HttpResponse> {
+  const { deps, requests } = options;
+  const { auth, conversations, limits, metrics } = deps;
+
+  const json = (status: number, body: unknown): HttpResponse => ({ status, body });
+  const user = (req: HttpRequest): Promise<AccessClaims> => auth.verifyBearer(req.headers.authorization);
+
+  const routes: Route[] = [];
+  const route = (method: string, path: string, handler: Handler): void => {
+    routes.push({ method, name: path, pattern: new RegExp(`^${path.replace(/:[a-zA-Z]+/g, ID)}$`), handler });
+  };
+
+  route('POST', '/v1/users', async (req) => json(201, await auth.register(body(req))));
+  route('POST', '/v1/sessions', async (req) => json(200, await auth.login(body(req), req.remoteAddress)));
+  route('POST', '/v1/sessions/refresh', async (req) => json(200, await auth.refresh(body(req))));
+  route('DELETE', '/v1/sessions', async (req) => {
+    await auth.logout(body(req));
+    return { status: 204 };
+  });
+  route('GET', '/v1/me', async (req) => json(200, await auth.me((await user(req)).userId)));
+
+  route('POST', '/v1/conversations', async (req) => {
+    const me = await user(req);
+    const { status, conversation } = await conversations.create(me.userId, body(req));
+    return json(status, conversation);
+  });
+  route('GET', '/v1/conversations', async (req) => json(200, await conversations.list((await user(req)).userId)));
+  route('GET', '/v1/conversations/:id', async (req, [id]) => json(200, await conversations.get((await user(req)).userId, id as string)));
+  route('GET', '/v1/conversations/:id/messages', async (req, [id]) => {
+    const me = await user(req);
+    const after = parseSeqParam(req.query.get('after'), 'after', 0);
+    const limit = parseLimitParam(req.query.get('limit'), limits.historyDefaultLimit, limits.historyMaxLimit);
+    const page = await conversations.history(me.userId, id as string, after, limit);
+    return { status: 200, contentType: 'application/json', body: `{"messages":${page.messagesJson},"more":${page.more}}` };
+  });
+  route('POST', '/v1/conversations/:id/members', async (req, [id]) => {
+    const me = await user(req);
+    const members = parseAddMembers(body(req), limits.maxMembers);
+    const conv = id as string;
+    return json(200, await requests.request(conv, (reply) => ({ type: 'members_add', conv, actor: me.userId, members, reply })));
+  });
+  route('DELETE', '/v1/conversations/:id/members/:userId', async (req, [id, target]) => {
+    const me = await user(req);
+    const conv = id as string;
+    await requests.request(conv, (reply) => ({ type: 'member_remove', conv, actor: me.userId, user: target as string, reply }));
+    return { status: 204 };
+  });
+
+  route('GET', '/healthz', async () => json(200, { status: 'ok' }));
+  route('GET', '/readyz', async () => (options.ready() ? json(200, { status: 'ready' }) : json(503, { error: { code: 'unavailable', message: 'not ready' } })));
+  route('GET', '/metrics', async () => {
+    if (metrics === undefined) throw new TroupeError('not_found', 'metrics are off');
+    const { contentType, text } = await metrics.exposition();
+    return { status: 200, contentType, body: text };
+  });
+
+  return async (req) => {
+    let name = 'unknown';
+    let response: HttpResponse;
+    try {
+      const match = findRoute(routes, req);
+      if (match === null) throw new TroupeError('not_found', `no route for ${req.method} ${req.path}`);
+      name = match.route.name;
+      response = await match.route.handler(req, match.params);
+    } catch (err) {
+      response = errorResponse(err, req.requestId);
+      if (response.status >= 500) deps.logger.error('request failed', { requestId: req.requestId, route: name, error: (err as Error).message });
+    }
+    metrics?.httpRequests.inc({ route: `${req.method} ${name}`, status: String(response.status) });
+    return response;
+  };
+}
+
+function findRoute(routes: Route[], req: HttpRequest): { route: Route; params: string[] } | null {
+  for (const route of routes) {
+    if (route.method !== req.method) continue;
+    const m = route.pattern.exec(req.path);
+    if (m !== null) return { route, params: m.slice(1).map(decodePathPart) };
+  }
+  return null;
+}
+
+/** The request's JSON body; an empty body reads as `undefined` (the parsers name what is missing). */
+function body(req: HttpRequest): unknown {
+  if (req.body.length === 0) return undefined;
+  try {
+    return JSON.parse(req.body.toString('utf8'));
+  } catch {
+    throw new TroupeError('invalid_argument', 'body: malformed JSON');
+  }
+}
+
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new TroupeError('invalid_argument', 'path: malformed percent-encoding');
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Validation of the conversation endpoints' inputs (PROTOCOL.md, "HTTP"). Each parser takes
+ * parsed JSON of unknown shape and returns typed values or throws `invalid_argument` whose
+ * message starts with the field's name.
+ */
+import { TroupeError } from '../../transport/errors.js';
+
+const ID_MAX = 64;
+
+export type CreateConversationRequest =
+  | { type: 'direct'; peer: string }
+  | { type: 'group'; name: string; members: string[] };
+
+function invalid(message: string): never {
+  throw new TroupeError('invalid_argument', message);
+}
+
+function asObject(body: unknown): Record<string, unknown> {
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) invalid('body: a JSON object is expected');
+  return body as Record<string, unknown>;
+}
+
+function isId(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= ID_MAX;
+}
+
+/** A list of user ids: strings, at most `max` of them, duplicates dropped (first kept). */
+export function parseMemberList(value: unknown, field: string, max: number): string[] {
+  if (!Array.isArray(value)) invalid(`${field}: an array of user ids is expected`);
+  if (value.length > max) invalid(`${field}: at most ${max} members`);
+  const seen = new Set<string>();
+  for (const id of value) {
+    if (!isId(id)) invalid(`${field}: every member must be a user id string`);
+    seen.add(id);
+  }
+  return [...seen];
+}
+
+export function parseCreateConversation(body: unknown, limits: { maxNameChars: number; maxMembers: number }): CreateConversationRequest {
+  const fields = asObject(body);
+  if (fields.type === 'direct') {
+    if (!isId(fields.peer)) invalid('peer: a user id string is required');
+    return { type: 'direct', peer: fields.peer };
+  }
+  if (fields.type === 'group') {
+    const name = fields.name;
+    if (typeof name !== 'string' || name.trim().length === 0) invalid('name: a non-empty string is required');
+    if ([...name].length > limits.maxNameChars) invalid(`name: at most ${limits.maxNameChars} characters`);
+    const members = fields.members === undefined ? [] : parseMemberList(fields.members, 'members', limits.maxMembers);
+    return { type: 'group', name, members };
+  }
+  return invalid('type: "direct" or "group" is required');
+}
+
+export function parseAddMembers(body: unknown, maxMembers: number): string[] {
+  const fields = asObject(body);
+  const members = parseMemberList(fields.members, 'members', maxMembers);
+  if (members.length === 0) invalid('members: at least one user id is required');
+  return members;
+}
+
+/** A non-negative integer query value, or `fallback` when absent. */
+export function parseSeqParam(raw: string | null, field: string, fallback: number): number {
+  if (raw === null) return fallback;
+  if (!/^\d{1,15}$/.test(raw)) invalid(`${field}: a non-negative integer is expected`);
+  return Number(raw);
+}
+
+/** A page size: absent → `fallback`; below 1 or not an integer → invalid; above `max` → max. */
+export function parseLimitParam(raw: string | null, fallback: number, max: number): number {
+  if (raw === null) return fallback;
+  if (!/^-?\d{1,15}$/.test(raw)) invalid('limit: an integer from 1 is expected');
+  const limit = Number(raw);
+  if (limit < 1) invalid('limit: an integer from 1 is expected');
+  return Math.min(limit, max);
+}

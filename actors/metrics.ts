@@ -1,0 +1,41 @@
+/**
+ * Prometheus metrics of every role (served at /metrics). One registry per process (or per
+ * embedded server in tests), so two servers in one test process never mix their counts.
+ */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class TroupeMetrics {
+  readonly registry = new Registry();
+
+  readonly connections = new Gauge({ name: 'troupe_connections', help: 'Open WebSocket connections', registers: [this.registry] });
+  readonly connectionsOpened = new Counter({ name: 'troupe_connections_opened_total', help: 'WebSocket connections accepted', registers: [this.registry] });
+  readonly connectionsClosed = new Counter({ name: 'troupe_connections_closed_total', help: 'WebSocket connections closed, by close code', labelNames: ['code'], registers: [this.registry] });
+  readonly framesIn = new Counter({ name: 'troupe_frames_in_total', help: 'Client frames received, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly framesOut = new Counter({ name: 'troupe_frames_out_total', help: 'Frames sent to clients, by type', labelNames: ['type'], registers: [this.registry] });
+  readonly framesRefused = new Counter({ name: 'troupe_frames_refused_total', help: 'Client frames refused, by error code', labelNames: ['code'], registers: [this.registry] });
+  readonly httpRequests = new Counter({ name: 'troupe_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers: [this.registry] });
+  readonly messagesStored = new Counter({ name: 'troupe_messages_stored_total', help: 'Messages durably stored', registers: [this.registry] });
+  readonly ackLatency = new Histogram({
+    name: 'troupe_ack_latency_seconds',
+    help: 'From a send frame arriving at the gateway to its ack being written to the socket',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [this.registry],
+  });
+  readonly storeBatchRows = new Histogram({ name: 'troupe_store_batch_rows', help: 'Messages per group-commit write', buckets: [1, 2, 5, 10, 25, 50, 100, 250, 500], registers: [this.registry] });
+  readonly activeActors = new Gauge({ name: 'troupe_active_actors', help: 'Live actors, by kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly mailboxDepth = new Gauge({ name: 'troupe_mailbox_depth', help: 'Records in flight (taken from the log, not finished), by topic and partition', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly logLag = new Gauge({ name: 'troupe_log_lag', help: 'Records appended but not yet committed by the consumer group, by topic and partition', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly partitionsPaused = new Counter({ name: 'troupe_partition_pauses_total', help: 'Times a partition was paused because its mailboxes were full', labelNames: ['topic'], registers: [this.registry] });
+  readonly passivations = new Counter({ name: 'troupe_passivations_total', help: 'Idle actors passivated, by kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly backpressureCloses = new Counter({ name: 'troupe_backpressure_closes_total', help: 'Sockets closed because they could not keep up', registers: [this.registry] });
+  readonly loginFailures = new Counter({ name: 'troupe_login_failures_total', help: 'Failed logins', registers: [this.registry] });
+
+  constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
+    if (options.labels) this.registry.setDefaultLabels(options.labels);
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'troupe_process_' });
+  }
+
+  async exposition(): Promise<{ contentType: string; text: string }> {
+    return { contentType: this.registry.contentType, text: await this.registry.metrics() };
+  }
+}

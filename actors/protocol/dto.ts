@@ -1,0 +1,40 @@
+/**
+ * The JSON objects PROTOCOL.md names (`<conversation>`, the user object), built from rows.
+ */
+import type { ConversationRow, UserRow } from '../../transport/store/port.js';
+
+/** Groups with more members than this may omit `members` (PROTOCOL.md allows it over 1,000). */
+export const MEMBER_LIST_LIMIT = 1000;
+
+export interface UserDto {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+export interface ConversationDto {
+  id: string;
+  type: 'direct' | 'group';
+  name?: string;
+  owner?: string | null;
+  members?: string[];
+  memberCount: number;
+  lastSeq: number;
+  readSeq: number;
+  createdAt: number;
+}
+
+export function userDto(user: UserRow): UserDto {
+  return { id: user.id, username: user.username, displayName: user.displayName };
+}
+
+/** `memberIds` in join order; omitted from the object for groups over MEMBER_LIST_LIMIT. */
+export function conversationDto(conv: ConversationRow, memberIds: readonly string[], readSeq: number): ConversationDto {
+  const dto: ConversationDto = { id: conv.id, type: conv.type, memberCount: conv.memberCount, lastSeq: conv.lastSeq, readSeq, createdAt: conv.createdAt };
+  if (conv.type === 'group') {
+    dto.name = conv.name ?? '';
+    dto.owner = conv.ownerId;
+  }
+  if (conv.type === 'direct' || memberIds.length <= MEMBER_LIST_LIMIT) dto.members = [...memberIds];
+  return dto;
+}

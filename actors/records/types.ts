@@ -1,0 +1,107 @@
+/**
+ * The records that travel through the log (DESIGN.md, "Kafka topics"). Their wire form is
+ * protobuf (proto/troupe/v1/records.proto); actors/records/codec.ts converts.
+ *
+ * `im-upstream` carries what clients and the gateway ask of logic; it is keyed by conversation
+ * id (conversation actors) or user id (session actors). `im-downstream-<gatewayId>` carries
+ * what logic sends to one gateway's connections.
+ */
+
+/** Where an answer goes: a connection on a gateway. */
+export interface ConnAddress {
+  gatewayId: string;
+  connId: string;
+}
+
+/** Where the answer to a request made over the log goes (HTTP calls that need an actor). */
+export interface ReplyAddress {
+  gatewayId: string;
+  requestId: string;
+}
+
+export interface SendRecord {
+  type: 'send';
+  conv: string;
+  from: string;
+  origin: ConnAddress;
+  clientId: string;
+  /** The body object's JSON text, as validated by the gateway. */
+  body: string;
+}
+
+export interface ReadRecord {
+  type: 'read';
+  conv: string;
+  user: string;
+  origin: ConnAddress;
+  seq: number;
+  /** The frame's `id` when it had a string one, for error frames. */
+  ref?: string;
+}
+
+export interface TypingRecord {
+  type: 'typing';
+  conv: string;
+  user: string;
+  origin: ConnAddress;
+  ref?: string;
+}
+
+export interface MembersAddRecord {
+  type: 'members_add';
+  conv: string;
+  actor: string;
+  members: string[];
+  reply: ReplyAddress;
+}
+
+export interface MemberRemoveRecord {
+  type: 'member_remove';
+  conv: string;
+  actor: string;
+  user: string;
+  reply: ReplyAddress;
+}
+
+/** A conversation was created (by HTTP, straight in the store): tell its members. */
+export interface ConvCreatedRecord {
+  type: 'conv_created';
+  conv: string;
+  actor: string;
+}
+
+/** A user's connection opened or closed (keyed by user id). */
+export interface PresenceRecord {
+  type: 'online' | 'offline';
+  user: string;
+  origin: ConnAddress;
+}
+
+export type UpstreamRecord =
+  | SendRecord
+  | ReadRecord
+  | TypingRecord
+  | MembersAddRecord
+  | MemberRemoveRecord
+  | ConvCreatedRecord
+  | PresenceRecord;
+
+export type UpstreamType = UpstreamRecord['type'];
+
+/** Write `frame` (a protocol frame's JSON text) to each of these connections of the gateway. */
+export interface DeliverRecord {
+  type: 'deliver';
+  connIds: string[];
+  frame: string;
+}
+
+/** The answer to a request made over the log. */
+export interface ReplyRecord {
+  type: 'reply';
+  requestId: string;
+  /** JSON text of the result, when ok. */
+  result?: string;
+  error?: { code: string; message: string };
+}
+
+export type DownstreamRecord = DeliverRecord | ReplyRecord;

@@ -1,0 +1,109 @@
+/**
+ * The repo role's store: the database store with message writes group-committed per repo
+ * shard (DESIGN.md, "Storage": up to a few milliseconds or a few hundred rows per insert).
+ *
+ * A conversation belongs to shard `partitionFor(conv, shards)`. Each shard has at most one
+ * write in flight; appends that arrive meanwhile wait and go together in the next transaction
+ * (up to `batchMaxRows`), so an idle shard writes at once and a busy one amortises the commit
+ * over many messages. If a combined write fails, each caller's part is retried on its own so
+ * that one caller's stale epoch or conflict never fails another's messages.
+ *
+ * Everything else passes through to the database store unchanged.
+ */
+import { partitionFor } from '../../transport/log/partitioner.js';
+import type { FencedBatch, Store } from '../../transport/store/port.js';
+import type { TroupeMetrics } from '../metrics.js';
+
+interface Waiting {
+  batches: readonly FencedBatch[];
+  rows: number;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+interface Shard {
+  waiting: Waiting[];
+  writing: boolean;
+}
+
+export interface GroupCommitOptions {
+  shards: number;
+  batchMaxRows: number;
+  /** Extra wait for more rows before writing when the shard is idle; 0 writes at once. */
+  batchMaxDelayMs: number;
+  metrics?: TroupeMetrics;
+}
+
+export class GroupCommitStore implements Store {
+  private readonly shards: Shard[];
+
+  constructor(
+    private readonly inner: Store,
+    private readonly options: GroupCommitOptions,
+  ) {
+    this.shards = Array.from({ length: options.shards }, () => ({ waiting: [], writing: false }));
+  }
+
+  appendMessages(batches: readonly FencedBatch[]): Promise<void> {
+    const first = batches[0]?.messages[0];
+    if (first === undefined) return Promise.resolve();
+    const shard = this.shards[partitionFor(first.conv, this.options.shards)] as Shard;
+    let rows = 0;
+    for (const b of batches) rows += b.messages.length;
+    return new Promise<void>((resolve, reject) => {
+      shard.waiting.push({ batches, rows, resolve, reject });
+      if (shard.writing) return;
+      shard.writing = true;
+      if (this.options.batchMaxDelayMs > 0) setTimeout(() => void this.write(shard), this.options.batchMaxDelayMs);
+      else queueMicrotask(() => void this.write(shard));
+    });
+  }
+
+  private async write(shard: Shard): Promise<void> {
+    try {
+      while (shard.waiting.length > 0) {
+        const group: Waiting[] = [];
+        let rows = 0;
+        while (shard.waiting.length > 0 && (group.length === 0 || rows + (shard.waiting[0] as Waiting).rows <= this.options.batchMaxRows)) {
+          const next = shard.waiting.shift() as Waiting;
+          group.push(next);
+          rows += next.rows;
+        }
+        this.options.metrics?.storeBatchRows.observe(rows);
+        try {
+          await this.inner.appendMessages(group.flatMap((w) => w.batches));
+          for (const w of group) w.resolve();
+        } catch (err) {
+          if (group.length === 1) (group[0] as Waiting).reject(err);
+          else await Promise.all(group.map((w) => this.inner.appendMessages(w.batches).then(w.resolve, w.reject)));
+        }
+      }
+    } finally {
+      shard.writing = false;
+    }
+  }
+
+  // ---- everything else goes straight to the database store
+  createUser: Store['createUser'] = (u) => this.inner.createUser(u);
+  getUser: Store['getUser'] = (id) => this.inner.getUser(id);
+  getUserByUsername: Store['getUserByUsername'] = (name) => this.inner.getUserByUsername(name);
+  getUsers: Store['getUsers'] = (ids) => this.inner.getUsers(ids);
+  insertRefreshToken: Store['insertRefreshToken'] = (row) => this.inner.insertRefreshToken(row);
+  getRefreshToken: Store['getRefreshToken'] = (hash) => this.inner.getRefreshToken(hash);
+  rotateRefreshToken: Store['rotateRefreshToken'] = (hash, usedAt, next) => this.inner.rotateRefreshToken(hash, usedAt, next);
+  revokeRefreshFamily: Store['revokeRefreshFamily'] = (family) => this.inner.revokeRefreshFamily(family);
+  createGroup: Store['createGroup'] = (conv, members) => this.inner.createGroup(conv, members);
+  getOrCreateDirect: Store['getOrCreateDirect'] = (id, a, b, at) => this.inner.getOrCreateDirect(id, a, b, at);
+  getConversation: Store['getConversation'] = (id) => this.inner.getConversation(id);
+  getMembers: Store['getMembers'] = (conv) => this.inner.getMembers(conv);
+  getMember: Store['getMember'] = (conv, user) => this.inner.getMember(conv, user);
+  listMemberships: Store['listMemberships'] = (user) => this.inner.listMemberships(user);
+  directPeers: Store['directPeers'] = (user) => this.inner.directPeers(user);
+  addMembers: Store['addMembers'] = (conv, users, at) => this.inner.addMembers(conv, users, at);
+  removeMember: Store['removeMember'] = (conv, user) => this.inner.removeMember(conv, user);
+  listMessages: Store['listMessages'] = (conv, after, limit) => this.inner.listMessages(conv, after, limit);
+  findByClientIds: Store['findByClientIds'] = (conv, keys) => this.inner.findByClientIds(conv, keys);
+  advanceReadSeq: Store['advanceReadSeq'] = (conv, user, seq) => this.inner.advanceReadSeq(conv, user, seq);
+  ping: Store['ping'] = () => this.inner.ping();
+  close: Store['close'] = () => this.inner.close();
+}

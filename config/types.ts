@@ -1,0 +1,110 @@
+/**
+ * The shape of Troupe's configuration: config/default.yaml, then a `--config` file, then
+ * environment variables (`TROUPE_<SECTION>__<KEY>`, e.g. `TROUPE_GATEWAY__PORT`), then CLI
+ * flags. config/load.ts validates every value against config/schema.ts.
+ */
+
+export interface RateLimitConfig {
+  /** Bucket size: frames that may arrive at once. */
+  burst: number;
+  /** Refill rate, frames per second. */
+  perSecond: number;
+}
+
+export interface TroupeConfig {
+  node: {
+    /** This node's id; default derives from host name and pid. */
+    id: string;
+    /** Cluster name, the prefix of coordination keys. */
+    cluster: string;
+  };
+  /** Root of the embedded mode's files (SQLite database, signing keys). */
+  dataDir: string;
+  gateway: {
+    host: string;
+    port: number;
+    /** Largest WebSocket frame the protocol takes; larger closes with 1009. */
+    maxFrameBytes: number;
+    /** Largest frame the transport buffers before dropping the socket outright. */
+    transportMaxPayloadBytes: number;
+    maxBodyBytes: number;
+    /** Largest `send` body (its JSON), and longest `text`. */
+    maxMessageBodyBytes: number;
+    maxTextChars: number;
+    rateLimit: RateLimitConfig;
+    /** Refused frames within `abuseWindowMs` after which the socket is closed with 1008. */
+    abuseRefusedFrames: number;
+    abuseWindowMs: number;
+    idleTimeoutSec: number;
+    maxBackpressureBytes: number;
+    /** How long a WebSocket request (e.g. a member change) waits for its answer. */
+    requestTimeoutMs: number;
+    /** Presence entry TTL and the heartbeat that keeps it alive. */
+    presenceTtlMs: number;
+    presenceHeartbeatMs: number;
+  };
+  auth: {
+    issuer: string;
+    audience: string;
+    accessTokenTtlSec: number;
+    refreshTokenTtlSec: number;
+    /** Folder of the signing keys; empty means `<dataDir>/keys`. */
+    keysDir: string;
+    argon2: {
+      memoryKiB: number;
+      iterations: number;
+      parallelism: number;
+      /** Hashes run at once at most; the rest queue. */
+      poolSize: number;
+      /** Most queued hashes; beyond it a login is refused with `unavailable`. */
+      maxQueue: number;
+    };
+    /** Failed logins per minute before `rate_limited`. */
+    failedLoginsPerUsername: number;
+    failedLoginsPerAddress: number;
+  };
+  log: {
+    upstreamTopic: string;
+    upstreamPartitions: number;
+    downstreamTopicPrefix: string;
+    downstreamPartitions: number;
+    taskTopic: string;
+    taskPartitions: number;
+  };
+  actors: {
+    /** An actor idle this long is passivated. */
+    passivateAfterMs: number;
+    /** Records in flight per partition before the partition is paused. */
+    maxInFlightPerPartition: number;
+    commitIntervalMs: number;
+    /** Client ids remembered per conversation for de-duplication without a database read. */
+    dedupeWindow: number;
+    /** Messages written in one batch per conversation at most. */
+    maxBatchPerConversation: number;
+  };
+  repo: {
+    shards: number;
+    batchMaxRows: number;
+    batchMaxDelayMs: number;
+  };
+  storage: {
+    client: 'sqlite' | 'mysql';
+    /** SQLite file; empty means `<dataDir>/troupe.sqlite`. */
+    filename: string;
+    /** MySQL connection URL (cluster mode). */
+    url: string;
+  };
+  history: { defaultLimit: number; maxLimit: number };
+  sync: { defaultLimit: number; maxLimit: number };
+  groups: {
+    maxNameChars: number;
+    maxMembers: number;
+  };
+  logging: {
+    level: 'error' | 'warn' | 'info' | 'debug';
+  };
+  shutdown: {
+    /** Longest a graceful drain may take before the process exits anyway. */
+    drainTimeoutMs: number;
+  };
+}

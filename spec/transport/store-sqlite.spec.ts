@@ -1,0 +1,100 @@
+/**
+ * The store contract on SQLite (embedded mode), plus what only a file database has to show:
+ * its connection settings, migrations, and data that outlives the process's handle on it.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect } from 'chai';
+import { migrateLatest } from '../../sql/migrate.js';
+import { TroupeError } from '../../transport/errors.js';
+import { openSqliteStore } from '../../transport/store/knex.js';
+import { describeStoreContract } from '../contract/store.contract.js';
+
+describe('SQLite store', function () {
+  let dir: string;
+
+  before(async function () {
+    dir = await mkdtemp(join(tmpdir(), 'troupe-store-sqlite-'));
+  });
+
+  after(async function () {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  describeStoreContract('SQLite', async () => {
+    const { store, knex } = await openSqliteStore(join(dir, 'contract', 'troupe.db'));
+    await migrateLatest(knex);
+    return { store, cleanup: () => store.close() };
+  });
+
+  it('opens the file with WAL, synchronous FULL, foreign keys and a busy timeout', async function () {
+    const { store, knex } = await openSqliteStore(join(dir, 'pragmas.db'), { busyTimeoutMs: 1234 });
+    try {
+      const pragma = async (name: string): Promise<unknown> => {
+        const rows = (await knex.raw(`pragma ${name}`)) as Array<Record<string, unknown>>;
+        return Object.values(rows[0] ?? {})[0];
+      };
+      expect(await pragma('journal_mode')).to.equal('wal');
+      expect(await pragma('synchronous')).to.equal(2); // FULL
+      expect(await pragma('foreign_keys')).to.equal(1);
+      expect(await pragma('busy_timeout')).to.equal(1234);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('applies the migrations once; a second run applies nothing', async function () {
+    const { store, knex } = await openSqliteStore(join(dir, 'migrate.db'));
+    try {
+      expect((await migrateLatest(knex)).applied).to.deep.equal(['20261127000001_init']);
+      expect((await migrateLatest(knex)).applied).to.deep.equal([]);
+      for (const table of ['users', 'refresh_tokens', 'conversations', 'members', 'messages', 'epochs']) {
+        expect(await knex.schema.hasTable(table), table).to.equal(true);
+      }
+    } finally {
+      await store.close();
+    }
+  });
+
+  it('keeps users, conversations, messages, cursors and epochs across closing and reopening the file', async function () {
+    const file = join(dir, 'restart', 'troupe.db');
+    const first = await openSqliteStore(file);
+    await migrateLatest(first.knex);
+    const user = { id: 'u-restart', username: 'restart', displayName: 'Restart', passwordHash: 'h', createdAt: 1 };
+    await first.store.createUser(user);
+    const conv = { id: 'g-restart', type: 'group' as const, name: 'g', ownerId: user.id, lastSeq: 0, memberCount: 1, createdAt: 2 };
+    await first.store.createGroup(conv, [user.id]);
+    const message = { conv: conv.id, seq: 1, id: 'm-restart', from: user.id, clientId: 'c1', body: '{"text":"kept"}', ts: 3 };
+    await first.store.appendMessages([{ unit: 'upstream/0', epoch: 7, messages: [message] }]);
+    await first.store.advanceReadSeq(conv.id, user.id, 1);
+    await first.store.close();
+
+    const second = await openSqliteStore(file);
+    try {
+      expect((await migrateLatest(second.knex)).applied).to.deep.equal([]);
+      expect(await second.store.getUser(user.id)).to.deep.equal(user);
+      expect(await second.store.getConversation(conv.id)).to.deep.equal({ ...conv, lastSeq: 1 });
+      expect((await second.store.listMessages(conv.id, 0, 10)).messages).to.deep.equal([message]);
+      expect((await second.store.getMember(conv.id, user.id))?.readSeq).to.equal(1);
+      const stale = second.store.appendMessages([{ unit: 'upstream/0', epoch: 6, messages: [] }]);
+      expect(await stale.then(() => null, (err: unknown) => err)).to.be.instanceOf(TroupeError).with.property('code', 'stale_epoch');
+    } finally {
+      await second.store.close();
+    }
+  });
+
+  it('rejects with unavailable when the file cannot be opened', async function () {
+    // A directory is not a database file.
+    const err = await openSqliteStore(dir).then(() => null, (e: unknown) => e);
+    expect(err).to.be.instanceOf(TroupeError).with.property('code', 'unavailable');
+    expect((err as TroupeError).retriable).to.equal(true);
+  });
+
+  it('rejects calls after close with closed', async function () {
+    const { store } = await openSqliteStore(join(dir, 'closed.db'));
+    await store.close();
+    const err = await store.ping().then(() => null, (e: unknown) => e);
+    expect(err).to.be.instanceOf(TroupeError).with.property('code', 'closed');
+  });
+});
