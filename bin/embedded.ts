@@ -67,7 +67,9 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
     { topic: downstreamTopic, partitions: config.log.downstreamPartitions },
   ]);
   const producer = log.producer();
-  const coord = new LocalCoordinator();
+  // Claim revisions are fencing epochs that the database remembers across restarts: start the
+  // in-process revision counter at the clock so that a restarted server's epochs are newer.
+  const coord = new LocalCoordinator({ initialRevision: Date.now() });
   const lease = await coord.grantLease(10_000);
   await lease.put(`/troupe/${config.node.cluster}/nodes/embedded/${nodeId}`, JSON.stringify({ nodeId, roles: ['gateway', 'logic', 'repo', 'task'] }));
   const presence = new MemoryPresence();

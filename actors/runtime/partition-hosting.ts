@@ -126,7 +126,7 @@ export class PartitionHosting<M> implements ConsumerListener {
         ...(this.options.metrics ? { metrics: this.options.metrics } : {}),
       }),
     );
-    this.options.logger.info('partition hosted', { unit, epoch: claim.createRevision });
+    this.options.logger.debug('partition hosted', { unit, epoch: claim.createRevision });
   }
 
   private async unhost(tp: TopicPartition): Promise<void> {

@@ -208,6 +208,16 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await store.getConversation(conv))?.memberCount).to.equal(4);
       });
 
+      it('refuses members who are not users with not_found and creates nothing', async function () {
+        const [owner] = await newUsers('o');
+        const conv = groupRow(owner!);
+        expect((await rejection(store.createGroup(conv, [owner!, uid('ghost')]))).code).to.equal('not_found');
+        expect(await store.getConversation(conv.id)).to.equal(null);
+        const { conv: existing } = await newGroup('o');
+        expect((await rejection(store.addMembers(existing, [uid('ghost')], T0))).code).to.equal('not_found');
+        expect((await store.getConversation(existing))?.memberCount).to.equal(1);
+      });
+
       it('addMembers to an unknown conversation is not_found', async function () {
         const [u] = await newUsers('u');
         expect((await rejection(store.addMembers(uid('missing'), [u!], T0))).code).to.equal('not_found');

@@ -5,6 +5,7 @@
  */
 import { execFile } from 'node:child_process';
 import http from 'node:http';
+import net from 'node:net';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import WebSocket from 'ws';
@@ -51,6 +52,7 @@ const MAX_PAYLOAD = 4096;
 
 let harness: Harness | undefined;
 const clients: WebSocket[] = [];
+const clientsToDestroy: net.Socket[] = [];
 
 interface HandlerOverrides {
   http?: (req: HttpRequest) => Promise<HttpResponse>;
@@ -152,6 +154,7 @@ function postChunked(url: string, chunks: Buffer[]): Promise<{ status: number; b
 
 afterEach(function () {
   for (const client of clients.splice(0)) client.terminate();
+  for (const client of clientsToDestroy.splice(0)) client.destroy();
   harness?.server.close();
   harness = undefined;
 });
@@ -254,11 +257,14 @@ describe('uWebSockets.js gateway server', function () {
       const metrics = await fetch(h.url('/metrics'));
       expect(metrics.headers.get('content-type')).to.equal('text/plain; version=0.0.4');
       expect(await metrics.text()).to.equal('up 1\n');
+      const head = await fetch(h.url('/metrics'), { method: 'HEAD' });
+      expect(head.headers.get('content-length')).to.equal('5');
+      expect(await head.text()).to.equal('');
       const empty = await fetch(h.url('/v1/sessions'), { method: 'DELETE' });
       expect(empty.status).to.equal(204);
       expect(empty.headers.get('content-length')).to.equal(null);
       expect(await empty.text()).to.equal('');
-      expect(h.seen.httpRequests.map((r) => r.method)).to.deep.equal(['GET', 'DELETE']);
+      expect(h.seen.httpRequests.map((r) => r.method)).to.deep.equal(['GET', 'HEAD', 'DELETE']);
     });
 
     it('answers 413 too_large without calling the handler when Content-Length is over the limit', async function () {
@@ -331,15 +337,19 @@ describe('uWebSockets.js gateway server', function () {
           return { status: 200, body: { path: req.path } };
         },
       });
-      const abort = new AbortController();
-      const slow = fetch(h.url('/slow'), { signal: abort.signal }).catch((err: Error) => err.name);
+      const client = net.connect(h.port, '127.0.0.1');
+      clientsToDestroy.push(client);
+      client.on('error', () => undefined);
+      client.write('GET /slow HTTP/1.1\r\nHost: test\r\n\r\n');
       await waitFor(() => h.seen.httpRequests.length === 1, { message: 'slow request to reach the handler' });
-      abort.abort();
-      expect(await slow).to.equal('AbortError');
+      client.destroy();
+      // The abort reaches the server through the event loop; an HTTP round trip lets it run.
+      expect((await fetch(h.url('/between'))).status).to.equal(200);
       release();
       await waitFor(() => handlerFinished, { message: 'slow handler to finish' });
       const next = await fetch(h.url('/next'));
       expect(await next.json()).to.deep.equal({ path: '/next' });
+      expect(h.seen.handlerErrors).to.have.length(0);
     });
   });
 
@@ -416,6 +426,7 @@ describe('uWebSockets.js gateway server', function () {
       await fetch(h.url('/healthz'));
       expect(h.seen.opened).to.have.length(0);
       expect([...h.server.sockets()]).to.have.length(0);
+      expect(h.seen.handlerErrors).to.have.length(0);
     });
   });
 
@@ -459,6 +470,19 @@ describe('uWebSockets.js gateway server', function () {
       expect(socket.bufferedAmount()).to.equal(0);
       await waitFor(() => received.length === 2, { message: 'two frames at the client' });
       expect(received).to.deep.equal(['hello', 'world']);
+    });
+
+    it('reports sends as buffered under backpressure and dropped over maxBackpressureBytes', async function () {
+      const h = await start({}, { maxBackpressureBytes: 64 * 1024 });
+      const { client, socket } = await connect(h);
+      // The client stops reading, so the kernel buffers fill and uWS starts to queue.
+      (client as unknown as { _socket: net.Socket })._socket.pause();
+      const frame = 'y'.repeat(16 * 1024);
+      const results = new Set<string>();
+      for (let i = 0; i < 4000 && !results.has('dropped'); i++) results.add(socket.send(frame));
+      expect([...results]).to.include.members(['sent', 'buffered', 'dropped']);
+      expect(socket.bufferedAmount()).to.be.greaterThan(64 * 1024);
+      expect(socket.closed, 'the handler decides whether to close').to.equal(false);
     });
 
     it('closes with the given code and reason, calls onClose once, and drops later sends', async function () {
@@ -548,6 +572,37 @@ describe('uWebSockets.js gateway server', function () {
       expect(socket.send('and so am I')).to.equal('sent');
       await waitFor(() => received.includes('and so am I'), { message: 'frame to the client after stop' });
       expect([...h.server.sockets()]).to.deep.equal([socket]);
+    });
+
+    it('answers 503 unavailable to a request on a kept-alive connection and closes it', async function () {
+      const h = await start();
+      const client = net.connect(h.port, '127.0.0.1');
+      clientsToDestroy.push(client);
+      let received = '';
+      let ended = false;
+      client.on('data', (chunk: Buffer) => (received += chunk.toString('latin1')));
+      client.on('close', () => (ended = true));
+      client.write('GET /before HTTP/1.1\r\nHost: test\r\n\r\n');
+      await waitFor(() => received.includes('"ok":true'), { message: 'the answer before stopping' });
+      h.server.stopListening();
+      client.write('GET /after HTTP/1.1\r\nHost: test\r\n\r\n');
+      await waitFor(() => ended, { message: 'the server to close the connection' });
+      expect(received).to.match(/HTTP\/1\.1 503 Service Unavailable/);
+      expect(received).to.contain('"code":"unavailable"');
+      expect(h.seen.httpRequests.map((r) => r.path)).to.deep.equal(['/before']);
+    });
+  });
+
+  describe('close', function () {
+    it('closes every open socket with 1001 and delivers each onClose', async function () {
+      const h = await start();
+      const first = await connect(h);
+      const second = await connect(h);
+      const closes = [closedBy(first.client), closedBy(second.client)];
+      h.server.close();
+      expect((await Promise.all(closes)).map((c) => c.code)).to.deep.equal([1001, 1001]);
+      expect(h.seen.closes.map((c) => c.code)).to.deep.equal([1001, 1001]);
+      expect([...h.server.sockets()]).to.have.length(0);
     });
   });
 });

@@ -28,6 +28,13 @@ import type { Claim, Coordinator, KeyValue, Lease, WatchEvent, Watcher } from '.
 export interface LocalCoordinatorOptions {
   /** Events kept for `fromRevision` replays. Default 10 000. */
   historyLimit?: number;
+  /**
+   * The revision the store starts from. Fencing epochs are claim revisions and the repo keeps
+   * the newest it has seen in the database, so an in-process coordinator whose process restarts
+   * must start above every revision it ever gave out: embedded mode passes the clock in ms.
+   * Default 0.
+   */
+  initialRevision?: number;
 }
 
 export class LocalCoordinator implements Coordinator {
@@ -52,6 +59,7 @@ export class LocalCoordinator implements Coordinator {
 
   constructor(options: LocalCoordinatorOptions = {}) {
     this.watches = new WatchHub(options.historyLimit ?? DEFAULT_HISTORY_LIMIT);
+    this.revision = options.initialRevision ?? 0;
   }
 
   async grantLease(ttlMs: number): Promise<Lease> {

@@ -161,7 +161,7 @@ export class UwsGatewayServer implements GatewayServer {
   stopListening(): void {
     this.stopped = true;
     if (this.listenSocket !== null) {
-      void 0;
+      uWS.us_listen_socket_close(this.listenSocket);
       this.listenSocket = null;
     }
   }
@@ -288,7 +288,7 @@ export class UwsGatewayServer implements GatewayServer {
     socket.opening = false;
     socket.handler = handler;
     // open() closed its own socket: the close event found no handler yet, so deliver it now.
-    if (false as boolean) this.deliverClose(socket, socket.closedDuringOpen);
+    if (socket.closedDuringOpen !== undefined) this.deliverClose(socket, socket.closedDuringOpen);
   }
 
   private onMessage(ws: WebSocket<UwsUserData>, message: ArrayBuffer, isBinary: boolean): void {

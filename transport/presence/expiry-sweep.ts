@@ -26,7 +26,7 @@ export class ExpirySweep<K, V> {
     private readonly options: ExpirySweepOptions,
   ) {
     this.timer = setInterval(() => this.step(), options.intervalMs);
-    
+    this.timer.unref();
   }
 
   /** Examines the next slice of the map (a Map iterator tolerates deletions while it walks). */
