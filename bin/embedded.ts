@@ -9,6 +9,7 @@ import { start as startActorSystem, stop as stopActor } from 'nact';
 import { AuthService } from '../actors/auth/auth-service.js';
 import { LoginLimiter } from '../actors/auth/login-limiter.js';
 import { PasswordHasher } from '../actors/auth/password-hasher.js';
+import type { AccessClaims } from '../actors/auth/tokens.js';
 import { AccessTokens } from '../actors/auth/tokens.js';
 import { Gateway } from '../actors/gateway/gateway.js';
 import type { GatewayDeps } from '../actors/gateway/gateway-deps.js';
@@ -160,7 +161,7 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
       onHandlerError: (err, where) => logger.error('handler failed', { ...where, error: (err as Error)?.message }),
     },
   );
-  const port = await server.listen<import('../actors/auth/tokens.js').AccessClaims>({
+  const port = await server.listen<AccessClaims>({
     http: (req) => gateway.http(req),
     upgrade: (req) => gateway.upgrade(req),
     open: (socket, claims) => gateway.open(socket, claims),
@@ -180,6 +181,7 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
       server.stopListening();
       await gateway.drain();
       await logicConsumer.stop();
+      server.close();
       await downstreamConsumer.stop();
       hosting.close();
       gateway.close();

@@ -72,7 +72,7 @@ export class Connection implements SocketHandler {
     }
     const now = Date.now();
     if (!this.bucket.take(now)) {
-      this.refuse('rate_limited', 'too many frames; slow down', undefined, now);
+      this.refuse('rate_limited', 'too many frames; slow down', text === null ? undefined : refOf(text), now);
       return;
     }
     if (text === null) {
@@ -225,6 +225,17 @@ export class Connection implements SocketHandler {
       this.refusedInWindow = 0;
     }
     if (++this.refusedInWindow > this.deps.limits.abuseRefusedFrames) this.close(CLOSE_POLICY, 'too many refused frames');
+  }
+}
+
+/** The string `id` of a frame that is refused unread (PROTOCOL.md: errors carry it as `ref`). */
+function refOf(text: string): string | undefined {
+  if (!text.includes('"id"')) return undefined;
+  try {
+    const id = (JSON.parse(text) as { id?: unknown } | null)?.id;
+    return typeof id === 'string' ? id : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -46,7 +46,7 @@ export function parseCreateConversation(body: unknown, limits: { maxNameChars: n
     const name = fields.name;
     if (typeof name !== 'string' || name.trim().length === 0) invalid('name: a non-empty string is required');
     if ([...name].length > limits.maxNameChars) invalid(`name: at most ${limits.maxNameChars} characters`);
-    const members = fields.members === undefined ? [] : parseMemberList(fields.members, 'members', limits.maxMembers);
+    const members = parseMemberList(fields.members, 'members', limits.maxMembers);
     return { type: 'group', name, members };
   }
   return invalid('type: "direct" or "group" is required');

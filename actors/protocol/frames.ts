@@ -10,11 +10,11 @@ const q = JSON.stringify;
 
 /** `{"conv","seq","id","from","body","ts"}`: the message object of history and sync. */
 export function messageJson(m: MessageRow): string {
-  return `{"conv":${q(m.conv)},"seq":${m.seq},"id":${q(m.id)},"from":${q(m.from)},"body":${m.body},"ts":${m.ts}}`;
+  return `{"conv":${q(m.conv)},"seq":${m.seq},"id":${q(m.clientId)},"from":${q(m.from)},"body":${m.body},"ts":${m.ts}}`;
 }
 
 export function msgFrame(m: MessageRow): string {
-  return `{"type":"msg","conv":${q(m.conv)},"seq":${m.seq},"id":${q(m.id)},"from":${q(m.from)},"body":${m.body},"ts":${m.ts}}`;
+  return `{"type":"msg","conv":${q(m.conv)},"seq":${m.seq},"id":${q(m.clientId)},"from":${q(m.from)},"body":${m.body},"ts":${m.ts}}`;
 }
 
 export function ackFrame(clientId: string, conv: string, seq: number, ts: number): string {

@@ -52,16 +52,27 @@ describe('protocol: frame rate limits (default configuration)', function () {
     const { client } = await connect(server.wsUrl(a.accessToken));
     for (let i = 0; i < 100; i++) client.send({ type: 'ping' });
     for (let i = 0; i < 20; i++) client.send({ type: 'send', id: `flood-${i}`, conv: conv.id, body: { text: `flood ${i}` } });
-    await waitFor(() => client.count((f) => f.type === 'ack' || (f.type === 'error' && typeof f.ref === 'string')) >= 20, {
-      what: 'an answer to every send',
-      timeoutMs: 10000,
-    });
-    const refused = client.frames.filter((f) => isRateLimited(f) && typeof f.ref === 'string').map((f) => f.ref as string);
-    const acked = client.frames.filter((f) => f.type === 'ack').map((f) => f.id as string);
-    expect(refused.length, 'some sends were refused with their id as ref').to.be.greaterThan(0);
+    const answered = (f: Json): boolean => f.type === 'pong' || f.type === 'ack' || f.type === 'error';
+    await waitFor(() => client.count(answered) >= 120, { what: 'an answer to each of 120 frames', timeoutMs: 10000 });
+    const acks = client.frames.filter((f) => f.type === 'ack');
+    expect(acks.length, 'some sends were refused').to.be.lessThan(20);
     const stored = await fetchAllMessages(api(server.baseUrl), a.accessToken, conv.id);
-    expect(stored.map((m) => m.id)).to.have.members(acked);
-    for (const id of refused) expect(stored.map((m) => m.id)).to.not.include(id);
+    expect(stored.map((m) => m.seq)).to.deep.equal(acks.map((ack) => ack.seq));
+    const ackedTexts = acks.map((ack) => `flood ${String(ack.id).slice('flood-'.length)}`);
+    expect(stored.map((m) => m.body.text)).to.deep.equal(ackedTexts);
+  });
+
+  it('puts a rate-limited frame’s string id in the error’s ref', async function () {
+    const [a, b] = [await registerAndLogin(server.baseUrl), await registerAndLogin(server.baseUrl)];
+    const conv = await createGroup(api(server.baseUrl), a, [b.user.id]);
+    const { client } = await connect(server.wsUrl(a.accessToken));
+    for (let i = 0; i < 80; i++) client.send({ type: 'ping' });
+    client.send({ type: 'send', id: 'limited-send', conv: conv.id, body: { text: 'too fast' } });
+    const answer = await client.next((f) => (f.type === 'error' && f.code === 'rate_limited' && f.ref !== undefined) || f.type === 'ack', 5000).catch(() => undefined);
+    const limited = client.frames.filter(isRateLimited);
+    expect(limited.length, 'the flood was limited').to.be.greaterThan(0);
+    expect(answer, 'the refused send is answered with an error carrying ref').to.not.equal(undefined);
+    expect(answer).to.include({ type: 'error', code: 'rate_limited', ref: 'limited-send' });
   });
 
   it('limits each connection on its own: a flooded connection does not slow another of the same user', async function () {

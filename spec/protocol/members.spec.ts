@@ -51,6 +51,16 @@ describe('protocol: members', function () {
       }
     });
 
+    it('sends existing members a `conversation` frame showing the change', async function () {
+      const [owner, m1, newbie] = [await login(), await login(), await login()];
+      const conv = await createGroup(http, owner, [m1.user.id]);
+      const cM1 = await online(m1);
+      const res = await http('POST', `/v1/conversations/${conv.id}/members`, { members: [newbie.user.id] }, owner.accessToken);
+      expect(res.status).to.equal(200);
+      const changed = await cM1.next((f) => f.type === 'conversation' && f.conversation?.id === conv.id && f.conversation.memberCount === 3);
+      expect(changed.conversation.members).to.have.members([owner.user.id, m1.user.id, newbie.user.id]);
+    });
+
     it('refuses a member who is not the owner: 403 forbidden', async function () {
       const [owner, m1, other] = [await login(), await login(), await login()];
       const conv = await createGroup(http, owner, [m1.user.id]);
@@ -143,6 +153,17 @@ describe('protocol: members', function () {
       // The new owner holds the owner's rights.
       const removed = await http('DELETE', `/v1/conversations/${conv.id}/members/${later.user.id}`, undefined, earlier.accessToken);
       expect(removed.status, removed.text).to.equal(204);
+    });
+
+    it('sends the remaining members a `conversation` frame naming the new owner when the owner leaves', async function () {
+      const [owner, m1] = [await login(), await login()];
+      const conv = await createGroup(http, owner, [m1.user.id]);
+      const cM1 = await online(m1);
+      const res = await http('DELETE', `/v1/conversations/${conv.id}/members/${owner.user.id}`, undefined, owner.accessToken);
+      expect(res.status).to.equal(204);
+      await cM1.next(memberFrame(conv.id, 'left', owner.user.id));
+      const changed = await cM1.next((f) => f.type === 'conversation' && f.conversation?.id === conv.id && f.conversation.owner === m1.user.id);
+      expect(changed.conversation.members).to.deep.equal([m1.user.id]);
     });
 
     it('takes everything from a removed member: history 404, send `not_found`, no more pushes', async function () {

@@ -122,6 +122,11 @@ describe('protocol: users and sessions', function () {
       expect(res.status, res.text).to.equal(201);
     });
 
+    it('refuses a non-string displayName: 400 invalid_argument naming displayName', async function () {
+      const res = await http('POST', '/v1/users', { username: uniqueName('dn'), password: 'password123', displayName: 42 });
+      expectHttpError(res, 400, 'invalid_argument', 'displayName');
+    });
+
     it('refuses a taken username: 409 conflict', async function () {
       const username = uniqueName('taken');
       const first = await http('POST', '/v1/users', { username, password: 'password123' });
@@ -274,6 +279,10 @@ describe('protocol: users and sessions', function () {
       const res = await http('DELETE', '/v1/sessions', { refreshToken: rotated.body.refreshToken });
       expect(res.status).to.equal(204);
       expectHttpError(await http('POST', '/v1/sessions/refresh', { refreshToken: rotated.body.refreshToken }), 401, 'unauthenticated');
+    });
+
+    it('refuses a missing refreshToken: 400 invalid_argument naming refreshToken', async function () {
+      expectHttpError(await http('DELETE', '/v1/sessions', {}), 400, 'invalid_argument', 'refreshToken');
     });
 
     it('leaves the user’s other logins alone', async function () {

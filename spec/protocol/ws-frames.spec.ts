@@ -13,7 +13,7 @@ describe('protocol: WebSocket frames', function () {
   let http: Api;
   const login = (): Promise<LoggedIn> => registerAndLogin(server.baseUrl);
   const online = async (user: LoggedIn): Promise<WsClient> => (await connect(server.wsUrl(user.accessToken))).client;
-  const msgOf = (conv: string, id: string) => (f: Json) => f.type === 'msg' && f.conv === conv && f.id === id;
+  const msgAt = (conv: string, seq: number) => (f: Json) => f.type === 'msg' && f.conv === conv && f.seq === seq;
 
   before(async function () {
     server = await startTestServer();
@@ -68,7 +68,7 @@ describe('protocol: WebSocket frames', function () {
   });
 
   describe('send, ack and msg', function () {
-    it('acks a send with {type, id, conv, seq, ts} and pushes `msg` to the other member', async function () {
+    it('acks a send with {type, id, conv, seq, ts} and pushes `msg` {conv, seq, id, from, body, ts} to the other member', async function () {
       const [a, b] = [await login(), await login()];
       const conv = await createDirect(http, a, b.user.id);
       const [ca, cb] = [await online(a), await online(b)];
@@ -78,9 +78,35 @@ describe('protocol: WebSocket frames', function () {
       const ack = await ca.next((f) => f.type === 'ack' && f.id === id);
       expect(ack).to.include({ type: 'ack', id, conv: conv.id, seq: 1 });
       expect(ack.ts).to.be.a('number').and.be.within(before - 60000, Date.now() + 60000);
-      const msg = await cb.next(msgOf(conv.id, id));
-      expect(msg).to.deep.include({ type: 'msg', conv: conv.id, seq: 1, id, from: a.user.id, ts: ack.ts });
+      const msg = await cb.next(msgAt(conv.id, 1));
+      expect(msg).to.include.keys('type', 'conv', 'seq', 'id', 'from', 'body', 'ts');
+      expect(msg).to.deep.include({ type: 'msg', conv: conv.id, seq: 1, from: a.user.id, ts: ack.ts });
+      expect(msg.id).to.be.a('string').and.not.equal('');
       expect(msg.body).to.deep.equal({ text: 'hello', extra: { nested: [1, 2] } });
+    });
+
+    it('identifies a message by the sender’s client id: msg, history and sync carry it as `id`', async function () {
+      const [a, b] = [await login(), await login()];
+      const conv = await createDirect(http, a, b.user.id);
+      const [ca, cb] = [await online(a), await online(b)];
+      const id = clientMsgId('mine');
+      await sendMessage(ca, conv.id, { text: 'which id?' }, id);
+      expect((await cb.next(msgAt(conv.id, 1))).id, 'msg.id').to.equal(id);
+      expect((await fetchAllMessages(http, b.accessToken, conv.id))[0].id, 'history id').to.equal(id);
+      cb.send({ type: 'sync', conv: conv.id, after: 0 });
+      expect((await cb.nextOf('history')).messages[0].id, 'sync id').to.equal(id);
+    });
+
+    it('acks only once the message is stored: history has it the moment the ack arrives', async function () {
+      const [a, b] = [await login(), await login()];
+      const conv = await createDirect(http, a, b.user.id);
+      const ca = await online(a);
+      for (let i = 1; i <= 10; i++) {
+        const ack = await sendMessage(ca, conv.id, { text: `durable ${i}` });
+        const res = await http('GET', `/v1/conversations/${conv.id}/messages?after=${ack.seq - 1}&limit=1`, undefined, a.accessToken);
+        expect(res.body.messages, `message ${i} readable right after its ack`).to.have.length(1);
+        expect(res.body.messages[0]).to.include({ seq: ack.seq, ts: ack.ts });
+      }
     });
 
     it('stores the message as pushed: history returns the same {conv, seq, id, from, body, ts}', async function () {
@@ -88,7 +114,7 @@ describe('protocol: WebSocket frames', function () {
       const conv = await createDirect(http, a, b.user.id);
       const [ca, cb] = [await online(a), await online(b)];
       const ack = await sendMessage(ca, conv.id, { text: 'stored' });
-      const msg = await cb.next(msgOf(conv.id, ack.id));
+      const msg = await cb.next(msgAt(conv.id, ack.seq));
       const [stored] = await fetchAllMessages(http, b.accessToken, conv.id);
       const { type: _type, ...fields } = msg;
       expect(stored).to.deep.include(fields);
@@ -100,8 +126,8 @@ describe('protocol: WebSocket frames', function () {
       const [a1, a2, b1, b2] = [await online(a), await online(a), await online(b), await online(b)];
       const ack = await sendMessage(a1, conv.id, { text: 'to all but me' });
       for (const client of [a2, b1, b2]) {
-        const msg = await client.next(msgOf(conv.id, ack.id));
-        expect(msg.seq).to.equal(ack.seq);
+        const msg = await client.next(msgAt(conv.id, ack.seq));
+        expect(msg.body.text).to.equal('to all but me');
       }
       await a1.assertNoFrame((f) => f.type === 'msg');
     });
@@ -113,6 +139,8 @@ describe('protocol: WebSocket frames', function () {
       const acks = [];
       for (let i = 0; i < 3; i++) acks.push(await sendMessage(i === 1 ? cb : ca, conv.id, { text: `n${i}` }));
       expect(acks.map((ack) => ack.seq)).to.deep.equal([1, 2, 3]);
+      const stored = await fetchAllMessages(http, a.accessToken, conv.id);
+      expect(stored.map((m) => [m.seq, m.body.text])).to.deep.equal([[1, 'n0'], [2, 'n1'], [3, 'n2']]);
       const other = await createGroup(http, a, []);
       expect((await sendMessage(ca, other.id, { text: 'own numbering' })).seq).to.equal(1);
     });
@@ -125,8 +153,8 @@ describe('protocol: WebSocket frames', function () {
       const first = await sendMessage(ca, conv.id, { text: 'once' }, id);
       const again = await sendMessage(ca, conv.id, { text: 'once' }, id);
       expect(again).to.deep.equal(first);
-      await cb.next(msgOf(conv.id, id));
-      await cb.assertNoFrame(msgOf(conv.id, id));
+      await cb.next(msgAt(conv.id, first.seq));
+      await cb.assertNoFrame((f) => f.type === 'msg');
       expect(await fetchAllMessages(http, a.accessToken, conv.id)).to.have.length(1);
     });
 
@@ -137,15 +165,17 @@ describe('protocol: WebSocket frames', function () {
       await sendMessage(a1, conv.id, { text: 'before' });
       const id = clientMsgId('retry');
       const first = await sendMessage(a1, conv.id, { text: 'retried' }, id);
-      await cb.next(msgOf(conv.id, id));
-      await a2.next(msgOf(conv.id, id));
+      expect(first.seq).to.equal(2);
+      await cb.next(msgAt(conv.id, 1));
+      await cb.next(msgAt(conv.id, 2));
+      await a2.next(msgAt(conv.id, 1));
+      await a2.next(msgAt(conv.id, 2));
       const retried = await sendMessage(a2, conv.id, { text: 'retried' }, id);
       expect(retried).to.deep.equal(first);
-      expect(retried.seq).to.equal(2);
-      await cb.assertNoFrame(msgOf(conv.id, id));
-      await a1.assertNoFrame(msgOf(conv.id, id));
+      await cb.assertNoFrame((f) => f.type === 'msg');
+      await a1.assertNoFrame((f) => f.type === 'msg');
       const stored = await fetchAllMessages(http, a.accessToken, conv.id);
-      expect(stored.map((m) => m.seq)).to.deep.equal([1, 2]);
+      expect(stored.map((m) => [m.seq, m.body.text])).to.deep.equal([[1, 'before'], [2, 'retried']]);
       expect((await getConversation(http, a.accessToken, conv.id)).lastSeq).to.equal(2);
       expect((await sendMessage(a1, conv.id, { text: 'next' })).seq, 'the next message follows without a gap').to.equal(3);
     });
@@ -157,11 +187,11 @@ describe('protocol: WebSocket frames', function () {
       const id = clientMsgId('shared');
       const fromA = await sendMessage(ca, conv.id, { text: 'from a' }, id);
       const fromB = await sendMessage(cb, conv.id, { text: 'from b' }, id);
-      expect(fromB.seq).to.not.equal(fromA.seq);
+      expect([fromA.seq, fromB.seq]).to.deep.equal([1, 2]);
       const stored = await fetchAllMessages(http, a.accessToken, conv.id);
-      expect(stored.map((m) => [m.from, m.id, m.body.text])).to.deep.equal([
-        [a.user.id, id, 'from a'],
-        [b.user.id, id, 'from b'],
+      expect(stored.map((m) => [m.seq, m.from, m.body.text])).to.deep.equal([
+        [1, a.user.id, 'from a'],
+        [2, b.user.id, 'from b'],
       ]);
     });
 

@@ -85,6 +85,11 @@ export interface GatewayServer {
   listen<C>(handlers: GatewayHandlers<C>): Promise<number>;
   /** Stops accepting connections and requests; open sockets stay. */
   stopListening(): void;
+  /**
+   * Stops listening and drops every remaining connection (WebSockets still get `onClose`); the
+   * end of a shutdown, after sockets were closed politely.
+   */
+  close(): void;
   /** Every open socket. */
   sockets(): Iterable<ClientSocket>;
 }

@@ -7,6 +7,10 @@
  * once the last batch settled. A rejected `onAssigned` or `onRevoked` is reported to the log's
  * error hook and otherwise treated as done (the group must not stall on one member); a rejected
  * `onRecords` is reported and the batch delivered again.
+ *
+ * `stop()` waits for the group's rebalance, which waits for this member's callbacks: awaiting
+ * `stop()` (or the log's `close()`) inside a callback of this consumer never resolves. Call it
+ * from outside, or without awaiting it there.
  */
 
 import { TroupeError } from '../errors.js';

@@ -1,0 +1,167 @@
+/**
+ * The servers under test, each in its own child process so that its memory and CPU can be read
+ * from /proc apart from the load generator's: the embedded Troupe server (`troupe dev`) with a
+ * temporary data folder, and the bare uWebSockets.js peer (raw-uws-server.ts).
+ *
+ * Each gets a free loopback port and is ready when GET /readyz answers 200. Its stdout and
+ * stderr are shown prefixed with its name (the Troupe server logs at `warn`, so only trouble
+ * shows), up to a cap; the count of lines is kept so the summary can say whether it complained.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { TroupeError } from '../../transport/errors.js';
+import { readCpuMillis, readRssKiB } from './proc-stats.js';
+import { sleep } from './wait-until.js';
+
+/** The repository root (this file is bench/lib/server-process.ts). */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+const HOST = '127.0.0.1';
+const READY_TIMEOUT_MS = 30_000;
+const STOP_TIMEOUT_MS = 20_000;
+const SHOWN_OUTPUT_LINES = 20;
+
+/**
+ * Settings of the Troupe server under test. Password hashing far below OWASP's (registering
+ * thousands of users would otherwise take minutes and measure argon2, not messaging) and the
+ * per-connection frame rate limit lifted (the default 20 frames/s would refuse the offered load
+ * instead of measuring it). Everything else is config/default.yaml.
+ */
+export const TROUPE_BENCH_ENV: Readonly<Record<string, string>> = {
+  TROUPE_AUTH__ARGON2__MEMORY_KIB: '1024',
+  TROUPE_AUTH__ARGON2__ITERATIONS: '1',
+  TROUPE_GATEWAY__RATE_LIMIT__BURST: '1000000',
+  TROUPE_GATEWAY__RATE_LIMIT__PER_SECOND: '1000000',
+};
+
+export interface ServerProcess {
+  readonly name: string;
+  readonly pid: number;
+  readonly port: number;
+  /** `http://127.0.0.1:<port>` */
+  readonly baseUrl: string;
+  /** Lines the process wrote to stdout or stderr so far. */
+  outputLines(): number;
+  rssKiB(): Promise<number>;
+  cpuMillis(): Promise<number>;
+  /** SIGTERM, then SIGKILL after 20 s; removes the temporary data folder. Idempotent. */
+  stop(): Promise<void>;
+}
+
+export interface TroupeServerOptions {
+  /** Run the compiled dist/bin/troupe.js instead of bin/troupe.ts through tsx. */
+  useDist: boolean;
+}
+
+export async function startTroupeServer(options: TroupeServerOptions): Promise<ServerProcess> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'troupe-bench-'));
+  const entry = options.useDist ? ['dist/bin/troupe.js'] : ['--import', 'tsx', 'bin/troupe.ts'];
+  if (options.useDist && !existsSync(join(REPO_ROOT, 'dist/bin/troupe.js'))) {
+    throw new TroupeError('config', 'dist/bin/troupe.js is missing: run `npm run build` first, or leave out --dist');
+  }
+  const port = await freePort();
+  const args = [...entry, 'dev', '--port', String(port), '--host', HOST, '--data-dir', dataDir, '--log-level', 'warn'];
+  return startChild('troupe', args, port, { ...TROUPE_BENCH_ENV }, dataDir);
+}
+
+/** The bare uWebSockets.js peer: accepts WebSockets and does nothing else. */
+export async function startRawUwsServer(): Promise<ServerProcess> {
+  const port = await freePort();
+  const script = fileURLToPath(new URL('./raw-uws-server.ts', import.meta.url));
+  return startChild('raw-uws', ['--import', 'tsx', script, String(port)], port, {}, undefined);
+}
+
+async function startChild(
+  name: string,
+  args: string[],
+  port: number,
+  env: Record<string, string>,
+  dataDir: string | undefined,
+): Promise<ServerProcess> {
+  const child = spawn(process.execPath, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let lines = 0;
+  const show = (line: string): void => {
+    lines += 1;
+    if (lines <= SHOWN_OUTPUT_LINES) process.stderr.write(`[${name}] ${line}\n`);
+    else if (lines === SHOWN_OUTPUT_LINES + 1) process.stderr.write(`[${name}] (further output not shown)\n`);
+  };
+  for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', show);
+
+  const pid = child.pid;
+  const baseUrl = `http://${HOST}:${port}`;
+  let stopping: Promise<void> | undefined;
+  const server: ServerProcess = {
+    name,
+    pid: pid ?? -1,
+    port,
+    baseUrl,
+    outputLines: () => lines,
+    rssKiB: () => readRssKiB(server.pid),
+    cpuMillis: () => readCpuMillis(server.pid),
+    stop() {
+      stopping ??= (async () => {
+        await terminate(child, exited);
+        if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+      })();
+      return stopping;
+    },
+  };
+  try {
+    if (pid === undefined) throw new TroupeError('unavailable', `${name}: the child process did not start`);
+    await waitReady(name, baseUrl, exited);
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  return server;
+}
+
+async function waitReady(name: string, baseUrl: string, exited: Promise<number | null>): Promise<void> {
+  let exitCode: number | null | undefined;
+  void exited.then((code) => (exitCode = code));
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    if (exitCode !== undefined) throw new TroupeError('unavailable', `${name} exited with status ${exitCode} before it was ready (its output is above)`);
+    try {
+      const res = await fetch(`${baseUrl}/readyz`);
+      await res.arrayBuffer();
+      if (res.status === 200) return;
+    } catch {
+      // Not listening yet.
+    }
+    await sleep(50);
+  }
+  throw new TroupeError('timeout', `${name} was not ready within ${READY_TIMEOUT_MS} ms`);
+}
+
+async function terminate(child: ChildProcess, exited: Promise<number | null>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill('SIGTERM');
+  const killer = setTimeout(() => child.kill('SIGKILL'), STOP_TIMEOUT_MS);
+  await exited;
+  clearTimeout(killer);
+}
+
+/** A port nobody listens on right now (the OS picks it; another process could still take it first). */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', reject);
+    probe.listen(0, HOST, () => {
+      const address = probe.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      probe.close(() => resolve(port));
+    });
+  });
+}
