@@ -147,6 +147,8 @@ export class PartitionHost<M> {
         });
       });
     }
+    // A timed commit still in flight carries an older offset: let it land, then commit the last.
+    while (this.committing !== null) await this.committing;
     await this.commit();
     this.shutdown();
   }
@@ -234,7 +236,10 @@ export class PartitionHost<M> {
     this.stopped = true;
     clearInterval(this.commitTimer);
     clearInterval(this.sweepTimer);
-    for (const actor of this.actors.values()) this.options.metrics?.activeActors.dec({ kind: actor.kind });
+    for (const actor of this.actors.values()) {
+      stop(actor.ref); // nact 7 does not stop the children of a stopped actor
+      this.options.metrics?.activeActors.dec({ kind: actor.kind });
+    }
     this.actors.clear();
     stop(this.node);
     this.options.metrics?.mailboxDepth.remove(this.partitionLabel);
