@@ -9,9 +9,11 @@
  * only after the previous batch is durable, so a failed write leaves no gap: the batch is
  * retried (the database refuses partial batches) with seqs computed afresh.
  *
- * De-duplication: a (sender, client id) seen recently answers from memory; anything else is
- * looked up in the store in one query per batch before seqs are given, so a re-send after a
- * restart or passivation still gets its original ack.
+ * De-duplication: a (sender, client id) seen recently answers from memory. Anything older is
+ * caught by the database's unique key (conversation, sender, client id): the batch fails whole
+ * with `conflict`, and is retried after looking its client ids up in one query, so a re-send
+ * after a restart or passivation still gets its original ack while the common case (a new
+ * message) costs no read.
  */
 import { dispatch, spawn, type Ref } from 'nact';
 import { asTroupeError, type TroupeError } from '../../transport/errors.js';
@@ -62,6 +64,8 @@ export class ConversationActor {
   private queued: PendingSend[] = [];
   private inWrite: PendingSend[] | null = null;
   private writeAttempts = 0;
+  /** Look the batch's client ids up before writing (after a conflict showed a re-send). */
+  private lookupFirst = false;
 
   constructor(
     private readonly id: string,
@@ -164,6 +168,7 @@ export class ConversationActor {
     this.queued = this.queued.length <= max ? [] : this.queued.slice(max);
     this.inWrite = batch;
     this.writeAttempts = 0;
+    this.lookupFirst = false;
     this.runWrite(batch);
   }
 
@@ -172,10 +177,12 @@ export class ConversationActor {
     const startSeq = this.lastSeq;
     const now = this.deps.now ?? Date.now;
     void (async () => {
-      const found = await this.deps.store.findByClientIds(
-        this.id,
-        batch.map((p) => ({ from: p.record.from, clientId: p.record.clientId })),
-      );
+      const found = !this.lookupFirst
+        ? []
+        : await this.deps.store.findByClientIds(
+            this.id,
+            batch.map((p) => ({ from: p.record.from, clientId: p.record.clientId })),
+          );
       const stored = new Map<string, MessageRow>();
       for (const row of found) stored.set(row.from + RECENT_VALUE_SEP + row.clientId, row);
       let seq = startSeq;
@@ -257,9 +264,11 @@ export class ConversationActor {
       return;
     }
     if (error.code === 'conflict' && this.writeAttempts < 3) {
-      // Our view of lastSeq was behind the database (another writer before us): reload, retry.
-      this.deps.logger.warn('message write conflicted; reloading the conversation', { conv: this.id, error: error.message });
+      // A re-send of a message stored before this actor remembered it, or our view of lastSeq
+      // was behind the database: reload, look the client ids up, retry.
+      this.deps.logger.debug('message write conflicted; reloading the conversation', { conv: this.id, error: error.message });
       await this.load();
+      this.lookupFirst = true;
       this.runWrite(batch);
       return;
     }

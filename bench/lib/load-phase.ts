@@ -1,0 +1,111 @@
+/**
+ * The throughput part of the run, against its own fresh Troupe server: set up the population,
+ * connect every user, step the offered rate up (doubling) until a step is not sustained, then
+ * compare each conversation's lastSeq on the server with the seqs the run saw acked.
+ */
+import { performance } from 'node:perf_hooks';
+import { closeAll, openMany } from './clients.js';
+import { HttpApi, mapConcurrently, type Session } from './http-api.js';
+import { Ledger } from './ledger.js';
+import { runLoadStep, type StepResult } from './load-step.js';
+import type { BenchOptions } from './options.js';
+import { createPopulation, type BenchConversation } from './population.js';
+import { SendMix } from './send-mix.js';
+import type { ServerProcess } from './server-process.js';
+
+export interface ServerSeqCheck {
+  conversations: number;
+  /** Conversations whose lastSeq on the server differs from the newest seq the run saw acked. */
+  mismatches: number;
+  examples: string[];
+}
+
+export interface LoadPhaseResult {
+  users: number;
+  groups: number;
+  groupSize: number;
+  directs: number;
+  /** Mean msg frames per send (members − 1). */
+  meanFanout: number;
+  steps: StepResult[];
+  /** The last step, in rising order, with no failure; undefined if the first step failed. */
+  highestSustained: StepResult | undefined;
+  serverSeqCheck: ServerSeqCheck;
+}
+
+export async function runLoadPhase(server: ServerProcess, options: BenchOptions, progress: (line: string) => void): Promise<LoadPhaseResult> {
+  const api = new HttpApi(server.baseUrl);
+  progress(`setting up ${options.connections} users, ${options.groups} groups of ${options.groupSize}, ${options.directs} direct conversations`);
+  const population = await createPopulation(api, 'load', {
+    users: options.connections, groups: options.groups, groupSize: options.groupSize, directs: options.directs,
+  }, progress);
+  const { users, conversations } = population;
+  const ledger = new Ledger(conversations, users.length);
+  const mix = new SendMix(conversations);
+  let unexpectedCloses = 0;
+
+  const wsBase = server.baseUrl.replace(/^http/, 'ws');
+  const sockets = await openMany({
+    count: users.length,
+    urlOf: (i) => `${wsBase}/v1/ws?token=${encodeURIComponent(users[i]!.accessToken)}`,
+    readyOn: 'ready-frame',
+    concurrency: 50,
+    perSourceAddress: 25_000,
+    onFrame: (socket, frame) => ledger.onFrame(socket.index, frame, performance.now()),
+    onUnexpectedClose: (socket, code) => {
+      unexpectedCloses += 1;
+      if (unexpectedCloses <= 5) progress(`  !! socket of user ${socket.index} closed by the server with code ${code}`);
+    },
+  });
+  progress(`  ${sockets.length} WebSockets connected and ready`);
+
+  const steps: StepResult[] = [];
+  let highestSustained: StepResult | undefined;
+  try {
+    for (let rate = options.rate, step = 1; rate <= options.maxRate; rate *= 2, step++) {
+      progress(`step ${step}: ${rate} sends/s offered for ${options.duration} s`);
+      const result = await runLoadStep({
+        step, rate, durationSec: options.duration, drainTimeoutSec: options.drain, sockets, conversations, mix, ledger, server,
+        text: 'x'.repeat(options.bodyChars), unexpectedCloses: () => unexpectedCloses, progress,
+      }, { maxP99Ms: options.maxP99Ms, minAchievedShare: 0.9 });
+      steps.push(result);
+      progress(`  step ${step} done: acked ${result.ackedPerSec.toFixed(0)}/s, ack p50 ${result.ackLatency.p50.toFixed(1)} ms, p99 ` +
+        `${result.ackLatency.p99.toFixed(1)} ms, ${result.settled ? `drained in ${result.drainMs.toFixed(0)} ms` : `NOT drained after ${options.drain} s`}`);
+      for (const example of result.check.examples) progress(`  !! ${example}`);
+      if (result.failures.length > 0) {
+        progress(`  step ${step} not sustained: ${result.failures.join('; ')}`);
+        break;
+      }
+      highestSustained = result;
+    }
+    const serverSeqCheck = await checkServerSeqs(api, population.users, conversations, ledger.checkedLastSeqs());
+    return {
+      users: users.length, groups: options.groups, groupSize: options.groupSize, directs: options.directs,
+      meanFanout: mix.meanFanout(conversations), steps, highestSustained, serverSeqCheck,
+    };
+  } finally {
+    await closeAll(sockets);
+  }
+}
+
+async function checkServerSeqs(
+  api: HttpApi,
+  users: readonly Session[],
+  conversations: readonly BenchConversation[],
+  acked: ReadonlyMap<string, number>,
+): Promise<ServerSeqCheck> {
+  const examples: string[] = [];
+  const views = await mapConcurrently(conversations, 16, (c) => api.getConversation(users[c.members[0]!]!, c.id));
+  let mismatches = 0;
+  views.forEach((view, i) => {
+    const expected = acked.get(conversations[i]!.id) ?? 0;
+    if (view.lastSeq === expected) return;
+    mismatches += 1;
+    if (examples.length < 10) {
+      examples.push(view.lastSeq > expected
+        ? `conversation ${view.id}: server lastSeq ${view.lastSeq}, but acks seen only up to ${expected} (stored, ack late or lost)`
+        : `conversation ${view.id}: server lastSeq ${view.lastSeq}, below the acked seq ${expected} (ACKED MESSAGES NOT STORED)`);
+    }
+  });
+  return { conversations: conversations.length, mismatches, examples };
+}
