@@ -54,6 +54,14 @@ export interface ServerProcess {
   stop(): Promise<void>;
 }
 
+/** Every server started and not yet stopped, so an interrupted run can still clean up. */
+const running = new Set<ServerProcess>();
+
+/** Stops every server still running (e.g. on Ctrl-C). */
+export async function stopAllServers(): Promise<void> {
+  await Promise.all([...running].map((server) => server.stop()));
+}
+
 export interface TroupeServerOptions {
   /** Run the compiled dist/bin/troupe.js instead of bin/troupe.ts through tsx. */
   useDist: boolean;
@@ -113,10 +121,12 @@ async function startChild(
       stopping ??= (async () => {
         await terminate(child, exited);
         if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true });
+        running.delete(server);
       })();
       return stopping;
     },
   };
+  running.add(server);
   try {
     if (pid === undefined) throw new TroupeError('unavailable', `${name}: the child process did not start`);
     await waitReady(name, baseUrl, exited);

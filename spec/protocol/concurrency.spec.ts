@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { api, closeAllClients, connect, registerAndLogin, type Api, type Json, type LoggedIn, type WsClient } from '../support/client.js';
 import { clientMsgId, createDirect, createGroup, fetchAllMessages, sendMessage } from '../support/chat.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait-for.js';
 
 /** Every message of a conversation after `after`, page by page over `sync`. */
 async function syncAll(client: WsClient, conv: string, after: number): Promise<Json[]> {
@@ -98,7 +98,7 @@ describe('protocol: concurrency and delivery guarantees', function () {
     const sends = [];
     for (let i = 0; i < 30; i++) sends.push(sendMessage(i % 2 === 0 ? ca : cb, conv.id, { text: `p${i}` }));
     await Promise.all(sends);
-    await waitFor(() => cc.count((f) => f.type === 'msg' && f.conv === conv.id) >= 30, { what: '30 pushes to c' });
+    await waitFor(() => cc.count((f) => f.type === 'msg' && f.conv === conv.id) >= 30, { message: '30 pushes to c' });
     const seqs = cc.frames.filter((f) => f.type === 'msg' && f.conv === conv.id).map((f) => f.seq);
     expect([...seqs].sort((x, y) => x - y)).to.deep.equal(Array.from({ length: 30 }, (_, i) => i + 1));
   });
@@ -109,7 +109,7 @@ describe('protocol: concurrency and delivery guarantees', function () {
     const ca = (await connect(server.wsUrl(a.accessToken))).client;
     const first = await connect(server.wsUrl(b.accessToken));
     for (let i = 0; i < 3; i++) await sendMessage(ca, conv.id, { text: `seen ${i}` });
-    await waitFor(() => first.client.count((f) => f.type === 'msg' && f.conv === conv.id) >= 3, { what: 'b to see 3 messages' });
+    await waitFor(() => first.client.count((f) => f.type === 'msg' && f.conv === conv.id) >= 3, { message: 'b to see 3 messages' });
     const lastSeen = 3;
     await first.client.close();
 

@@ -6,7 +6,7 @@ import { api, closeAllClients, connect, registerAndLogin, type Api, type Json, t
 import { createDirect, createGroup, getConversation, sendMessage } from '../support/chat.js';
 import { expectHttpError } from '../support/expect-error.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait-for.js';
 
 function expectConversationShape(conv: Json): void {
   expect(conv.id).to.be.a('string').and.not.equal('');
@@ -210,10 +210,8 @@ describe('protocol: conversations', function () {
       const { client: cb } = await connect(server.wsUrl(b.accessToken));
       for (let i = 1; i <= 3; i++) await sendMessage(ca, conv.id, { text: `m${i}` });
       cb.send({ type: 'read', conv: conv.id, seq: 2 });
-      const seenByB = await waitFor(async () => {
-        const view = await getConversation(http, b.accessToken, conv.id);
-        return view.readSeq === 2 ? view : undefined;
-      }, { what: 'readSeq 2 for b' });
+      await waitFor(async () => (await getConversation(http, b.accessToken, conv.id)).readSeq === 2, { message: 'readSeq 2 for b' });
+      const seenByB = await getConversation(http, b.accessToken, conv.id);
       expect(seenByB.lastSeq).to.equal(3);
       const seenByA = await getConversation(http, a.accessToken, conv.id);
       expect(seenByA.lastSeq).to.equal(3);

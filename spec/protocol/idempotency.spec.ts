@@ -2,11 +2,11 @@
 // (conversation, sender, id) is answered with the identical ack and stores nothing, however
 // long ago the first send was — after many other messages, and after the conversation went
 // idle. (The rest of the idempotency rows are in ws-frames.spec.ts and concurrency.spec.ts.)
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { api, closeAllClients, connect, registerAndLogin } from '../support/client.js';
 import { clientMsgId, createGroup, fetchAllMessages, sendMany, sendMessage } from '../support/chat.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { delay } from '../support/wait.js';
 
 const UNLIMITED_FRAMES = { 'gateway.rateLimit.burst': 100000, 'gateway.rateLimit.perSecond': 100000 };
 
@@ -62,7 +62,7 @@ describe('protocol: idempotent sends after the conversation went idle', function
     await sendMessage(client, conv.id, { text: 'second' });
     await client.close();
     // Passivation is defined by time: wait past it.
-    await delay(2500);
+    await sleep(2500);
     const { client: again } = await connect(server.wsUrl(a.accessToken));
     expect(await sendMessage(again, conv.id, { text: 'before the pause' }, id)).to.deep.equal(first);
     expect((await sendMessage(again, conv.id, { text: 'third' })).seq).to.equal(3);

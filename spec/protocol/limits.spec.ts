@@ -3,11 +3,12 @@
 // close), close 1008 for sustained abuse, and closing a client that cannot keep up
 // (send backpressure) which then recovers by reconnecting and syncing.
 import type { Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { api, closeAllClients, connect, registerAndLogin, type Json } from '../support/client.js';
 import { createGroup, fetchAllMessages, sendMany } from '../support/chat.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { delay, waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait-for.js';
 
 const isPong = (f: Json): boolean => f.type === 'pong';
 const isRateLimited = (f: Json): boolean => f.type === 'error' && f.code === 'rate_limited';
@@ -28,7 +29,7 @@ describe('protocol: frame rate limits (default configuration)', function () {
     const user = await registerAndLogin(server.baseUrl);
     const { client } = await connect(server.wsUrl(user.accessToken));
     for (let i = 0; i < 200; i++) client.send({ type: 'ping' });
-    await waitFor(() => client.count(isPong) + client.count(isRateLimited) >= 200, { what: '200 answers', timeoutMs: 10000 });
+    await waitFor(() => client.count(isPong) + client.count(isRateLimited) >= 200, { message: '200 answers', timeoutMs: 10000 });
     const pongs = client.count(isPong);
     const limited = client.count(isRateLimited);
     expect(pongs + limited, 'every frame is answered once').to.equal(200);
@@ -39,10 +40,10 @@ describe('protocol: frame rate limits (default configuration)', function () {
     expect(client.isOpen, 'a refused frame never closes the connection').to.equal(true);
 
     // The bucket refills at 20 frames/s: after 3 s a burst of 50 is served in full.
-    await delay(3100);
+    await sleep(3100);
     const before = { pongs: client.count(isPong), limited: client.count(isRateLimited) };
     for (let i = 0; i < 50; i++) client.send({ type: 'ping' });
-    await waitFor(() => client.count(isPong) - before.pongs >= 50, { what: '50 pongs after refill' });
+    await waitFor(() => client.count(isPong) - before.pongs >= 50, { message: '50 pongs after refill' });
     expect(client.count(isRateLimited)).to.equal(before.limited);
   });
 
@@ -53,7 +54,7 @@ describe('protocol: frame rate limits (default configuration)', function () {
     for (let i = 0; i < 100; i++) client.send({ type: 'ping' });
     for (let i = 0; i < 20; i++) client.send({ type: 'send', id: `flood-${i}`, conv: conv.id, body: { text: `flood ${i}` } });
     const answered = (f: Json): boolean => f.type === 'pong' || f.type === 'ack' || f.type === 'error';
-    await waitFor(() => client.count(answered) >= 120, { what: 'an answer to each of 120 frames', timeoutMs: 10000 });
+    await waitFor(() => client.count(answered) >= 120, { message: 'an answer to each of 120 frames', timeoutMs: 10000 });
     const acks = client.frames.filter((f) => f.type === 'ack');
     expect(acks.length, 'some sends were refused').to.be.lessThan(20);
     const stored = await fetchAllMessages(api(server.baseUrl), a.accessToken, conv.id);
@@ -80,9 +81,9 @@ describe('protocol: frame rate limits (default configuration)', function () {
     const { client: flooded } = await connect(server.wsUrl(user.accessToken));
     const { client: calm } = await connect(server.wsUrl(user.accessToken));
     for (let i = 0; i < 150; i++) flooded.send({ type: 'ping' });
-    await waitFor(() => flooded.count(isRateLimited) > 0, { what: 'the flood to be limited' });
+    await waitFor(() => flooded.count(isRateLimited) > 0, { message: 'the flood to be limited' });
     for (let i = 0; i < 30; i++) calm.send({ type: 'ping' });
-    await waitFor(() => calm.count(isPong) >= 30, { what: '30 pongs on the calm connection' });
+    await waitFor(() => calm.count(isPong) >= 30, { message: '30 pongs on the calm connection' });
     expect(calm.count(isRateLimited)).to.equal(0);
   });
 });
@@ -107,11 +108,11 @@ describe('protocol: sustained abuse closes with 1008', function () {
     const user = await registerAndLogin(server.baseUrl);
     const { client } = await connect(server.wsUrl(user.accessToken));
     for (let i = 0; i < 10; i++) client.send({ type: 'ping' });
-    await waitFor(() => client.count(isPong) + client.count(isRateLimited) >= 10, { what: '10 answers' });
+    await waitFor(() => client.count(isPong) + client.count(isRateLimited) >= 10, { message: '10 answers' });
     expect(client.count(isRateLimited)).to.be.greaterThan(0);
     await client.assertNoFrame((f) => f.type === 'error' && f.code !== 'rate_limited');
     // One frame refills per second: after that, a ping is served on the same connection.
-    await delay(1100);
+    await sleep(1100);
     await client.expectAlive();
   });
 
@@ -119,7 +120,7 @@ describe('protocol: sustained abuse closes with 1008', function () {
     const user = await registerAndLogin(server.baseUrl);
     const { client } = await connect(server.wsUrl(user.accessToken));
     for (let i = 0; i < 100; i++) client.send({ type: 'ping' });
-    const closed = await Promise.race([client.closed, delay(5000).then(() => undefined)]);
+    const closed = await Promise.race([client.closed, sleep(5000).then(() => undefined)]);
     expect(closed, 'the connection was closed').to.not.equal(undefined);
     expect(closed?.code).to.equal(1008);
   });
@@ -154,7 +155,7 @@ describe('protocol: a client that cannot keep up', function () {
     const count = 2000;
     const acks = await sendMany(senderWs, conv.id, count, { prefix: 'bp', window: 100, body: (i) => ({ text: `bp ${i}`, pad }) });
     tcp.resume();
-    const closed = await Promise.race([slowWs.closed, delay(30000).then(() => undefined)]);
+    const closed = await Promise.race([slowWs.closed, sleep(30000).then(() => undefined)]);
     expect(closed, 'the slow client was closed').to.not.equal(undefined);
     const seen = new Set(slowWs.frames.filter((f) => f.type === 'msg').map((f) => f.seq as number));
     expect(seen.size, 'the slow client missed messages').to.be.lessThan(count);

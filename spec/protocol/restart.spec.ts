@@ -9,7 +9,7 @@ import { expect } from 'chai';
 import { api, closeAllClients, connect, registerAndLogin, type Json } from '../support/client.js';
 import { createDirect, createGroup, fetchAllMessages, getConversation, sendMessage } from '../support/chat.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait-for.js';
 
 describe('protocol: restart on the same data', function () {
   this.timeout(60000);
@@ -38,7 +38,7 @@ describe('protocol: restart on the same data', function () {
     for (let i = 0; i < 5; i++) acks.push(await sendMessage(i % 2 === 0 ? ca : cb, group.id, { text: `g${i}`, n: i }));
     await sendMessage(cb, direct.id, { text: 'direct one' });
     cb.send({ type: 'read', conv: group.id, seq: 4 });
-    await waitFor(async () => (await getConversation(http, b.accessToken, group.id)).readSeq === 4, { what: 'readSeq 4' });
+    await waitFor(async () => (await getConversation(http, b.accessToken, group.id)).readSeq === 4, { message: 'readSeq 4' });
     const storedBefore = await fetchAllMessages(http, a.accessToken, group.id);
     const groupBefore = await getConversation(http, a.accessToken, group.id);
     await closeAllClients();

@@ -6,7 +6,7 @@ import { api, closeAllClients, connect, registerAndLogin, upgradeRefusal, type A
 import { clientMsgId, createDirect, createGroup, fetchAllMessages, getConversation, sendMessage } from '../support/chat.js';
 import { expectErrorFrame } from '../support/expect-error.js';
 import { startTestServer, type TestServer } from '../support/server.js';
-import { waitFor } from '../support/wait.js';
+import { waitFor } from '../support/wait-for.js';
 
 describe('protocol: WebSocket frames', function () {
   let server: TestServer;
@@ -228,7 +228,7 @@ describe('protocol: WebSocket frames', function () {
       cb.send({ type: 'read', conv: conv.id, seq: 2 });
       const frame = await ca.next((f) => f.type === 'read' && f.conv === conv.id);
       expect(frame).to.deep.include({ type: 'read', conv: conv.id, user: b.user.id, seq: 2 });
-      await waitFor(async () => (await getConversation(http, b.accessToken, conv.id)).readSeq === 2, { what: 'readSeq 2' });
+      await waitFor(async () => (await getConversation(http, b.accessToken, conv.id)).readSeq === 2, { message: 'readSeq 2' });
       const { ready } = await connect(server.wsUrl(b.accessToken));
       expect(ready.conversations).to.deep.include({ id: conv.id, lastSeq: 3, readSeq: 2 });
     });

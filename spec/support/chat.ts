@@ -2,8 +2,8 @@
  * Protocol actions that many specs repeat: making conversations over HTTP, sending messages
  * over a WebSocket and reading whole histories back.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Api, Json, LoggedIn, WsClient } from './client.js';
-import { delay } from './wait.js';
 
 export async function createGroup(http: Api, owner: LoggedIn, members: string[], name = 'spec group'): Promise<Json> {
   const res = await http('POST', '/v1/conversations', { type: 'group', name, members }, owner.accessToken);
@@ -41,7 +41,7 @@ export async function sendMessage(client: WsClient, conv: string, body: unknown,
     if (answer.code !== 'rate_limited' || Date.now() > deadline) {
       throw new Error(`send ${id} refused: ${JSON.stringify(answer)}`);
     }
-    await delay(100);
+    await sleep(100);
   }
 }
 
