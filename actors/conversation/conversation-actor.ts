@@ -20,6 +20,8 @@ import { asTroupeError, type TroupeError } from '../../transport/errors.js';
 import type { ConversationRow, MemberRow, MessageRow } from '../../transport/store/port.js';
 import { newId } from '../ids.js';
 import type { LogicDeps } from '../logic/deps.js';
+import type { OutboxBatch } from '../logic/outbox.js';
+import type { PresenceEntry } from '../../transport/presence/port.js';
 import { conversationDto } from '../protocol/dto.js';
 import { ackFrame, conversationFrame, errorFrame, memberFrame, msgFrame, readFrame, typingFrame } from '../protocol/frames.js';
 import type { ConnAddress, MemberRemoveRecord, MembersAddRecord, ReadRecord, SendRecord, TypingRecord, UpstreamRecord } from '../records/types.js';
@@ -365,9 +367,10 @@ export class ConversationActor {
     const memberIds = [...this.members.keys()];
     out.reply(record.reply, conversationDto(conv, memberIds, this.members.get(record.actor)?.readSeq ?? 0));
     if (added.length > 0) {
+      // The added users learn of the conversation, everyone else of its new member list; then
+      // every member hears who joined.
       const online = await this.deps.outbox.lookup(memberIds);
-      const addedFrame = conversationFrame(conversationDto(conv, memberIds, 0));
-      out.toUsers(this.id, added, online, addedFrame);
+      this.announceTo(out, memberIds, memberIds, online);
       for (const user of added) out.toUsers(this.id, memberIds, online, memberFrame(this.id, 'joined', user));
     }
     return this.flushThen(out, [done]);
@@ -386,19 +389,13 @@ export class ConversationActor {
     if (!this.members.has(record.user)) return refuse('not_found', 'no such member');
     const updated = await this.deps.store.removeMember(this.id, record.user);
     if (updated === null) return refuse('not_found', 'no such member');
-    const ownerChanged = updated.ownerId !== conv.ownerId;
     this.members.delete(record.user);
     this.conv = { ...updated, lastSeq: this.lastSeq };
     out.reply(record.reply, null);
     const remaining = [...this.members.keys()];
     const online = await this.deps.outbox.lookup([...remaining, record.user]);
     out.toUsers(this.id, [...remaining, record.user], online, memberFrame(this.id, 'left', record.user));
-    if (ownerChanged) {
-      for (const user of remaining) {
-        const frame = conversationFrame(conversationDto(this.conv, remaining, this.members.get(user)?.readSeq ?? 0));
-        out.toUsers(this.id, [user], online, frame);
-      }
-    }
+    this.announceTo(out, remaining, remaining, online); // its member list (and maybe owner) changed
     return this.flushThen(out, [done]);
   }
 
@@ -409,12 +406,22 @@ export class ConversationActor {
     if (conv !== null) {
       const memberIds = [...this.members.keys()];
       const others = memberIds.filter((id) => id !== creator);
-      const online = await this.deps.outbox.lookup(others);
-      for (const user of others) {
-        out.toUsers(this.id, [user], online, conversationFrame(conversationDto(conv, memberIds, this.members.get(user)?.readSeq ?? 0)));
-      }
+      this.announceTo(out, others, memberIds, await this.deps.outbox.lookup(others));
     }
     return this.flushThen(out, [done]);
+  }
+
+  /**
+   * A `conversation` frame to each of `recipients` (each with its own read cursor), showing
+   * `memberIds` as the member list.
+   */
+  private announceTo(out: OutboxBatch, recipients: readonly string[], memberIds: readonly string[], online: Map<string, PresenceEntry[]>): void {
+    const conv = this.conv;
+    if (conv === null) return;
+    for (const user of recipients) {
+      if (!online.has(user)) continue;
+      out.toUsers(this.id, [user], online, conversationFrame(conversationDto(conv, memberIds, this.members.get(user)?.readSeq ?? 0)));
+    }
   }
 
   // ---- plumbing
@@ -434,7 +441,7 @@ export class ConversationActor {
   }
 
   /** Flushes, then marks records finished whatever happened: answers are best effort. */
-  private async flushThen(out: ReturnType<LogicDeps['outbox']['batch']>, dones: Array<() => void>): Promise<void> {
+  private async flushThen(out: OutboxBatch, dones: Array<() => void>): Promise<void> {
     try {
       await out.flush();
     } catch (raw) {

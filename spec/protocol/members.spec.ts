@@ -6,6 +6,7 @@ import { api, closeAllClients, connect, registerAndLogin, type Api, type Json, t
 import { clientMsgId, createDirect, createGroup, getConversation, sendMessage } from '../support/chat.js';
 import { expectErrorFrame, expectHttpError } from '../support/expect-error.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait-for.js';
 
 describe('protocol: members', function () {
   let server: TestServer;
@@ -49,6 +50,20 @@ describe('protocol: members', function () {
         const frame = await client.next(memberFrame(conv.id, 'joined', newbie.user.id));
         expect(frame).to.deep.equal({ type: 'member', conv: conv.id, event: 'joined', user: newbie.user.id });
       }
+    });
+
+    it('sends existing members a `conversation` frame with the changed member list and their own readSeq', async function () {
+      const [owner, m1, newbie] = [await login(), await login(), await login()];
+      const conv = await createGroup(http, owner, [m1.user.id]);
+      await sendMessage(await online(owner), conv.id, { text: 'before the change' });
+      const cM1 = await online(m1);
+      cM1.send({ type: 'read', conv: conv.id, seq: 1 });
+      await waitFor(async () => (await getConversation(http, m1.accessToken, conv.id)).readSeq === 1);
+      await http('POST', `/v1/conversations/${conv.id}/members`, { members: [newbie.user.id] }, owner.accessToken);
+      const changed = await cM1.next((f) => f.type === 'conversation' && f.conversation?.id === conv.id);
+      expect(changed.conversation.members).to.have.members([owner.user.id, m1.user.id, newbie.user.id]);
+      expect(changed.conversation.memberCount).to.equal(3);
+      expect(changed.conversation.readSeq).to.equal(1);
     });
 
     it('refuses a member who is not the owner: 403 forbidden', async function () {
