@@ -17,7 +17,7 @@ import { runLoadPhase, type LoadPhaseResult } from './lib/load-phase.js';
 import { runMemoryPhase, type MemoryPhaseResult } from './lib/memory-phase.js';
 import { parseOptions, USAGE, type BenchOptions } from './lib/options.js';
 import { correctnessTotals, machineInfo, memoryTable, stepTable, summaryBlock, writeReport, type BenchReport } from './lib/report.js';
-import { startTroupeServer, stopAllServers, TROUPE_BENCH_ENV } from './lib/server-process.js';
+import { startTroupeServer, stopAllServers, troupeServerEnv } from './lib/server-process.js';
 
 const progress = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -50,7 +50,7 @@ async function main(options: BenchOptions): Promise<number> {
 
   const correctness = correctnessTotals(load);
   const report: BenchReport = {
-    startedAt, finishedAt: new Date().toISOString(), machine, options, serverEnv: TROUPE_BENCH_ENV,
+    startedAt, finishedAt: new Date().toISOString(), machine, options, serverEnv: troupeServerEnv(),
     load, memory, correctness, troupeLoadOutputLines,
   };
   const path = await writeReport(report);

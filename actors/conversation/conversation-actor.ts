@@ -66,6 +66,8 @@ export class ConversationActor {
   private queued: PendingSend[] = [];
   private inWrite: PendingSend[] | null = null;
   private writeAttempts = 0;
+  /** Conflicts of the batch in flight, counted apart from outages so these cannot use them up. */
+  private conflicts = 0;
   /** Look the batch's client ids up before writing (after a conflict showed a re-send). */
   private lookupFirst = false;
 
@@ -170,6 +172,7 @@ export class ConversationActor {
     this.queued = this.queued.length <= max ? [] : this.queued.slice(max);
     this.inWrite = batch;
     this.writeAttempts = 0;
+    this.conflicts = 0;
     this.lookupFirst = false;
     this.runWrite(batch);
   }
@@ -265,7 +268,7 @@ export class ConversationActor {
       setTimeout(() => dispatch(this.self, { internal: 'retry_write' }), delay).unref();
       return;
     }
-    if (error.code === 'conflict' && this.writeAttempts < 3) {
+    if (error.code === 'conflict' && ++this.conflicts < 3) {
       // A re-send of a message stored before this actor remembered it, or our view of lastSeq
       // was behind the database: reload, look the client ids up, retry.
       this.deps.logger.debug('message write conflicted; reloading the conversation', { conv: this.id, error: error.message });

@@ -1,17 +1,21 @@
 /**
  * The throughput part of the run, against its own fresh Troupe server: set up the population,
  * connect every user, step the offered rate up (doubling) until a step is not sustained, then
+ * bisect between the last sustained and the first failed rate (`--refine` times), and finally
  * compare each conversation's lastSeq on the server with the seqs the run saw acked.
  */
 import { performance } from 'node:perf_hooks';
 import { closeAll, openMany } from './clients.js';
 import { HttpApi, mapConcurrently, type Session } from './http-api.js';
 import { Ledger } from './ledger.js';
-import { runLoadStep, type StepResult } from './load-step.js';
+import { hasCorrectnessFailure, runLoadStep, type StepResult } from './load-step.js';
 import type { BenchOptions } from './options.js';
 import { createPopulation, type BenchConversation } from './population.js';
 import { SendMix } from './send-mix.js';
 import type { ServerProcess } from './server-process.js';
+
+/** A step whose acks in the window fall below this share of the offered rate is not sustained. */
+const MIN_ACHIEVED_SHARE = 0.9;
 
 export interface ServerSeqCheck {
   conversations: number;
@@ -28,8 +32,10 @@ export interface LoadPhaseResult {
   /** Mean msg frames per send (members − 1). */
   meanFanout: number;
   steps: StepResult[];
-  /** The last step, in rising order, with no failure; undefined if the first step failed. */
+  /** The sustained step with the highest rate; undefined if none was. */
   highestSustained: StepResult | undefined;
+  /** The failed step with the lowest rate; undefined if every step was sustained. */
+  lowestFailed: StepResult | undefined;
   serverSeqCheck: ServerSeqCheck;
 }
 
@@ -61,31 +67,55 @@ export async function runLoadPhase(server: ServerProcess, options: BenchOptions,
 
   const steps: StepResult[] = [];
   let highestSustained: StepResult | undefined;
-  try {
-    for (let rate = options.rate, step = 1; rate <= options.maxRate; rate *= 2, step++) {
-      progress(`step ${step}: ${rate} sends/s offered for ${options.duration} s`);
-      const result = await runLoadStep({
-        step, rate, durationSec: options.duration, drainTimeoutSec: options.drain, sockets, conversations, mix, ledger, server,
-        text: 'x'.repeat(options.bodyChars), unexpectedCloses: () => unexpectedCloses, progress,
-      }, { maxP99Ms: options.maxP99Ms, minAchievedShare: 0.9 });
-      steps.push(result);
-      progress(`  step ${step} done: acked ${result.ackedPerSec.toFixed(0)}/s, ack p50 ${result.ackLatency.p50.toFixed(1)} ms, p99 ` +
-        `${result.ackLatency.p99.toFixed(1)} ms, ${result.settled ? `drained in ${result.drainMs.toFixed(0)} ms` : `NOT drained after ${options.drain} s`}`);
-      for (const example of result.check.examples) progress(`  !! ${example}`);
-      if (result.failures.length > 0) {
-        progress(`  step ${step} not sustained: ${result.failures.join('; ')}`);
-        break;
-      }
+  let lowestFailed: StepResult | undefined;
+  const runStep = async (rate: number): Promise<StepResult> => {
+    const step = steps.length + 1;
+    progress(`step ${step}: ${rate} sends/s offered for ${options.duration} s`);
+    const result = await runLoadStep({
+      step, rate, durationSec: options.duration, drainTimeoutSec: options.drain, sockets, conversations, mix, ledger, server,
+      text: 'x'.repeat(options.bodyChars), unexpectedCloses: () => unexpectedCloses, progress,
+    }, { maxP99Ms: options.maxP99Ms, minAchievedShare: MIN_ACHIEVED_SHARE });
+    steps.push(result);
+    progress(`  step ${step} done: acked ${result.ackedPerSec.toFixed(0)}/s, ack p50 ${result.ackLatency.p50.toFixed(1)} ms, p99 ` +
+      `${result.ackLatency.p99.toFixed(1)} ms, ${result.settled ? `drained in ${result.drainMs.toFixed(0)} ms` : `NOT drained after ${options.drain} s`}`);
+    for (const example of result.check.examples) progress(`  !! ${example}`);
+    if (result.failures.length > 0) {
+      progress(`  step ${step} not sustained: ${result.failures.join('; ')}`);
+      if (lowestFailed === undefined || rate < lowestFailed.offeredPerSec) lowestFailed = result;
+    } else if (highestSustained === undefined || rate > highestSustained.offeredPerSec) {
       highestSustained = result;
+    }
+    return result;
+  };
+  try {
+    // Double until a step is not sustained…
+    for (let rate = options.rate; rate <= options.maxRate; rate *= 2) {
+      const result = await runStep(rate);
+      if (result.failures.length > 0) break;
+    }
+    // …then bisect between the last sustained and the first failed rate. Only after a step that
+    // drained: a step still being answered would blur the next one's figures and checks.
+    for (let r = 0; r < options.refine; r++) {
+      const last = steps[steps.length - 1]!;
+      if (highestSustained === undefined || lowestFailed === undefined || !last.settled || hasCorrectnessFailure(last)) break;
+      const mid = roundRate((highestSustained.offeredPerSec + lowestFailed.offeredPerSec) / 2);
+      if (mid <= highestSustained.offeredPerSec || mid >= lowestFailed.offeredPerSec) break;
+      await runStep(mid);
     }
     const serverSeqCheck = await checkServerSeqs(api, population.users, conversations, ledger.checkedLastSeqs());
     return {
       users: users.length, groups: options.groups, groupSize: options.groupSize, directs: options.directs,
-      meanFanout: mix.meanFanout(conversations), steps, highestSustained, serverSeqCheck,
+      meanFanout: mix.meanFanout(conversations), steps, highestSustained, lowestFailed, serverSeqCheck,
     };
   } finally {
     await closeAll(sockets);
   }
+}
+
+/** A rate rounded to 2 significant digits (1,500 rather than 1,537), for a readable table. */
+function roundRate(rate: number): number {
+  const unit = 10 ** Math.max(0, Math.floor(Math.log10(rate)) - 1);
+  return Math.round(rate / unit) * unit;
 }
 
 async function checkServerSeqs(

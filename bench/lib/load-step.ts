@@ -14,6 +14,7 @@ import type { Ledger, StepCheck } from './ledger.js';
 import type { BenchConversation } from './population.js';
 import { cpuPercent } from './proc-stats.js';
 import type { SendMix } from './send-mix.js';
+import { readStoreCounters } from './server-metrics.js';
 import type { ServerProcess } from './server-process.js';
 import { sleep, waitUntil } from './wait-until.js';
 
@@ -58,6 +59,10 @@ export interface StepResult {
   /** CPU in percent of one core, over the window. */
   generatorCpuPct: number;
   serverCpuPct: number;
+  /** Storage group-commit writes per second over the window (each one an fsynced transaction). */
+  commitsPerSec: number;
+  /** Messages per group-commit write, on average over the window. */
+  rowsPerCommit: number;
   /** Most bytes queued in one client socket, sampled each second. */
   maxClientBufferedBytes: number;
   drainMs: number;
@@ -83,6 +88,7 @@ export async function runLoadStep(options: LoadStepOptions, limits: StepLimits):
 
   const cpuBefore = process.cpuUsage();
   const serverCpuBefore = await options.server.cpuMillis();
+  const storeBefore = await readStoreCounters(options.server.baseUrl);
   const t0 = performance.now();
   const windowEnd = t0 + durationSec * 1000;
   let nextProgress = t0 + 1000;
@@ -121,6 +127,8 @@ export async function runLoadStep(options: LoadStepOptions, limits: StepLimits):
   const windowMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpuBefore);
   const serverCpu = (await options.server.cpuMillis()) - serverCpuBefore;
+  const storeAfter = await readStoreCounters(options.server.baseUrl);
+  const commits = storeAfter.commits - storeBefore.commits;
   const ackedInWindow = ledger.ackCount;
   const deliveredInWindow = ledger.deliveryCount;
 
@@ -145,6 +153,8 @@ export async function runLoadStep(options: LoadStepOptions, limits: StepLimits):
     sendLag: sendLag.summary(),
     generatorCpuPct: cpuPercent((cpu.user + cpu.system) / 1000, windowMs),
     serverCpuPct: cpuPercent(serverCpu, windowMs),
+    commitsPerSec: (commits / windowMs) * 1000,
+    rowsPerCommit: commits > 0 ? (storeAfter.rows - storeBefore.rows) / commits : 0,
     maxClientBufferedBytes: maxBuffered,
     drainMs,
     settled,

@@ -15,6 +15,8 @@ export interface BenchOptions {
   /** Offered rate of the first step (sends/s); each next step doubles it, up to maxRate. */
   rate: number;
   maxRate: number;
+  /** Steps that bisect between the highest sustained and the lowest failed rate. */
+  refine: number;
   /** Seconds per step. */
   duration: number;
   /** Longest wait after a step's window for its acks and deliveries, in seconds. */
@@ -40,6 +42,7 @@ export const USAGE = `usage: npm run bench -- [flags]
   --directs N       direct conversations, user i with user i+1 (default: one per user)
   --rate N          offered sends/s of the first step (default 1000); each step doubles it
   --max-rate N      last step's rate at most (default 32000)
+  --refine N        after the first failed step, bisect N times towards the limit (default 1)
   --duration S      seconds per step (default 5)
   --drain S         longest wait for a step's acks and deliveries after it (default 15)
   --max-p99 MS      a step with a higher ack p99 is not sustained (default 1000)
@@ -60,7 +63,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
       options: {
         connections: { type: 'string' }, groups: { type: 'string' }, 'group-size': { type: 'string' },
         directs: { type: 'string' }, rate: { type: 'string' }, 'max-rate': { type: 'string' },
-        duration: { type: 'string' }, drain: { type: 'string' }, 'max-p99': { type: 'string' },
+        refine: { type: 'string' }, duration: { type: 'string' }, drain: { type: 'string' }, 'max-p99': { type: 'string' },
         'body-chars': { type: 'string' }, idle: { type: 'string' }, 'no-raw': { type: 'boolean' },
         dist: { type: 'boolean' }, help: { type: 'boolean', short: 'h' },
       },
@@ -76,6 +79,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     directs: int(values.directs, '--directs', connections, 0),
     rate: int(values.rate, '--rate', 1000, 1),
     maxRate: int(values['max-rate'], '--max-rate', 32_000, 1),
+    refine: int(values.refine, '--refine', 1, 0),
     duration: int(values.duration, '--duration', 5, 1),
     drain: int(values.drain, '--drain', 15, 1),
     maxP99Ms: int(values['max-p99'], '--max-p99', 1000, 1),

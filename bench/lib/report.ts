@@ -58,15 +58,17 @@ const fmt = (n: number, digits = 0): string => n.toLocaleString('en-US', { minim
 const ms = (n: number): string => (n < 10 ? n.toFixed(2) : n < 100 ? n.toFixed(1) : n.toFixed(0));
 
 export function stepTable(steps: readonly StepResult[]): string {
-  const header = ['step', 'offered/s', 'sent/s', 'acked/s', 'ack p50', 'p90', 'p99', 'p99.9', 'max', 'msgs/s', 'msg p99', 'send lag p99', 'gen CPU', 'srv CPU', 'verdict'];
+  const header = ['step', 'offered/s', 'sent/s', 'acked/s', 'ack p50', 'p90', 'p99', 'p99.9', 'max', 'msgs/s', 'msg p99', 'send lag p99', 'gen CPU', 'srv CPU', 'commits/s', 'rows/commit', 'verdict'];
   const rows = steps.map((s) => [
     String(s.step), fmt(s.offeredPerSec), fmt(s.sentPerSec), fmt(s.ackedPerSec),
     ms(s.ackLatency.p50), ms(s.ackLatency.p90), ms(s.ackLatency.p99), ms(s.ackLatency.p999), ms(s.ackLatency.max),
     fmt(s.deliveriesPerSec), ms(s.deliveryLatency.p99), ms(s.sendLag.p99),
-    `${s.generatorCpuPct.toFixed(0)} %`, `${s.serverCpuPct.toFixed(0)} %`,
+    `${s.generatorCpuPct.toFixed(0)} %`, `${s.serverCpuPct.toFixed(0)} %`, fmt(s.commitsPerSec), s.rowsPerCommit.toFixed(1),
     s.failures.length === 0 ? 'sustained' : 'NOT sustained',
   ]);
-  return table(header, rows) + '\n  latencies in ms from the scheduled send time; CPU in % of one core over the window';
+  return table(header, rows) +
+    '\n  latencies in ms from the scheduled send time; CPU in % of one core over the window;' +
+    '\n  commits = the server\'s storage group-commit writes (troupe_store_batch_rows from /metrics), each an fsynced SQLite transaction';
 }
 
 export function memoryTable(memory: MemoryPhaseResult): string {
@@ -122,7 +124,7 @@ export function summaryBlock(report: BenchReport, jsonPath: string | undefined):
       ? 'sustained    NONE: the first step already failed'
       : `sustained    ${fmt(best.offeredPerSec)} sends/s: ack p50 ${ms(best.ackLatency.p50)} ms, p99 ${ms(best.ackLatency.p99)} ms, ` +
         `max ${ms(best.ackLatency.max)} ms; ${fmt(best.deliveriesPerSec)} msg deliveries/s (generator CPU ${best.generatorCpuPct.toFixed(0)} %, server CPU ${best.serverCpuPct.toFixed(0)} %)`);
-    const failed = load.steps.find((s) => s.failures.length > 0);
+    const failed = load.lowestFailed;
     if (failed !== undefined) {
       out.push(`not sustained ${fmt(failed.offeredPerSec)} sends/s: ${failed.failures.join('; ')}`);
       out.push(`             at that step: generator CPU ${failed.generatorCpuPct.toFixed(0)} %, server CPU ${failed.serverCpuPct.toFixed(0)} % of one core; ` +

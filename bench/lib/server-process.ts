@@ -33,12 +33,22 @@ const SHOWN_OUTPUT_LINES = 20;
  * per-connection frame rate limit lifted (the default 20 frames/s would refuse the offered load
  * instead of measuring it). Everything else is config/default.yaml.
  */
-export const TROUPE_BENCH_ENV: Readonly<Record<string, string>> = {
+const TROUPE_BENCH_ENV: Readonly<Record<string, string>> = {
   TROUPE_AUTH__ARGON2__MEMORY_KIB: '1024',
   TROUPE_AUTH__ARGON2__ITERATIONS: '1',
   TROUPE_GATEWAY__RATE_LIMIT__BURST: '1000000',
   TROUPE_GATEWAY__RATE_LIMIT__PER_SECOND: '1000000',
 };
+
+/**
+ * The TROUPE_ variables the Troupe server under test gets: the benchmark's settings above, with
+ * any TROUPE_ variable of this process's environment winning (e.g. TROUPE_REPO__SHARDS=1 npm run
+ * bench, to try a setting), so the report can name every setting that is not the default.
+ */
+export function troupeServerEnv(): Record<string, string> {
+  const inherited = Object.entries(process.env).filter((e): e is [string, string] => e[0].startsWith('TROUPE_') && e[1] !== undefined);
+  return { ...TROUPE_BENCH_ENV, ...Object.fromEntries(inherited) };
+}
 
 export interface ServerProcess {
   readonly name: string;
@@ -75,7 +85,7 @@ export async function startTroupeServer(options: TroupeServerOptions): Promise<S
   }
   const port = await freePort();
   const args = [...entry, 'dev', '--port', String(port), '--host', HOST, '--data-dir', dataDir, '--log-level', 'warn'];
-  return startChild('troupe', args, port, { ...TROUPE_BENCH_ENV }, dataDir);
+  return startChild('troupe', args, port, troupeServerEnv(), dataDir);
 }
 
 /** The bare uWebSockets.js peer: accepts WebSockets and does nothing else. */

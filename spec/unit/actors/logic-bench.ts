@@ -31,8 +31,7 @@ import type { GroupConsumer, LogRecord, Producer, RecordPosition, TopicPartition
 import { MemoryPresence } from '../../../transport/presence/memory.js';
 import { openSqliteStore, type KnexStore } from '../../../transport/store/knex.js';
 import type { FencedBatch } from '../../../transport/store/port.js';
-import { waitFor } from '../../support/wait.js';
-import { uniqueName } from '../../support/wait-for.js';
+import { uniqueName, waitFor } from '../../support/wait-for.js';
 
 export const GATEWAYS = ['gw1', 'gw2'] as const;
 const UPSTREAM_PARTITIONS = 4;
@@ -104,7 +103,6 @@ export class LogicBench {
     debug: () => undefined,
     child: () => this.logger,
   };
-  private hostings = 0;
   private userCount = 0;
 
   static async open(): Promise<LogicBench> {
@@ -154,7 +152,7 @@ export class LogicBench {
       metrics: this.metrics,
     };
     const hosting = new PartitionHosting<UpstreamRecord>({
-      unitPrefix: `upstream${++this.hostings}`, // a fresh actor tree name under the same system
+      unitPrefix: 'upstream',
       cluster: 'spec',
       nodeId: 'logic-1',
       lease: this.lease,
@@ -249,18 +247,27 @@ export class LogicBench {
   }
 
   async waitFrames(conn: ConnAddress, type: string, count: number): Promise<Array<Delivered['frame']>> {
-    await waitFor(() => this.framesTo(conn, type).length >= count, { what: `${count} ${type} frame(s) to ${conn.connId}` });
+    await waitFor(() => this.framesTo(conn, type).length >= count, { message: `${count} ${type} frame(s) to ${conn.connId}` });
     return this.framesTo(conn, type);
   }
 
   async waitReply(requestId: string): Promise<Reply> {
-    return waitFor(() => this.replies.find((r) => r.requestId === requestId), { what: `the reply to ${requestId}` });
+    const find = (): Reply | undefined => this.replies.find((r) => r.requestId === requestId);
+    await waitFor(() => find() !== undefined, { message: `the reply to ${requestId}` });
+    return find()!;
   }
 
   /** The logic group's committed offset of a partition of the upstream topic. */
   committed(partition: number): Promise<string | null> {
     const tp: TopicPartition = { topic: this.upstreamTopic, partition };
     return this.log.committedOffset(this.logicGroup, tp);
+  }
+
+  /** Waits until the logic group has committed past `position`: its record was handled. */
+  async waitHandled(position: RecordPosition): Promise<void> {
+    await waitFor(async () => Number((await this.committed(position.partition)) ?? -1) > Number(position.offset), {
+      message: `the record at ${position.partition}/${position.offset} to be handled`,
+    });
   }
 
   async passivations(kind: 'conversation' | 'session'): Promise<number> {

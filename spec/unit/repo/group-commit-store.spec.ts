@@ -9,7 +9,7 @@ import { GroupCommitStore } from '../../../actors/repo/group-commit-store.js';
 import { TroupeError, isTroupeError } from '../../../transport/errors.js';
 import { partitionFor } from '../../../transport/log/partitioner.js';
 import type { FencedBatch, MessageRow, Store } from '../../../transport/store/port.js';
-import { waitFor } from '../../support/wait.js';
+import { waitFor } from '../../support/wait-for.js';
 
 const SHARDS = 8;
 
@@ -143,7 +143,7 @@ describe('GroupCommitStore', function () {
     expect(queued.map((q) => q.state)).to.deep.equal(['pending', 'pending', 'pending', 'pending']);
 
     release();
-    await waitFor(() => [first, ...queued].every((q) => q.state === 'resolved'), { what: 'every append to resolve' });
+    await waitFor(() => [first, ...queued].every((q) => q.state === 'resolved'), { message: 'every append to resolve' });
     expect(fake.appendCalls.map(convsOf)).to.deep.equal([[convs[0]], [convs[1], convs[2], convs[3]], [convs[4]]]);
   });
 
@@ -198,7 +198,7 @@ describe('GroupCommitStore', function () {
     const good2 = settledState(store.appendMessages([batchOf(convs[3]!, 2, 9)]));
     release();
 
-    await waitFor(() => [first, good1, bad, good2].every((q) => q.state !== 'pending'), { what: 'every append to settle' });
+    await waitFor(() => [first, good1, bad, good2].every((q) => q.state !== 'pending'), { message: 'every append to settle' });
     expect([first.state, good1.state, good2.state]).to.deep.equal(['resolved', 'resolved', 'resolved']);
     expect(bad.state).to.equal('rejected');
     expect(isTroupeError(bad.error, 'stale_epoch'), String(bad.error)).to.equal(true);

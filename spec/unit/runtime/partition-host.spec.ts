@@ -3,6 +3,7 @@
  * in-process log and coordinator, with real nact actors of a recording kind: per-key order,
  * watermark commits, pause and resume, passivation, claims, drain, fencing and lease loss.
  */
+import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';
 import { start, stop as stopActor, type Ref } from 'nact';
 import { silentLogger } from '../../../actors/runtime/logger.js';
@@ -11,8 +12,7 @@ import { LocalCoordinator } from '../../../transport/coord/local.js';
 import type { Lease } from '../../../transport/coord/port.js';
 import { MemoryLog } from '../../../transport/log/memory.js';
 import type { ConsumerListener, GroupConsumer, TopicPartition } from '../../../transport/log/port.js';
-import { delay, waitFor } from '../../support/wait.js';
-import { uniqueName } from '../../support/wait-for.js';
+import { uniqueName, waitFor } from '../../support/wait-for.js';
 import { RecordingKind, THROWING, UNDECODABLE, type TestMessage } from './recording-kind.js';
 
 const COMMIT_INTERVAL_MS = 10;
@@ -116,11 +116,11 @@ class Bench {
   }
 
   async waitCommitted(offset: number): Promise<void> {
-    await waitFor(async () => (await this.committed()) === String(offset), { what: `commit of offset ${offset}`, timeoutMs: 3000 });
+    await waitFor(async () => (await this.committed()) === String(offset), { message: `commit of offset ${offset}`, timeoutMs: 3000 });
   }
 
   async waitDelivered(count: number): Promise<void> {
-    await waitFor(() => this.kind.deliveries.length >= count, { what: `${count} deliveries`, timeoutMs: 3000 });
+    await waitFor(() => this.kind.deliveries.length >= count, { message: `${count} deliveries`, timeoutMs: 3000 });
   }
 
   async close(): Promise<void> {
@@ -172,12 +172,12 @@ describe('PartitionHost and PartitionHosting', function () {
       await bench.produce('slow', 'slow-3');
       await bench.produce('fast', 'fast-3');
 
-      await waitFor(() => kind.values('fast').length === 3, { what: 'every fast record' });
+      await waitFor(() => kind.values('fast').length === 3, { message: 'every fast record' });
       expect(kind.values('fast')).to.deep.equal(['fast-1', 'fast-2', 'fast-3']);
       expect(kind.values('slow'), 'the slow actor is still busy with its first record').to.deep.equal(['slow-1']);
 
       kind.unblock('slow');
-      await waitFor(() => kind.values('slow').length === 3, { what: 'every slow record' });
+      await waitFor(() => kind.values('slow').length === 3, { message: 'every slow record' });
       expect(kind.values('slow')).to.deep.equal(['slow-1', 'slow-2', 'slow-3']);
       expect(kind.spawns.map((s) => s.key).sort()).to.deep.equal(['fast', 'slow'], 'one actor per key');
       await bench.waitCommitted(6);
@@ -197,7 +197,7 @@ describe('PartitionHost and PartitionHosting', function () {
       const { kind } = bench;
       kind.manualAll = true;
       for (let i = 0; i < 5; i++) await bench.produce(`key-${i}`, `value-${i}`);
-      await waitFor(() => kind.waiting.length === 5, { what: 'five records waiting' });
+      await waitFor(() => kind.waiting.length === 5, { message: 'five records waiting' });
 
       kind.finish(0);
       await bench.waitCommitted(1);
@@ -248,7 +248,7 @@ describe('PartitionHost and PartitionHosting', function () {
       const { kind } = bench;
       await bench.produce('p', 'one', 'two');
       await bench.waitDelivered(2);
-      await waitFor(() => kind.stops.includes('p'), { what: 'the idle actor to stop' });
+      await waitFor(() => kind.stops.includes('p'), { message: 'the idle actor to stop' });
 
       await bench.produce('p', 'three');
       await bench.waitDelivered(3);
@@ -266,12 +266,12 @@ describe('PartitionHost and PartitionHosting', function () {
       await bench.produce('idle', 'finished');
       await bench.waitDelivered(2);
 
-      await waitFor(() => kind.stops.includes('idle'), { what: 'the idle actor to stop' });
+      await waitFor(() => kind.stops.includes('idle'), { message: 'the idle actor to stop' });
       await delay(150); // several passivation periods
       expect(kind.stops, 'the busy actor is kept').to.not.include('busy');
 
       kind.finish(busyOffset!);
-      await waitFor(() => kind.stops.includes('busy'), { what: 'the busy actor to stop once idle' });
+      await waitFor(() => kind.stops.includes('busy'), { message: 'the busy actor to stop once idle' });
       expect(kind.spawns.filter((s) => s.key === 'busy')).to.have.length(1);
     });
   });
@@ -284,7 +284,7 @@ describe('PartitionHost and PartitionHosting', function () {
       await bench.produce('a', 'a-1');
       await bench.produce('b', 'b-1');
       await bench.produce('c', 'c-1');
-      await waitFor(() => kind.waiting.length === 3, { what: 'three records waiting' });
+      await waitFor(() => kind.waiting.length === 3, { message: 'three records waiting' });
       kind.finish(0);
       await bench.waitCommitted(1);
 
@@ -300,7 +300,7 @@ describe('PartitionHost and PartitionHosting', function () {
       expect(bench.committedAtRelease, 'released only after committing past every record').to.deep.equal(['3']);
       expect(await bench.coord.get(bench.claimKey)).to.equal(null);
       expect(await bench.committed()).to.equal('3');
-      await waitFor(() => kind.stops.length === 3, { what: 'the drained actors to stop' });
+      await waitFor(() => kind.stops.length === 3, { message: 'the drained actors to stop' });
       expect([...kind.stops].sort()).to.deep.equal(['a', 'b', 'c']);
     });
 
@@ -310,7 +310,7 @@ describe('PartitionHost and PartitionHosting', function () {
       kind.manualAll = true;
       await bench.produce('a', 'a-1');
       await bench.produce('b', 'b-1');
-      await waitFor(() => kind.waiting.length === 2, { what: 'two records waiting' });
+      await waitFor(() => kind.waiting.length === 2, { message: 'two records waiting' });
       kind.finish(0);
       // A timed commit of offset 1 starts within one interval and takes 40 ms: finish the last
       // record and revoke while it is in flight.
@@ -370,12 +370,12 @@ describe('PartitionHost and PartitionHosting', function () {
       kind.manualAll = true;
       await bench.produce('a', 'a-1');
       await bench.produce('b', 'b-1');
-      await waitFor(() => kind.waiting.length === 2, { what: 'two records waiting' });
+      await waitFor(() => kind.waiting.length === 2, { message: 'two records waiting' });
       kind.finish(0);
       await bench.waitCommitted(1);
 
       bench.coord.expireLease(bench.lease.id);
-      await waitFor(() => kind.stops.length === 2, { what: 'the actors to be stopped' });
+      await waitFor(() => kind.stops.length === 2, { message: 'the actors to be stopped' });
       kind.finish(1);
       await bench.produce('c', 'c-1');
       await delay(QUIET_MS);
@@ -390,12 +390,12 @@ describe('PartitionHost and PartitionHosting', function () {
       kind.manualAll = true;
       await bench.produce('a', 'a-1');
       await bench.produce('b', 'b-1');
-      await waitFor(() => kind.waiting.length === 2, { what: 'two records waiting' });
+      await waitFor(() => kind.waiting.length === 2, { message: 'two records waiting' });
       kind.finish(0);
       await bench.waitCommitted(1);
 
       kind.deliveries[1]!.unit.fence('a newer owner wrote');
-      await waitFor(() => kind.stops.length === 2, { what: 'the actors to be stopped' });
+      await waitFor(() => kind.stops.length === 2, { message: 'the actors to be stopped' });
       kind.finish(1);
       await bench.produce('c', 'c-1');
       await delay(QUIET_MS);
