@@ -54,7 +54,9 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
   const { applied } = await migrateLatest(knex);
   if (applied.length > 0) logger.info('migrations applied', { applied });
   const store = new GroupCommitStore(database, {
-    shards: config.repo.shards,
+    // SQLite has one writer: one commit queue groups every conversation's messages together,
+    // where per-shard queues would only take turns at the same lock.
+    shards: 1,
     batchMaxRows: config.repo.batchMaxRows,
     batchMaxDelayMs: config.repo.batchMaxDelayMs,
     metrics,

@@ -84,7 +84,9 @@ export async function startTroupeServer(options: TroupeServerOptions): Promise<S
     throw new TroupeError('config', 'dist/bin/troupe.js is missing: run `npm run build` first, or leave out --dist');
   }
   const port = await freePort();
-  const args = [...entry, 'dev', '--port', String(port), '--host', HOST, '--data-dir', dataDir, '--log-level', 'warn'];
+  // BENCH_SERVER_NODE_ARGS: extra node flags for the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
+  const args = [...nodeArgs, ...entry, 'dev', '--port', String(port), '--host', HOST, '--data-dir', dataDir, '--log-level', 'warn'];
   return startChild('troupe', args, port, troupeServerEnv(), dataDir);
 }
 
