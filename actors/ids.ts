@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { randomId } from '../transport/random-id.js';
 
 /**
  * A new opaque id: `<prefix>_` followed by 16 url-safe characters (96 random bits), e.g.
@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
  * Troupe will see, and the ids stay short enough to key maps and rows cheaply.
  */
 export function newId(prefix: string): string {
-  return `${prefix}_${randomBytes(12).toString('base64url')}`;
+  return `${prefix}_${randomId(12)}`;
 }
 
 /** Every user id starts with this; conversation ids do not (upstream keys tell actors apart by it). */

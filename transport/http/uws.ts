@@ -20,9 +20,9 @@
  * open WebSockets are untouched.
  */
 
-import { randomFillSync } from 'node:crypto';
 
 import uWS from 'uWebSockets.js';
+import { randomId } from '../random-id.js';
 import type {
   HttpRequest as UwsRequest,
   HttpResponse as UwsResponse,
@@ -78,19 +78,9 @@ export function assertNativeUws(): void {
   );
 }
 
-const ID_BYTES = 6;
-const idPool = Buffer.allocUnsafe(ID_BYTES * 512);
-let idPoolOffset = idPool.length;
-
-/** 8 random base64url characters, drawn from a pooled buffer refilled every 512 ids. */
-function randomId(): string {
-  if (idPoolOffset === idPool.length) {
-    randomFillSync(idPool);
-    idPoolOffset = 0;
-  }
-  const id = idPool.toString('base64url', idPoolOffset, idPoolOffset + ID_BYTES);
-  idPoolOffset += ID_BYTES;
-  return id;
+/** 8 random base64url characters. */
+function randomRequestId(): string {
+  return randomId(6);
 }
 
 function isWebSocketUpgrade(req: UwsRequest): boolean {
@@ -110,7 +100,7 @@ export class UwsGatewayServer implements GatewayServer {
   private readonly hooks: UwsServerHooks;
   private readonly idleTimeout: number;
   /** Socket ids are `<random per server>.<counter>`: unique across restarts of a gateway. */
-  private readonly socketIdPrefix = `${randomId()}.`;
+  private readonly socketIdPrefix = `${randomRequestId()}.`;
   private socketCounter = 0;
   private readonly openSockets = new Set<UwsClientSocket>();
   private handlers: GatewayHandlers<unknown> | null = null;
@@ -189,7 +179,7 @@ export class UwsGatewayServer implements GatewayServer {
   }
 
   private onHttp(res: UwsResponse, req: UwsRequest): void {
-    const requestId = randomId();
+    const requestId = randomRequestId();
     const method = req.getCaseSensitiveMethod();
     const pending = new PendingResponse(res, requestId, method === 'HEAD');
     if (this.stopped) {
@@ -230,7 +220,7 @@ export class UwsGatewayServer implements GatewayServer {
   }
 
   private onUpgrade(res: UwsResponse, req: UwsRequest, context: us_socket_context_t): void {
-    const requestId = randomId();
+    const requestId = randomRequestId();
     const pending = new PendingResponse(res, requestId, false);
     if (this.stopped) {
       pending.send(errorResponse(503, 'unavailable', 'server is shutting down'), true);

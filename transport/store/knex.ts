@@ -12,7 +12,7 @@ import { dirname } from 'node:path';
 import type BetterSqlite3 from 'better-sqlite3';
 import knexFactory, { type Knex } from 'knex';
 import { TroupeError, isTroupeError } from '../errors.js';
-import { keepGreaterOnUpsert } from './knex-dialect.js';
+import { keepGreaterOnUpsert, sqlDialect } from './knex-dialect.js';
 import { storeError } from './knex-errors.js';
 import {
   CONVERSATION_COLUMNS,
@@ -35,6 +35,7 @@ import {
   type RefreshTokenRecord,
   type UserRecord,
 } from './knex-rows.js';
+import { appendOnSqlite, type SeqSpan } from './sqlite-append.js';
 import type {
   ConversationRow,
   FencedBatch,
@@ -68,14 +69,6 @@ function distinct(ids: readonly string[]): string[] {
   return [...new Set(ids)];
 }
 
-/** The seqs one call appends to one conversation. */
-interface SeqSpan {
-  conv: string;
-  first: number;
-  last: number;
-  count: number;
-  lastTs: number;
-}
 
 /**
  * Seq span of every conversation in the batches, sorted by conversation id (the lock order).
@@ -107,7 +100,12 @@ export class KnexStore implements Store {
   private closed = false;
 
   /** Takes ownership of `knex`: `close()` destroys it. The schema must be migrated (sql/migrate.ts). */
-  constructor(private readonly knex: Knex) {}
+  /** SQLite takes the prepared-statement path for appends (sqlite-append.ts). */
+  private readonly sqlite: boolean;
+
+  constructor(private readonly knex: Knex) {
+    this.sqlite = sqlDialect(knex) === 'sqlite';
+  }
 
   // ---- users
 
@@ -325,6 +323,10 @@ export class KnexStore implements Store {
   async appendMessages(batches: readonly FencedBatch[]): Promise<void> {
     if (batches.length === 0) return;
     const spans = seqSpansOf(batches);
+    if (this.sqlite) {
+      await this.run('appendMessages', (db) => appendOnSqlite(db, batches, spans));
+      return;
+    }
     await this.transaction('appendMessages', async (trx) => {
       await this.raiseEpochs(trx, batches);
       for (const span of spans) {
