@@ -21,6 +21,7 @@ import { TroupeMetrics } from '../actors/metrics.js';
 import { GroupCommitStore } from '../actors/repo/group-commit-store.js';
 import type { UpstreamRecord } from '../actors/records/types.js';
 import type { Logger } from '../actors/runtime/logger.js';
+import { LagMonitor } from '../actors/runtime/lag-monitor.js';
 import { PartitionHosting } from '../actors/runtime/partition-hosting.js';
 import type { TroupeConfig } from '../config/types.js';
 import { migrateLatest } from '../sql/migrate.js';
@@ -117,6 +118,7 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
   const logicConsumer = log.consumer({ groupId: LOGIC_GROUP, topics: [config.log.upstreamTopic], fromBeginning: true });
   hosting.attach(logicConsumer);
   await logicConsumer.start(hosting);
+  const lagMonitor = new LagMonitor({ log, groupId: LOGIC_GROUP, topic: config.log.upstreamTopic, metrics, logger: logicDeps.logger });
 
   // ---- gateway role
   const conversations = new ConversationService({
@@ -186,6 +188,7 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
       server.close();
       await downstreamConsumer.stop();
       hosting.close();
+      lagMonitor.stop();
       gateway.close();
       await producer.close();
       await log.close();

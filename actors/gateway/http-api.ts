@@ -3,7 +3,7 @@
  * answering a value or throwing a TroupeError that error-map.ts turns into the protocol's error
  * body and status.
  */
-import { TroupeError } from '../../transport/errors.js';
+import { isTroupeError, TroupeError } from '../../transport/errors.js';
 import type { HttpRequest, HttpResponse } from '../../transport/http/port.js';
 import type { AccessClaims } from '../auth/tokens.js';
 import { parseAddMembers, parseLimitParam, parseSeqParam } from '../logic/conversation-requests.js';
@@ -42,7 +42,14 @@ export function httpApi(options: HttpApiOptions): (req: HttpRequest) => Promise<
   };
 
   route('POST', '/v1/users', async (req) => json(201, await auth.register(body(req))));
-  route('POST', '/v1/sessions', async (req) => json(200, await auth.login(body(req), req.remoteAddress)));
+  route('POST', '/v1/sessions', async (req) => {
+    try {
+      return json(200, await auth.login(body(req), req.remoteAddress));
+    } catch (err) {
+      if (isTroupeError(err, 'unauthenticated')) metrics?.loginFailures.inc();
+      throw err;
+    }
+  });
   route('POST', '/v1/sessions/refresh', async (req) => json(200, await auth.refresh(body(req))));
   route('DELETE', '/v1/sessions', async (req) => {
     await auth.logout(body(req));

@@ -39,6 +39,23 @@ describe('protocol: operations endpoints', function () {
       expect(line, 'every sample line is `name{labels} value`').to.match(/^[a-zA-Z_:][a-zA-Z0-9_:]*(\{.*\})? -?[0-9.e+Na-zInf-]+( \d+)?$/);
     }
   });
+
+  it('counts what an operator watches: failed logins, stored messages, ack latency, actors, mailbox depth', async function () {
+    const user = await registerAndLogin(server.baseUrl);
+    expect((await http('POST', '/v1/sessions', { username: user.user.username, password: 'wrong password!' })).status).to.equal(401);
+    const group = await http('POST', '/v1/conversations', { type: 'group', name: 'metrics', members: [] }, user.accessToken);
+    const { client } = await connect(server.wsUrl(user.accessToken));
+    client.send({ type: 'send', id: 'metric-1', conv: group.body.id, body: { text: 'count me' } });
+    await client.next((f) => f.type === 'ack');
+    const text = (await http('GET', '/metrics')).text;
+    const sample = (pattern: RegExp): number => Number(pattern.exec(text)?.[1] ?? NaN);
+    expect(sample(/^troupe_login_failures_total(?:\{[^}]*\})? (\d+)/m)).to.be.at.least(1);
+    expect(sample(/^troupe_messages_stored_total(?:\{[^}]*\})? (\d+)/m)).to.be.at.least(1);
+    expect(sample(/^troupe_ack_latency_seconds_count(?:\{[^}]*\})? (\d+)/m)).to.be.at.least(1);
+    expect(sample(/^troupe_active_actors\{[^}]*kind="conversation"[^}]*\} (\d+)/m)).to.be.at.least(1);
+    expect(sample(/^troupe_frames_in_total\{[^}]*type="send"[^}]*\} (\d+)/m)).to.be.at.least(1);
+    expect(text).to.match(/^troupe_mailbox_depth\{/m);
+  });
 });
 
 describe('protocol: shutdown', function () {
