@@ -24,7 +24,7 @@ import type { OutboxBatch } from '../logic/outbox.js';
 import type { PresenceEntry } from '../../transport/presence/port.js';
 import { conversationDto } from '../protocol/dto.js';
 import { ackFrame, conversationFrame, errorFrame, memberFrame, msgFrame, readFrame, typingFrame } from '../protocol/frames.js';
-import type { ConnAddress, MemberRemoveRecord, MembersAddRecord, ReadRecord, SendRecord, TypingRecord, UpstreamRecord } from '../records/types.js';
+import type { ConnAddress, ReplyAddress, MemberRemoveRecord, MembersAddRecord, ReadRecord, SendRecord, TypingRecord, UpstreamRecord } from '../records/types.js';
 import type { Envelope, UnitContext } from '../runtime/partition-host.js';
 
 interface PendingSend {
@@ -347,10 +347,7 @@ export class ConversationActor {
   private async handleMembersAdd(record: MembersAddRecord, done: () => void): Promise<void> {
     const out = this.deps.outbox.batch();
     const conv = this.conv;
-    const refuse = (code: string, message: string): Promise<void> => {
-      out.replyError(record.reply, code, message);
-      return this.flushThen(out, [done]);
-    };
+    const refuse = (code: string, message: string): Promise<void> => this.refuseRequest(out, record.reply, done, code, message);
     if (conv === null || !this.isMember(record.actor)) return refuse('not_found', 'no such conversation');
     if (conv.type === 'direct') return refuse('invalid_argument', 'members: a direct conversation has no members to add');
     if (conv.ownerId !== record.actor) return refuse('forbidden', 'only the owner adds members');
@@ -382,10 +379,7 @@ export class ConversationActor {
   private async handleMemberRemove(record: MemberRemoveRecord, done: () => void): Promise<void> {
     const out = this.deps.outbox.batch();
     const conv = this.conv;
-    const refuse = (code: string, message: string): Promise<void> => {
-      out.replyError(record.reply, code, message);
-      return this.flushThen(out, [done]);
-    };
+    const refuse = (code: string, message: string): Promise<void> => this.refuseRequest(out, record.reply, done, code, message);
     if (conv === null || !this.isMember(record.actor)) return refuse('not_found', 'no such conversation');
     if (conv.type === 'direct') return refuse('invalid_argument', 'userId: members of a direct conversation cannot be removed');
     if (record.actor !== record.user && conv.ownerId !== record.actor) return refuse('forbidden', 'only the owner removes other members');
@@ -428,6 +422,11 @@ export class ConversationActor {
   }
 
   // ---- plumbing
+
+  private refuseRequest(out: OutboxBatch, reply: ReplyAddress, done: () => void, code: string, message: string): Promise<void> {
+    out.replyError(reply, code, message);
+    return this.flushThen(out, [done]);
+  }
 
   private async answerFailure(envelope: Envelope<UpstreamRecord>, err: TroupeError): Promise<void> {
     const record = envelope.message;
