@@ -75,7 +75,7 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
   // in-process revision counter at the clock so that a restarted server's epochs are newer.
   const coord = new LocalCoordinator({ initialRevision: Date.now() });
   const lease = await coord.grantLease(10_000);
-  await lease.put(`/troupe/${config.node.cluster}/nodes/embedded/${nodeId}`, JSON.stringify({ nodeId, roles: ['gateway', 'logic', 'repo', 'task'] }));
+  await lease.put(`/troupe/${config.node.cluster}/nodes/embedded/${nodeId}`, JSON.stringify({ nodeId, roles: ['gateway', 'logic', 'repo'] }));
   const presence = new MemoryPresence();
   const system = startActorSystem();
 
