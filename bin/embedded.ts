@@ -1,5 +1,5 @@
 /**
- * The embedded mode (`troupe dev`, `npm start`): all four roles in one process, on the
+ * The embedded mode (`troupe dev`, `npm start`): the gateway, logic and repo roles in one process, on the
  * in-process ports (log, coordination, presence) and SQLite. The actors are the same as in
  * cluster mode; only the implementations wired here differ (DESIGN.md, "Two modes, one code
  * path"). This file is the one place where the embedded mode's concrete choices are made.
