@@ -32,6 +32,7 @@ import { MemoryPresence } from '../transport/presence/memory.js';
 import { openSqliteStore } from '../transport/store/knex.js';
 import { createLogger } from './logger.js';
 import { loadOrCreateSigningKeys } from './signing-keys.js';
+import { loadWebAssets } from './web-assets.js';
 
 export interface EmbeddedServer {
   /** The port the gateway listens on (useful when configured as 0). */
@@ -127,6 +128,8 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
     upstreamTopic: config.log.upstreamTopic,
     groups: config.groups,
   });
+  const web = await loadWebAssets();
+  if (web.dir === null) logger.warn('web client not found; GET / will answer 404');
   const gatewayDeps: GatewayDeps = {
     gatewayId,
     producer,
@@ -145,6 +148,7 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
     registry: new Map(),
     logger: logger.child({ role: 'gateway' }),
     metrics,
+    assets: web.assets,
   };
   const gateway = new Gateway(gatewayDeps, system);
   const downstreamConsumer = log.consumer({ groupId: `gateway-${gatewayId}`, topics: [downstreamTopic], fromBeginning: false });

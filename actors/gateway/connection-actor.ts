@@ -39,7 +39,7 @@ export class Connection implements SocketHandler {
   private windowStart = 0;
   private open = true;
   /** Client id → arrival time of sends awaiting their ack (ack latency metric). */
-  private readonly sentAt = new Map<string, number>();
+  private sentAt: Map<string, number> | null = null; // made on the first send: idle sockets stay small
 
   constructor(
     readonly socket: ClientSocket,
@@ -162,6 +162,7 @@ export class Connection implements SocketHandler {
         this.write(PONG_FRAME);
         return;
       case 'send':
+        this.sentAt ??= new Map();
         this.sentAt.set(frame.id, at);
         if (this.sentAt.size > 10_000) this.sentAt.clear(); // acks that never came: do not grow
         return this.produce(frame.conv, { type: 'send', conv: frame.conv, from: user.userId, origin: this.address, clientId: frame.id, body: frame.body });
@@ -209,7 +210,7 @@ export class Connection implements SocketHandler {
   }
 
   private observeAck(frame: string): void {
-    if (this.sentAt.size === 0 || this.deps.metrics === undefined) return;
+    if (this.sentAt === null || this.sentAt.size === 0 || this.deps.metrics === undefined) return;
     const id = (JSON.parse(frame) as { id: string }).id;
     const at = this.sentAt.get(id);
     if (at === undefined) return;

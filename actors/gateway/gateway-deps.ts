@@ -9,6 +9,7 @@ import type { TroupeMetrics } from '../metrics.js';
 import type { Logger } from '../runtime/logger.js';
 import type { FrameLimits } from './client-frames.js';
 import type { Connection } from './connection-actor.js';
+import type { StaticAssets } from './static-assets.js';
 
 export interface GatewayLimits extends FrameLimits {
   maxFrameBytes: number;
@@ -36,4 +37,6 @@ export interface GatewayDeps {
   registry: Map<string, Connection>;
   logger: Logger;
   metrics?: TroupeMetrics;
+  /** The bundled browser client, served at `/` and `/web/<file>`; absent: no such routes. */
+  assets?: StaticAssets;
 }

@@ -10,6 +10,7 @@ import { parseAddMembers, parseLimitParam, parseSeqParam } from '../logic/conver
 import { errorResponse } from './error-map.js';
 import type { GatewayDeps } from './gateway-deps.js';
 import type { LogRequests } from './log-requests.js';
+import { assetResponse, INDEX_ASSET } from './static-assets.js';
 
 type Handler = (req: HttpRequest, params: string[]) => Promise<HttpResponse>;
 
@@ -91,6 +92,12 @@ export function httpApi(options: HttpApiOptions): (req: HttpRequest) => Promise<
     const { contentType, text } = await metrics.exposition();
     return { status: 200, contentType, body: text };
   });
+
+  const { assets } = deps;
+  if (assets !== undefined) {
+    route('GET', '/', async () => assetResponse(assets, INDEX_ASSET));
+    route('GET', '/web/:file', async (_req, [file]) => assetResponse(assets, file as string));
+  }
 
   return async (req) => {
     let name = 'unknown';
