@@ -35,6 +35,8 @@ export interface AuthServiceOptions {
 }
 
 const WRONG_CREDENTIALS = 'wrong username or password';
+/** Users remembered as existing; past it the memory starts over (costing one read per user). */
+const KNOWN_USERS_MAX = 100_000;
 const BAD_REFRESH_TOKEN = 'invalid refresh token';
 
 /**
@@ -55,6 +57,7 @@ export class AuthService {
   private readonly limiter: LoginLimiter;
   private readonly refreshTtlMs: number;
   private readonly now: () => number;
+  private readonly knownUsers = new Set<string>();
 
   constructor(options: AuthServiceOptions) {
     this.store = options.store;
@@ -88,22 +91,28 @@ export class AuthService {
    */
   async login(body: unknown, remoteAddress: string): Promise<SessionDto> {
     const { username, password } = parseLogin(body);
-    this.limiter.check(username, remoteAddress);
     if (!isValidUsername(username)) {
       // No such user can exist, so there is nothing to hide and nothing to hash.
+      this.limiter.check(username, remoteAddress);
       this.limiter.recordFailure(null, remoteAddress);
       throw new TroupeError('unauthenticated', WRONG_CREDENTIALS);
     }
-    const user = await this.store.getUserByUsername(username);
-    const matches = user === null
-      ? await this.hasher.verifyDummy(password)
-      : await this.hasher.verify(user.passwordHash, password);
-    if (user === null || !matches) {
-      this.limiter.recordFailure(username, remoteAddress);
-      throw new TroupeError('unauthenticated', WRONG_CREDENTIALS);
+    this.limiter.begin(username, remoteAddress);
+    let failed = false;
+    try {
+      const user = await this.store.getUserByUsername(username);
+      const matches = user === null
+        ? await this.hasher.verifyDummy(password)
+        : await this.hasher.verify(user.passwordHash, password);
+      if (user === null || !matches) {
+        failed = true;
+        throw new TroupeError('unauthenticated', WRONG_CREDENTIALS);
+      }
+      const refreshToken = await this.startFamily(user.id);
+      return await this.session(user, refreshToken);
+    } finally {
+      this.limiter.end(username, remoteAddress, failed);
     }
-    const refreshToken = await this.startFamily(user.id);
-    return this.session(user, refreshToken);
   }
 
   /**
@@ -159,12 +168,26 @@ export class AuthService {
     if (header === undefined) return Promise.reject(new TroupeError('unauthenticated', 'missing bearer token'));
     const match = /^Bearer +(\S+) *$/i.exec(header);
     if (match === null) return Promise.reject(new TroupeError('unauthenticated', 'malformed authorization header'));
-    return this.tokens.verify(match[1]);
+    return this.verifyAccessToken(match[1]);
   }
 
   /** Checks a bare access token, e.g. the WebSocket upgrade's `?token=`. */
-  verifyAccessToken(token: unknown): Promise<AccessClaims> {
-    return this.tokens.verify(token);
+  async verifyAccessToken(token: unknown): Promise<AccessClaims> {
+    const claims = await this.tokens.verify(token);
+    await this.assertUserExists(claims.userId);
+    return claims;
+  }
+
+  /**
+   * A well-signed token names a user this database knows (keys copied to a fresh data folder
+   * would otherwise admit users that do not exist). Users are never deleted, so a user seen once
+   * is remembered and the check costs a read only on a user's first token in this process.
+   */
+  private async assertUserExists(userId: string): Promise<void> {
+    if (this.knownUsers.has(userId)) return;
+    if ((await this.store.getUser(userId)) === null) throw new TroupeError('unauthenticated', 'the token names no known user');
+    if (this.knownUsers.size >= KNOWN_USERS_MAX) this.knownUsers.clear();
+    this.knownUsers.add(userId);
   }
 
   private async startFamily(userId: string): Promise<string> {

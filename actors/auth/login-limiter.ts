@@ -14,6 +14,9 @@ export interface LoginLimiterOptions {
   now?: () => number;
 }
 
+/** Suggested wait when only attempts still under way stand in the way (they settle fast). */
+const PENDING_RETRY_MS = 1000;
+
 interface Window {
   start: number;
   count: number;
@@ -40,13 +43,33 @@ class FailureWindows {
     return this.windows.size;
   }
 
-  /** Ms until `key` may try again, or 0 when it is under the limit. */
-  retryAfter(key: string, now: number): number {
+  /** Attempts under way per key (held between `hold` and `release`). */
+  private readonly pending = new Map<string, number>();
+
+  /**
+   * Ms until `key` may try again, or 0 when it may. Attempts still under way count as failures
+   * that may yet happen: always when `strict`, otherwise only once the key has failed in this
+   * window (so a clean key is never held back by its own successful logins in parallel).
+   */
+  retryAfter(key: string, now: number, strict = false): number {
     if (this.limit <= 0) return 0;
     const w = this.windows.get(key);
-    if (w === undefined || w.count < this.limit) return 0;
-    const end = w.start + this.windowMs;
-    return end > now ? end - now : 0;
+    const count = w !== undefined && now < w.start + this.windowMs ? w.count : 0;
+    if (w !== undefined && count >= this.limit) return w.start + this.windowMs - now;
+    const inFlight = this.pending.get(key) ?? 0;
+    if (inFlight > 0 && (strict || count > 0) && count + inFlight >= this.limit) return PENDING_RETRY_MS;
+    return 0;
+  }
+
+  hold(key: string): void {
+    if (this.limit > 0) this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
+  }
+
+  release(key: string): void {
+    const inFlight = this.pending.get(key);
+    if (inFlight === undefined) return;
+    if (inFlight <= 1) this.pending.delete(key);
+    else this.pending.set(key, inFlight - 1);
   }
 
   record(key: string, now: number): void {
@@ -100,6 +123,32 @@ export class LoginLimiter {
     if (wait > 0) {
       throw new TroupeError('rate_limited', 'too many failed logins; try again later', { retryAfterMs: wait });
     }
+  }
+
+  /**
+   * Starts a login attempt: throws `rate_limited` like `check`, except that attempts already
+   * under way count too, so that parallel guesses cannot outrun the limit before their failures
+   * are recorded. Per username they always count; per address only once the address has failed
+   * in this window, so thousands of parallel successful logins from one load tester still pass.
+   * Every `begin` must be followed by one `end`.
+   */
+  begin(username: string, address: string): void {
+    const now = this.now();
+    const addr = addressKey(address);
+    const wait = Math.max(this.byUsername.retryAfter(username, now, true), this.byAddress.retryAfter(addr, now));
+    if (wait > 0) {
+      throw new TroupeError('rate_limited', 'too many failed logins; try again later', { retryAfterMs: wait });
+    }
+    this.byUsername.hold(username);
+    this.byAddress.hold(addr);
+  }
+
+  /** Ends an attempt of `begin`; `failed` records it (the username only when `countUsername`). */
+  end(username: string, address: string, failed: boolean, countUsername = true): void {
+    const addr = addressKey(address);
+    this.byUsername.release(username);
+    this.byAddress.release(addr);
+    if (failed) this.recordFailure(countUsername ? username : null, address);
   }
 
   /**

@@ -38,7 +38,12 @@ function isConvId(value: unknown): value is string {
 }
 
 function isSeq(value: unknown): value is number {
-  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
+}
+
+/** Integers past 2^53 are beyond every seq and page size: they act as the largest one. */
+function clampSafe(value: number): number {
+  return Math.min(value, Number.MAX_SAFE_INTEGER);
 }
 
 /** Code points in `text`, counting no further than `max + 1`. */
@@ -83,7 +88,7 @@ export function parseClientFrame(text: string, limits: FrameLimits): ParsedFrame
     case 'read':
       if (!isConvId(frame.conv)) return refuse('bad_request', 'conv: a conversation id string is required', ref);
       if (!isSeq(frame.seq)) return refuse('bad_request', 'seq: a non-negative integer is required', ref);
-      return { ok: true, frame: withRef({ type: 'read' as const, conv: frame.conv, seq: frame.seq }) };
+      return { ok: true, frame: withRef({ type: 'read' as const, conv: frame.conv, seq: clampSafe(frame.seq) }) };
     case 'typing':
       if (!isConvId(frame.conv)) return refuse('bad_request', 'conv: a conversation id string is required', ref);
       return { ok: true, frame: withRef({ type: 'typing' as const, conv: frame.conv }) };
@@ -92,12 +97,12 @@ export function parseClientFrame(text: string, limits: FrameLimits): ParsedFrame
       if (!isSeq(frame.after)) return refuse('bad_request', 'after: a non-negative integer is required', ref);
       let limit = limits.syncDefaultLimit;
       if (frame.limit !== undefined) {
-        if (typeof frame.limit !== 'number' || !Number.isSafeInteger(frame.limit) || frame.limit < 1) {
+        if (typeof frame.limit !== 'number' || !Number.isInteger(frame.limit) || frame.limit < 1) {
           return refuse('bad_request', 'limit: an integer from 1 is expected', ref);
         }
         limit = Math.min(frame.limit, limits.syncMaxLimit);
       }
-      return { ok: true, frame: withRef({ type: 'sync' as const, conv: frame.conv, after: frame.after, limit }) };
+      return { ok: true, frame: withRef({ type: 'sync' as const, conv: frame.conv, after: clampSafe(frame.after), limit }) };
     }
     case undefined:
       return refuse('bad_request', 'type: missing', ref);

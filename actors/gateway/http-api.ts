@@ -28,7 +28,9 @@ export interface HttpApiOptions {
   ready: () => boolean;
 }
 
-const ID = '([^/]{1,64})';
+/** A path segment naming a conversation or user: any length, so that a malformed id is
+ * answered by its route (after authentication) as a missing thing, never as a missing route. */
+const ID = '([^/]+)';
 
 export function httpApi(options: HttpApiOptions): (req: HttpRequest) => Promise<HttpResponse> {
   const { deps, requests } = options;
@@ -104,7 +106,7 @@ export function httpApi(options: HttpApiOptions): (req: HttpRequest) => Promise<
     let response: HttpResponse;
     try {
       const match = findRoute(routes, req);
-      if (match === null) throw new TroupeError('not_found', `no route for ${req.method} ${req.path}`);
+      if (match === null) throw new TroupeError('not_found', `no route for ${req.method.slice(0, 16)} ${req.path.slice(0, 100)}`);
       name = match.route.name;
       response = await match.route.handler(req, match.params);
     } catch (err) {

@@ -62,15 +62,15 @@ export function parseAddMembers(body: unknown, maxMembers: number): string[] {
 /** A non-negative integer query value, or `fallback` when absent. */
 export function parseSeqParam(raw: string | null, field: string, fallback: number): number {
   if (raw === null) return fallback;
-  if (!/^\d{1,15}$/.test(raw)) invalid(`${field}: a non-negative integer is expected`);
-  return Number(raw);
+  if (!/^\d+$/.test(raw)) invalid(`${field}: a non-negative integer is expected`);
+  return Math.min(Number(raw), Number.MAX_SAFE_INTEGER); // beyond any seq: an empty page
 }
 
 /** A page size: absent → `fallback`; below 1 or not an integer → invalid; above `max` → max. */
 export function parseLimitParam(raw: string | null, fallback: number, max: number): number {
   if (raw === null) return fallback;
-  if (!/^-?\d{1,15}$/.test(raw)) invalid('limit: an integer from 1 is expected');
-  const limit = Number(raw);
+  if (!/^-?\d+$/.test(raw)) invalid('limit: an integer from 1 is expected');
+  const limit = Number(raw); // huge values are clamped below, as any value over the maximum
   if (limit < 1) invalid('limit: an integer from 1 is expected');
   return Math.min(limit, max);
 }

@@ -92,6 +92,12 @@ describe('protocol: history and sync', function () {
       expect(res.body.more).to.equal(true);
       const huge = await history(conv501.id, '?after=100&limit=100000');
       expect(seqs(huge.body.messages)).to.deep.equal(range(101, 300));
+      const enormous = await history(conv501.id, '?limit=9999999999999999999999');
+      expect(enormous.status, 'a limit of any size is clamped, not refused').to.equal(200);
+      expect(seqs(enormous.body.messages)).to.deep.equal(range(1, 200));
+      const farAfter = await history(conv501.id, '?after=99999999999999999999');
+      expect(farAfter.status).to.equal(200);
+      expect(farAfter.body).to.deep.equal({ messages: [], more: false });
     });
 
     it('answers every message in the <message> shape {conv, seq, id, from, body, ts}', async function () {

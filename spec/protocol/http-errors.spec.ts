@@ -84,6 +84,17 @@ describe('protocol: HTTP errors', function () {
     expectHttpError(await http('DELETE', '/v1/conversations/some-id/members/someone'), 401, 'unauthenticated');
   });
 
+  it('authenticates before judging an id of any length: 401 without a token, 404 not_found with one', async function () {
+    const longId = `c_${'a'.repeat(300)}`;
+    expectHttpError(await http('GET', `/v1/conversations/${longId}`), 401, 'unauthenticated');
+    const login = await registerAndLogin(server.baseUrl);
+    for (const path of [`/v1/conversations/${longId}`, `/v1/conversations/${longId}/messages`]) {
+      const res = await http('GET', path, undefined, login.accessToken);
+      expectHttpError(res, 404, 'not_found');
+      expect(res.text.length, 'the answer does not echo the whole path').to.be.below(300);
+    }
+  });
+
   it('answers errors as JSON', async function () {
     const res = await http('GET', '/v1/no-such-thing');
     expect(res.headers.get('content-type') ?? '').to.match(/application\/json/);

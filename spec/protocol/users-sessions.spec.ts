@@ -191,6 +191,16 @@ describe('protocol: users and sessions', function () {
       expect(Number(retryAfter), `Retry-After ${retryAfter}`).to.be.greaterThan(0);
     });
 
+    it('holds the per-username limit against parallel guesses: of 25 at once, exactly 10 are answered 401', async function () {
+      const { user } = await registerAndLogin(server.baseUrl);
+      const answers = await Promise.all(
+        Array.from({ length: 25 }, (_, i) => http('POST', '/v1/sessions', { username: user.username, password: `parallel-${i}-guess` })),
+      );
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.filter((s) => s === 401), statuses.join(' ')).to.have.length(10);
+      expect(statuses.filter((s) => s === 429), statuses.join(' ')).to.have.length(15);
+    });
+
     it('keeps the failed-login limit per username: another user still logs in', async function () {
       const victim = await registerAndLogin(server.baseUrl);
       for (let i = 0; i < 11; i++) {
@@ -386,5 +396,35 @@ describe('protocol: failed logins per client address', function () {
     const res = await http('POST', '/v1/sessions', { username: users[10]!.user.username, password: 'wrong-password' });
     expectHttpError(res, 429, 'rate_limited');
     expect(Number(res.headers.get('retry-after'))).to.be.greaterThan(0);
+  });
+
+  it('holds the per-address limit against parallel guesses once the address has failed: at most 100 failures in all', async function () {
+    this.timeout(60000);
+    const fresh = await startTestServer();
+    try {
+      const http = api(fresh.baseUrl);
+      expect((await http('POST', '/v1/sessions', { username: uniqueName('nobody'), password: 'wrong-password' })).status).to.equal(401);
+      const answers = await Promise.all(
+        Array.from({ length: 150 }, () => http('POST', '/v1/sessions', { username: uniqueName('nobody'), password: 'wrong-password' })),
+      );
+      const statuses = answers.map((r) => r.status);
+      expect(statuses.filter((s) => s === 401), 'failures after the first').to.have.length(99);
+      expect(statuses.filter((s) => s === 429)).to.have.length(51);
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('lets parallel successful logins from one clean address all through', async function () {
+    this.timeout(60000);
+    const fresh = await startTestServer();
+    try {
+      const http = api(fresh.baseUrl);
+      const users = await Promise.all(Array.from({ length: 120 }, () => registerAndLogin(fresh.baseUrl)));
+      const answers = await Promise.all(users.map((u) => http('POST', '/v1/sessions', { username: u.user.username, password: u.password })));
+      expect(answers.map((r) => r.status).filter((s) => s !== 200)).to.deep.equal([]);
+    } finally {
+      await fresh.stop();
+    }
   });
 });

@@ -286,6 +286,12 @@ describe('AuthService', () => {
       await expectRejection(auth.me('u_doesnotexist0000'), 'not_found');
     });
 
+    it('refuses a well-signed token whose user this database does not know', async () => {
+      const { accessToken } = await tokens.issue({ id: 'u_notinthisstore0', username: 'ghost', displayName: 'Ghost' });
+      await expectRejection(auth.verifyBearer(`Bearer ${accessToken}`), 'unauthenticated', 'no known user');
+      await expectRejection(auth.verifyAccessToken(accessToken), 'unauthenticated', 'no known user');
+    });
+
     it('accepts "Bearer <token>" (any case) and refuses missing or malformed headers', async () => {
       await register('omar');
       const { accessToken, user } = await login('omar');

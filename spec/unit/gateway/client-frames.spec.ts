@@ -60,7 +60,6 @@ const refusals: Refusal[] = [
   { name: 'read with a negative seq', frame: { type: 'read', conv: 'c_1', seq: -1 }, code: 'bad_request', field: 'seq' },
   { name: 'read with a fractional seq', frame: { type: 'read', conv: 'c_1', seq: 1.5 }, code: 'bad_request', field: 'seq' },
   { name: 'read with a string seq', frame: { type: 'read', conv: 'c_1', seq: '3', id: 'r' }, code: 'bad_request', field: 'seq', ref: 'r' },
-  { name: 'read with a seq beyond 2^53', frame: { type: 'read', conv: 'c_1', seq: 2 ** 53 }, code: 'bad_request', field: 'seq' },
 
   { name: 'typing without conv', frame: { type: 'typing', id: 't' }, code: 'bad_request', field: 'conv', ref: 't' },
   { name: 'typing with a numeric conv', frame: { type: 'typing', conv: 1 }, code: 'bad_request', field: 'conv' },
@@ -161,6 +160,14 @@ describe('parseClientFrame', function () {
     it('clamps a larger limit to the maximum', function () {
       expect(limitOf(501)).to.equal(500);
       expect(limitOf(1_000_000)).to.equal(500);
+      expect(limitOf(1e20), 'an integer past 2^53 is still just larger').to.equal(500);
+    });
+
+    it('treats an after or read seq past 2^53 as the largest seq (an empty page, a clamped cursor)', function () {
+      const sync = parse({ type: 'sync', conv: 'c_1', after: 2 ** 60 });
+      expect(sync).to.deep.equal({ ok: true, frame: { type: 'sync', conv: 'c_1', after: Number.MAX_SAFE_INTEGER, limit: 100 } });
+      const read = parse({ type: 'read', conv: 'c_1', seq: 2 ** 53 });
+      expect(read).to.deep.equal({ ok: true, frame: { type: 'read', conv: 'c_1', seq: Number.MAX_SAFE_INTEGER } });
     });
 
     it('keeps after as given', function () {
