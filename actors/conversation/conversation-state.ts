@@ -1,0 +1,59 @@
+/**
+ * What the conversation actor knows of its conversation: the row, its members and the durable
+ * last seq, loaded from the store and kept current by the actor's parts (the send pipeline,
+ * membership, read cursors). One instance per actor, shared by its parts; only the actor's
+ * message handler touches it, so no two steps change it at once.
+ */
+import type { ConversationRow, MemberRow, Store } from '../../transport/store/port.js';
+
+export class ConversationState {
+  conv: ConversationRow | null = null;
+  /** userId → member row, in join order. Replaced on every load: read it through the state. */
+  members = new Map<string, MemberRow>();
+  /** Durable last seq. */
+  lastSeq = 0;
+  private isLoaded = false;
+
+  constructor(
+    readonly id: string,
+    private readonly store: Store,
+  ) {}
+
+  /** False before the first load and after `invalidate()`: load before the next record. */
+  get loaded(): boolean {
+    return this.isLoaded;
+  }
+
+  async load(): Promise<void> {
+    const [conv, members] = await Promise.all([this.store.getConversation(this.id), this.store.getMembers(this.id)]);
+    this.conv = conv;
+    this.members = new Map(members.map((m) => [m.userId, m]));
+    this.lastSeq = conv?.lastSeq ?? 0;
+    this.isLoaded = true;
+  }
+
+  /** A step failed part way: what is held may be stale, so reload before the next record. */
+  invalidate(): void {
+    this.isLoaded = false;
+  }
+
+  /** Messages up to `lastSeq` are durable. */
+  advanceSeq(lastSeq: number): void {
+    this.lastSeq = lastSeq;
+    if (this.conv !== null) this.conv.lastSeq = lastSeq;
+  }
+
+  isMember(user: string): boolean {
+    return this.conv !== null && this.members.has(user);
+  }
+
+  memberIds(): string[] {
+    return [...this.members.keys()];
+  }
+
+  othersThan(user: string): string[] {
+    const others: string[] = [];
+    for (const id of this.members.keys()) if (id !== user) others.push(id);
+    return others;
+  }
+}

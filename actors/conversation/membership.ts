@@ -1,0 +1,106 @@
+/**
+ * The conversation actor's membership records: members_add and member_remove (owner-checked,
+ * written through the store, then announced), and the announcement of a new conversation to
+ * its members. A `conversation` frame goes only to members online now.
+ */
+import type { PresenceEntry } from '../../transport/presence/port.js';
+import type { LogicDeps } from '../logic/deps.js';
+import type { OutboxBatch } from '../logic/outbox.js';
+import { conversationDto } from '../protocol/dto.js';
+import { conversationFrame, memberFrame } from '../protocol/frames.js';
+import type { MemberRemoveRecord, MembersAddRecord, ReplyAddress } from '../records/types.js';
+import type { ConversationState } from './conversation-state.js';
+
+/** Flushes `out`, then calls every `dones` whatever happened (the actor's delivery). */
+export type FlushThen = (out: OutboxBatch, dones: Array<() => void>) => Promise<void>;
+
+export class Membership {
+  constructor(
+    private readonly state: ConversationState,
+    private readonly deps: LogicDeps,
+    private readonly flushThen: FlushThen,
+  ) {}
+
+  async handleMembersAdd(record: MembersAddRecord, done: () => void): Promise<void> {
+    const id = this.state.id;
+    const out = this.deps.outbox.batch();
+    const conv = this.state.conv;
+    const refuse = (code: string, message: string): Promise<void> => this.refuseRequest(out, record.reply, done, code, message);
+    if (conv === null || !this.state.isMember(record.actor)) return refuse('not_found', 'no such conversation');
+    if (conv.type === 'direct') return refuse('invalid_argument', 'members: a direct conversation has no members to add');
+    if (conv.ownerId !== record.actor) return refuse('forbidden', 'only the owner adds members');
+    const candidates = [...new Set(record.members)].filter((user) => !this.state.members.has(user));
+    if (candidates.length > 0) {
+      const existing = new Set((await this.deps.store.getUsers(candidates)).map((u) => u.id));
+      const unknown = candidates.find((user) => !existing.has(user));
+      if (unknown !== undefined) return refuse('not_found', `members: no user ${unknown}`);
+      if (this.state.members.size + candidates.length > this.deps.settings.maxMembers) {
+        return refuse('invalid_argument', `members: a group holds at most ${this.deps.settings.maxMembers} members`);
+      }
+    }
+    const now = (this.deps.now ?? Date.now)();
+    const added = candidates.length > 0 ? await this.deps.store.addMembers(id, candidates, now) : [];
+    for (const user of added) this.state.members.set(user, { userId: user, readSeq: 0, joinedAt: now });
+    conv.memberCount = this.state.members.size;
+    const memberIds = this.state.memberIds();
+    out.reply(record.reply, conversationDto(conv, memberIds, this.state.members.get(record.actor)?.readSeq ?? 0));
+    if (added.length > 0) {
+      // The added users learn of the conversation, everyone else of its new member list; then
+      // every member hears who joined.
+      const online = await this.deps.outbox.lookup(memberIds);
+      this.announceTo(out, memberIds, memberIds, online);
+      for (const user of added) out.toUsers(id, memberIds, online, memberFrame(id, 'joined', user));
+    }
+    return this.flushThen(out, [done]);
+  }
+
+  async handleMemberRemove(record: MemberRemoveRecord, done: () => void): Promise<void> {
+    const id = this.state.id;
+    const out = this.deps.outbox.batch();
+    const conv = this.state.conv;
+    const refuse = (code: string, message: string): Promise<void> => this.refuseRequest(out, record.reply, done, code, message);
+    if (conv === null || !this.state.isMember(record.actor)) return refuse('not_found', 'no such conversation');
+    if (conv.type === 'direct') return refuse('invalid_argument', 'userId: members of a direct conversation cannot be removed');
+    if (record.actor !== record.user && conv.ownerId !== record.actor) return refuse('forbidden', 'only the owner removes other members');
+    if (!this.state.members.has(record.user)) return refuse('not_found', 'no such member');
+    const updated = await this.deps.store.removeMember(id, record.user);
+    if (updated === null) return refuse('not_found', 'no such member');
+    this.state.members.delete(record.user);
+    this.state.conv = { ...updated, lastSeq: this.state.lastSeq };
+    out.reply(record.reply, null);
+    const remaining = this.state.memberIds();
+    const online = await this.deps.outbox.lookup([...remaining, record.user]);
+    out.toUsers(id, [...remaining, record.user], online, memberFrame(id, 'left', record.user));
+    this.announceTo(out, remaining, remaining, online); // its member list (and maybe owner) changed
+    return this.flushThen(out, [done]);
+  }
+
+  /** A conversation was created: every member but its creator hears of it. */
+  async announceConversation(creator: string, done: () => void): Promise<void> {
+    const out = this.deps.outbox.batch();
+    const conv = this.state.conv;
+    if (conv !== null) {
+      const others = this.state.othersThan(creator);
+      this.announceTo(out, others, this.state.memberIds(), await this.deps.outbox.lookup(others));
+    }
+    return this.flushThen(out, [done]);
+  }
+
+  /**
+   * A `conversation` frame to each of `recipients` (each with its own read cursor), showing
+   * `memberIds` as the member list.
+   */
+  private announceTo(out: OutboxBatch, recipients: readonly string[], memberIds: readonly string[], online: Map<string, PresenceEntry[]>): void {
+    const conv = this.state.conv;
+    if (conv === null) return;
+    for (const user of recipients) {
+      if (!online.has(user)) continue;
+      out.toUsers(this.state.id, [user], online, conversationFrame(conversationDto(conv, memberIds, this.state.members.get(user)?.readSeq ?? 0)));
+    }
+  }
+
+  private refuseRequest(out: OutboxBatch, reply: ReplyAddress, done: () => void, code: string, message: string): Promise<void> {
+    out.replyError(reply, code, message);
+    return this.flushThen(out, [done]);
+  }
+}

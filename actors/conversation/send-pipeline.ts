@@ -1,0 +1,238 @@
+/**
+ * The conversation actor's sends (DESIGN.md, "Sending a message", steps 3–4).
+ *
+ * Sends are accepted in record order and written in batches, one batch in flight at a time:
+ * while a batch is being made durable, later sends queue and form the next batch, so a busy
+ * conversation writes many messages per round trip and an idle one writes each at once. Seqs
+ * are given only to messages about to be written and only after the previous batch is durable,
+ * so a failed write leaves no gap: the batch is retried (the database refuses partial batches)
+ * with seqs computed afresh.
+ *
+ * De-duplication: a (sender, client id) seen recently answers from memory (recent-sends.ts).
+ * Anything older is caught by the database's unique key (conversation, sender, client id): the
+ * batch fails whole with `conflict`, and is retried after looking its client ids up in one
+ * query, so a re-send after a restart or passivation still gets its original ack while the
+ * common case (a new message) costs no read.
+ *
+ * The write runs outside the actor's message handler; its result comes back as a
+ * `SendPipelineMessage` posted to the actor's own mailbox, so state changes only in turn.
+ */
+import { asTroupeError, type TroupeError } from '../../transport/errors.js';
+import type { MessageRow } from '../../transport/store/port.js';
+import { newId } from '../ids.js';
+import type { LogicDeps } from '../logic/deps.js';
+import type { OutboxBatch } from '../logic/outbox.js';
+import { ackFrame, errorFrame, msgFrame } from '../protocol/frames.js';
+import type { SendRecord } from '../records/types.js';
+import type { UnitContext } from '../runtime/partition-host.js';
+import type { ConversationState } from './conversation-state.js';
+import { RecentSends, sendKey, type PendingSend, type StoredSend } from './recent-sends.js';
+
+interface WriteOutcome {
+  pending: PendingSend;
+  /** The stored message: new, or found already stored (a re-send). */
+  row: StoredSend;
+  /** Set when this write stored it (not a re-send). */
+  stored?: MessageRow;
+}
+
+/** Reports of the write in flight, posted back to the actor. */
+export type SendPipelineMessage =
+  | { internal: 'written'; outcomes: WriteOutcome[]; lastSeq: number }
+  | { internal: 'write_failed'; error: TroupeError }
+  | { internal: 'retry_write' };
+
+/** What the pipeline needs from the actor that hosts it. */
+export interface SendPipelineHost {
+  /** Posts a report to the actor's own mailbox, to be handled in turn with records. */
+  post(message: SendPipelineMessage): void;
+  /** Flushes `out`, then calls every `dones` whatever happened. */
+  flushThen(out: OutboxBatch, dones: Array<() => void>): Promise<void>;
+}
+
+export class SendPipeline {
+  private readonly recent: RecentSends;
+  private queued: PendingSend[] = [];
+  private inWrite: PendingSend[] | null = null;
+  private writeAttempts = 0;
+  /** Conflicts of the batch in flight, counted apart from outages so these cannot use them up. */
+  private conflicts = 0;
+  /** Look the batch's client ids up before writing (after a conflict showed a re-send). */
+  private lookupFirst = false;
+  private isFenced = false;
+
+  constructor(
+    private readonly state: ConversationState,
+    private readonly deps: LogicDeps,
+    private readonly unit: UnitContext,
+    private readonly host: SendPipelineHost,
+  ) {
+    this.recent = new RecentSends(deps.settings.dedupeWindow);
+  }
+
+  /** The unit was found fenced by a write: the actor must leave its records uncommitted. */
+  get fenced(): boolean {
+    return this.isFenced;
+  }
+
+  /** Whether `record` itself is being written, so the pipeline (not the caller) answers it. */
+  answers(record: SendRecord): boolean {
+    return this.recent.pendingFor(sendKey(record.from, record.clientId))?.record === record;
+  }
+
+  accept(record: SendRecord, done: () => void): void {
+    const id = this.state.id;
+    const out = this.deps.outbox.batch();
+    if (!this.state.isMember(record.from)) {
+      out.toConn(record.from, record.origin, errorFrame('not_found', 'no such conversation', record.clientId));
+      void this.host.flushThen(out, [done]);
+      return;
+    }
+    const key = sendKey(record.from, record.clientId);
+    const known = this.recent.storedFor(key);
+    if (known !== undefined) {
+      out.toConn(record.from, record.origin, ackFrame(record.clientId, id, known.seq, known.ts));
+      void this.host.flushThen(out, [done]);
+      return;
+    }
+    const pending = this.recent.pendingFor(key);
+    if (pending !== undefined) {
+      pending.waiters.push({ origin: record.origin, done });
+      return;
+    }
+    const entry: PendingSend = { record, done, waiters: [] };
+    this.recent.addPending(key, entry);
+    this.queued.push(entry);
+    this.startWrite();
+  }
+
+  async handle(message: SendPipelineMessage): Promise<void> {
+    switch (message.internal) {
+      case 'written':
+        return this.onWritten(message.outcomes, message.lastSeq);
+      case 'write_failed':
+        return this.onWriteFailed(message.error);
+      case 'retry_write':
+        if (this.inWrite !== null) this.runWrite(this.inWrite);
+        return;
+    }
+  }
+
+  private startWrite(): void {
+    if (this.inWrite !== null || this.queued.length === 0 || this.isFenced) return;
+    const max = this.deps.settings.maxBatchPerConversation;
+    const batch = this.queued.length <= max ? this.queued : this.queued.slice(0, max);
+    this.queued = this.queued.length <= max ? [] : this.queued.slice(max);
+    this.inWrite = batch;
+    this.writeAttempts = 0;
+    this.conflicts = 0;
+    this.lookupFirst = false;
+    this.runWrite(batch);
+  }
+
+  /** Looks up re-sends, gives seqs, writes; reports back to the actor as a message. */
+  private runWrite(batch: PendingSend[]): void {
+    const id = this.state.id;
+    const startSeq = this.state.lastSeq;
+    const now = this.deps.now ?? Date.now;
+    void (async () => {
+      const found = !this.lookupFirst
+        ? []
+        : await this.deps.store.findByClientIds(
+            id,
+            batch.map((p) => ({ from: p.record.from, clientId: p.record.clientId })),
+          );
+      const stored = new Map<string, MessageRow>();
+      for (const row of found) stored.set(sendKey(row.from, row.clientId), row);
+      let seq = startSeq;
+      const ts = now();
+      const rows: MessageRow[] = [];
+      const outcomes: WriteOutcome[] = [];
+      for (const pending of batch) {
+        const existing = stored.get(sendKey(pending.record.from, pending.record.clientId));
+        if (existing !== undefined) {
+          outcomes.push({ pending, row: existing });
+          continue;
+        }
+        seq++;
+        const row: MessageRow = { conv: id, seq, id: newId('m'), from: pending.record.from, clientId: pending.record.clientId, body: pending.record.body, ts };
+        rows.push(row);
+        outcomes.push({ pending, row, stored: row });
+      }
+      if (rows.length > 0) await this.deps.store.appendMessages([{ unit: this.unit.unit, epoch: this.unit.epoch, messages: rows }]);
+      this.host.post({ internal: 'written', outcomes, lastSeq: seq });
+    })().catch((raw: unknown) => this.host.post({ internal: 'write_failed', error: asTroupeError(raw) }));
+  }
+
+  private async onWritten(outcomes: WriteOutcome[], lastSeq: number): Promise<void> {
+    const id = this.state.id;
+    this.state.advanceSeq(lastSeq);
+    this.inWrite = null;
+    let storedCount = 0;
+    for (const outcome of outcomes) {
+      this.recent.settle(sendKey(outcome.pending.record.from, outcome.pending.record.clientId), outcome.row);
+      if (outcome.stored) storedCount++;
+    }
+    this.deps.metrics?.messagesStored.inc(storedCount);
+    this.startWrite(); // the next batch is written while this one is delivered
+
+    const out = this.deps.outbox.batch();
+    const online = storedCount > 0 ? await this.deps.outbox.lookup(this.state.memberIds()) : new Map();
+    const dones: Array<() => void> = [];
+    for (const { pending, row, stored } of outcomes) {
+      const { record } = pending;
+      const ack = ackFrame(record.clientId, id, row.seq, row.ts);
+      out.toConn(record.from, record.origin, ack);
+      dones.push(pending.done);
+      for (const waiter of pending.waiters) {
+        out.toConn(record.from, waiter.origin, ack);
+        dones.push(waiter.done);
+      }
+      if (stored) out.toUsers(id, this.state.members.keys(), online, msgFrame(stored), record.origin);
+    }
+    await this.host.flushThen(out, dones);
+  }
+
+  private async onWriteFailed(error: TroupeError): Promise<void> {
+    const id = this.state.id;
+    const batch = this.inWrite;
+    if (batch === null) return;
+    if (error.code === 'stale_epoch' || error.code === 'not_owner') {
+      this.isFenced = true;
+      this.unit.fence(`conversation ${id}: ${error.message}`);
+      return;
+    }
+    this.writeAttempts++;
+    if (error.retriable && this.writeAttempts < 50) {
+      const delay = Math.min(2000, 25 * 2 ** Math.min(this.writeAttempts, 7));
+      this.deps.logger.warn('message write failed; retrying', { conv: id, attempt: this.writeAttempts, error: error.message });
+      setTimeout(() => this.host.post({ internal: 'retry_write' }), delay).unref();
+      return;
+    }
+    if (error.code === 'conflict' && ++this.conflicts < 3) {
+      // A re-send of a message stored before this actor remembered it, or our view of lastSeq
+      // was behind the database: reload, look the client ids up, retry.
+      this.deps.logger.debug('message write conflicted; reloading the conversation', { conv: id, error: error.message });
+      await this.state.load();
+      this.lookupFirst = true;
+      this.runWrite(batch);
+      return;
+    }
+    this.deps.logger.error('message write failed for good; refusing the batch', { conv: id, code: error.code, error: error.message });
+    this.inWrite = null;
+    const out = this.deps.outbox.batch();
+    const dones: Array<() => void> = [];
+    const code = error.retriable ? 'unavailable' : 'internal';
+    for (const pending of batch) {
+      this.recent.drop(sendKey(pending.record.from, pending.record.clientId));
+      out.toConn(pending.record.from, pending.record.origin, errorFrame(code, 'message not stored; send it again', pending.record.clientId));
+      dones.push(pending.done);
+      for (const waiter of pending.waiters) {
+        out.toConn(pending.record.from, waiter.origin, errorFrame(code, 'message not stored; send it again', pending.record.clientId));
+        dones.push(waiter.done);
+      }
+    }
+    this.startWrite();
+    await this.host.flushThen(out, dones);
+  }
+}
