@@ -1,6 +1,6 @@
 /**
  * The Cache contract (transport/presence/port.ts), run against every implementation:
- * spec/transport/presence-memory.spec.ts now, the Redis implementation later.
+ * spec/transport/presence-memory.spec.ts and spec/transport/presence-redis.spec.ts.
  *
  * The factory takes no prefix: every test puts its keys under its own uniqueName, so runs can
  * share one Redis. Expiry is checked with short TTLs and a control key whose expiry marks the

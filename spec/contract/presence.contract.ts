@@ -1,6 +1,6 @@
 /**
  * The Presence contract (transport/presence/port.ts), run against every implementation:
- * spec/transport/presence-memory.spec.ts now, the Redis implementation later.
+ * spec/transport/presence-memory.spec.ts and spec/transport/presence-redis.spec.ts.
  *
  * The factory takes no prefix: every test invents its own user, connection and gateway ids
  * with uniqueName, so runs can share one Redis without seeing each other's entries. Expiry is
@@ -118,6 +118,19 @@ export function describePresenceContract(name: string, factory: () => Promise<Pr
       await presence.remove(user, `${id}-c1`);
       await presence.refresh([{ userId: user, connId: `${id}-c1` }], LONG_TTL_MS);
       expect((await presence.lookup([user])).has(user)).to.equal(false);
+    });
+
+    it('does not revive an expired entry on refresh', async function () {
+      const user = `${id}-u1`;
+      const live = { connId: `${id}-live`, gatewayId: 'gw-live' };
+      await presence.add(user, { connId: `${id}-stale`, gatewayId: 'gw-dead' }, SHORT_TTL_MS);
+      // Keeps the user's other entries stored, so the expired one is refused rather than simply missing.
+      await presence.add(user, live, LONG_TTL_MS);
+      const control = `${id}-control`;
+      await presence.add(control, { connId: `${id}-control`, gatewayId: 'gw-dead' }, SHORT_TTL_MS);
+      await waitFor(async () => !(await presence.lookup([control])).has(control), { message: 'the control entry to expire' });
+      await presence.refresh([{ userId: user, connId: `${id}-stale` }], LONG_TTL_MS);
+      expect(await entriesOf(user)).to.deep.equal([live]);
     });
   });
 }
