@@ -1,21 +1,23 @@
 /**
  * Opens the knex instance that config.storage describes: the SQLite file through the store's
  * own opener (embedded mode: folder created, same pragmas as the running server) or
- * MySQL/MariaDB through mysql2 (cluster mode). The caller destroys it.
+ * MySQL/MariaDB through the store's MySQL opener (cluster mode: URL checked, pool, a first ping
+ * so that an unreachable server is `unavailable` at once). The caller destroys it.
  *
  * mysql2 is not a dependency of the embedded mode, so it is imported only when asked for, and
  * its absence is a configuration error with the fix in its message rather than a stack trace.
  */
 
-import knex, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import type { TroupeConfig } from '../config/types.js';
 import { TroupeError } from '../transport/errors.js';
 import { openSqliteStore } from '../transport/store/knex.js';
+import { openMysqlStore } from '../transport/store/mysql.js';
 
 export async function openKnex(storage: TroupeConfig['storage']): Promise<Knex> {
   if (storage.client === 'sqlite') return (await openSqliteStore(storage.filename)).knex;
   await requireMysqlDriver();
-  return knex({ client: 'mysql2', connection: storage.url });
+  return (await openMysqlStore(storage.url)).knex;
 }
 
 async function requireMysqlDriver(): Promise<void> {

@@ -55,6 +55,9 @@ import type {
  */
 const ROWS_PER_STATEMENT = 200;
 
+/** The epoch of a unit's row before its first write: below every claim revision. */
+const NO_EPOCH = Number.MIN_SAFE_INTEGER;
+
 function* chunksOf<T>(items: readonly T[], size = ROWS_PER_STATEMENT): Generator<T[]> {
   for (let i = 0; i < items.length; i += size) yield items.slice(i, i + size);
 }
@@ -102,6 +105,8 @@ export class KnexStore implements Store {
   /** Takes ownership of `knex`: `close()` destroys it. The schema must be migrated (sql/migrate.ts). */
   /** SQLite takes the prepared-statement path for appends (sqlite-append.ts). */
   private readonly sqlite: boolean;
+  /** MySQL: units whose epochs row exists (rows are never deleted), see createEpochRows. */
+  private readonly unitsWithEpochRow = new Set<string>();
 
   constructor(private readonly knex: Knex) {
     this.sqlite = sqlDialect(knex) === 'sqlite';
@@ -327,6 +332,7 @@ export class KnexStore implements Store {
       await this.run('appendMessages', (db) => appendOnSqlite(db, batches, spans));
       return;
     }
+    await this.createEpochRows(batches);
     await this.transaction('appendMessages', async (trx) => {
       await this.raiseEpochs(trx, batches);
       for (const span of spans) {
@@ -451,6 +457,24 @@ export class KnexStore implements Store {
         throw new TroupeError('stale_epoch', `appendMessages: epoch ${b.epoch} of ${b.unit} is older than ${current}`);
       }
     }
+  }
+
+  /**
+   * MySQL: inserts the epochs row of each unit not seen before (at NO_EPOCH, below every real
+   * one), each insert committed on its own, so that the append's transaction only updates
+   * existing rows. InnoDB's upsert of a missing key takes a gap lock, and two transactions
+   * upserting the same new unit deadlock (nearly every such race on MariaDB 10.11), which
+   * would turn the losing writer's `conflict` into a retriable `unavailable`.
+   */
+  private async createEpochRows(batches: readonly FencedBatch[]): Promise<void> {
+    const missing = distinct(batches.map((b) => b.unit).filter((unit) => !this.unitsWithEpochRow.has(unit))).sort();
+    if (missing.length === 0) return;
+    await this.run('appendMessages', async (db) => {
+      for (const chunk of chunksOf(missing)) {
+        await db('epochs').insert(chunk.map((unit) => ({ unit, epoch: NO_EPOCH }))).onConflict('unit').ignore();
+      }
+    });
+    for (const unit of missing) this.unitsWithEpochRow.add(unit);
   }
 
   /** Throws the right refusal for a span that does not continue its conversation. */
