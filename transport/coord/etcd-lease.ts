@@ -1,0 +1,199 @@
+/**
+ * A lease of the etcd coordinator (etcd.ts): an etcd lease kept alive by etcd3's keepalive
+ * stream, which renews it every third of its TTL, plus the self-fencing the port asks for.
+ *
+ * **TTL.** etcd counts TTLs in whole seconds: the TTL asked for is rounded up (at least 1 s), and
+ * `ttlMs` reports the rounded value. etcd may grant more than asked: its minimum TTL is 1.5
+ * election timeouts, rounded up to a second (2 s with the default 1 s election timeout). A longer
+ * lease on the server only makes the fence below more conservative.
+ *
+ * **Self-fencing.** etcd expires the lease one TTL after the last renewal it received, and every
+ * renewal it received was sent by us earlier. So the lease cannot expire before (send time of the
+ * newest answered renewal) + TTL. etcd3 on its own reports a loss only when etcd answers that the
+ * lease is gone, or after two TTLs without contact, far too late for an owner that must stop
+ * before a successor can claim. Here the lease is therefore given up (`onLost` fires, later
+ * claims and puts reject with `closed`) as soon as no renewal sent in the last half TTL has been
+ * answered: the owner learns of the loss at least half a TTL before the lease can expire on the
+ * server. A healthy renewal is sent every third of the TTL, so a round trip (or an event-loop
+ * stall) longer than a sixth of the TTL gives the lease up too early; with the few-second TTLs
+ * of DESIGN.md that is hundreds of milliseconds. A lease given up this way is also revoked in the
+ * background, so that its keys vanish at once if etcd still answers (else with the TTL).
+ *
+ * Renewal send times come from etcd3's `keepaliveFired` events, matched in order to its
+ * `keepaliveSucceeded` events on the same stream (`keepaliveEstablished` starts a new one). A
+ * mismatch could only credit a renewal with an older send time, which errs on the safe side.
+ *
+ * Choices mirrored from local-lease.ts: `revoke()` does not call `onLost` (a deliberate end is
+ * not a loss); claim and put through a lease that was revoked, lost or closed reject with
+ * `closed`; `release` through such a lease does nothing.
+ */
+import { performance } from 'node:perf_hooks';
+import { EtcdLeaseInvalidError, type Etcd3, type Lease as Etcd3Lease } from 'etcd3';
+import { TroupeError } from '../errors.js';
+import { etcdError } from './etcd-mapping.js';
+import type { Claim, Lease } from './port.js';
+
+type LeaseState = 'live' | 'revoked' | 'lost' | 'closed';
+
+export class EtcdLease implements Lease {
+  private state: LeaseState = 'live';
+  private leaseId = '';
+  /** Monotonic send times of the renewals not yet answered on the current keepalive stream. */
+  private unanswered: number[] = [];
+  /** The monotonic time by which another renewal must have been answered. */
+  private deadline: number;
+  private fence: NodeJS.Timeout | undefined;
+  private listeners: Array<() => void> = [];
+  private revokedOnServer = false;
+
+  /** Grants an etcd lease of `ttlMs` rounded up to whole seconds and starts its keepalive. */
+  static async grant(client: Etcd3, ttlMs: number): Promise<EtcdLease> {
+    const ttlSeconds = Math.max(1, Math.ceil(ttlMs / 1000));
+    const sentAt = performance.now();
+    const lease = new EtcdLease(client, client.lease(ttlSeconds), ttlSeconds * 1000, sentAt);
+    try {
+      lease.leaseId = await lease.inner.grant();
+    } catch (err) {
+      lease.state = 'closed';
+      lease.inner.release();
+      throw etcdError(err, 'lease grant');
+    }
+    lease.armFence();
+    return lease;
+  }
+
+  private constructor(
+    private readonly client: Etcd3,
+    private readonly inner: Etcd3Lease,
+    readonly ttlMs: number,
+    grantSentAt: number,
+  ) {
+    this.deadline = grantSentAt + ttlMs / 2;
+    // Attached before the grant is awaited, so that no keepalive event goes unseen.
+    inner.on('keepaliveEstablished', () => (this.unanswered = []));
+    inner.on('keepaliveFired', () => this.unanswered.push(performance.now()));
+    inner.on('keepaliveSucceeded', this.renewed);
+    inner.on('lost', () => this.lose(false));
+  }
+
+  /** False once revoked, lost or closed. */
+  get live(): boolean {
+    return this.state === 'live';
+  }
+
+  /** etcd's lease id, in decimal, as etcd3 and `KeyValue.leaseId` spell it. */
+  get id(): string {
+    return this.leaseId;
+  }
+
+  async claim(key: string, value: string): Promise<Claim | null> {
+    this.assertLive();
+    const client = this.client;
+    const res = await this.call('claim', () =>
+      client.if(key, 'Create', '==', 0).then(client.put(key).value(value).lease(this.leaseId)).commit(),
+    );
+    // Given up while the claim was under way: the owner has been told to stop, so it gets no claim.
+    this.assertLive();
+    return res.succeeded ? { key, createRevision: Number(res.header.revision) } : null;
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    this.assertLive();
+    await this.call('put', () => this.client.put(key).value(value).lease(this.leaseId).exec());
+    this.assertLive();
+  }
+
+  async release(key: string): Promise<void> {
+    if (this.state !== 'live') return;
+    const client = this.client;
+    await this.call('release', () => client.if(key, 'Lease', '==', this.leaseId).then(client.delete().key(key)).commit());
+  }
+
+  /** A listener registered after the loss is still called (in a microtask). */
+  onLost(listener: () => void): void {
+    if (this.state === 'lost') queueMicrotask(listener);
+    else if (this.state === 'live') this.listeners.push(listener);
+  }
+
+  /** Deletes the lease's keys at once. Calling it again retries a revocation etcd did not confirm. */
+  async revoke(): Promise<void> {
+    if (this.state === 'live') this.end('revoked');
+    if (this.state !== 'revoked' || this.revokedOnServer) return;
+    try {
+      await this.inner.revoke();
+      this.revokedOnServer = true;
+    } catch (err) {
+      throw etcdError(err, 'lease revoke');
+    }
+  }
+
+  /**
+   * The coordinator is closing: stops the keepalive without calling `onLost` and revokes the lease
+   * so its keys vanish now rather than a TTL later. Never rejects; an unreachable etcd lets the
+   * lease expire instead.
+   */
+  async close(): Promise<void> {
+    const revoke = this.state === 'live' || (this.state === 'revoked' && !this.revokedOnServer);
+    this.end('closed');
+    if (revoke) await this.inner.revoke().catch(() => undefined);
+    else this.inner.release();
+  }
+
+  private end(state: 'revoked' | 'closed'): void {
+    clearTimeout(this.fence);
+    if (this.state === 'live' || state === 'closed') this.state = state;
+    this.listeners = [];
+  }
+
+  /** The lease is gone (etcd said so) or cannot be trusted (no renewal answered in time). */
+  private lose(stillOnServer: boolean): void {
+    if (this.state !== 'live') return;
+    this.state = 'lost';
+    clearTimeout(this.fence);
+    if (stillOnServer) this.inner.revoke().catch(() => undefined);
+    else this.inner.release();
+    const listeners = this.listeners;
+    this.listeners = [];
+    for (const listener of listeners) queueMicrotask(listener);
+  }
+
+  private async call<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      if (err instanceof EtcdLeaseInvalidError) {
+        this.lose(false);
+        throw new TroupeError('closed', `lease ${this.leaseId} was lost (${what})`, { cause: err });
+      }
+      throw etcdError(err, what);
+    }
+  }
+
+  private assertLive(): void {
+    if (this.state === 'live' && performance.now() > this.deadline) this.lose(true);
+    if (this.state !== 'live') {
+      const why = this.state === 'lost' ? 'was lost' : this.state === 'revoked' ? 'was revoked' : 'was closed with its coordinator';
+      throw new TroupeError('closed', `lease ${this.leaseId} ${why}`);
+    }
+  }
+
+  private readonly renewed = (): void => {
+    const sentAt = this.unanswered.shift();
+    if (sentAt === undefined || this.state !== 'live') return;
+    this.deadline = Math.max(this.deadline, sentAt + this.ttlMs / 2);
+    this.armFence();
+  };
+
+  private armFence(): void {
+    clearTimeout(this.fence);
+    if (this.state !== 'live') return;
+    this.fence = setTimeout(this.checkFence, Math.max(0, this.deadline - performance.now()) + 1);
+    this.fence.unref();
+  }
+
+  private readonly checkFence = (): void => {
+    if (this.state !== 'live') return;
+    if (performance.now() <= this.deadline) this.armFence();
+    else this.lose(true);
+  };
+}
