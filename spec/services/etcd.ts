@@ -8,16 +8,14 @@
  * an etcd restart that clients must ride out. `stop()` kills the server and removes the folder;
  * the server is also killed if the test process exits without calling it.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { constants, rmSync } from 'node:fs';
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { waitFor } from '../support/wait-for.js';
-
-const run = promisify(execFile);
+import { ensurePrograms } from './debian-packages.js';
+import { freePort, lastLines, stopProcess } from './processes.js';
 
 const PACKAGE = 'etcd-server';
 
@@ -39,7 +37,7 @@ interface Ports {
 
 /** Starts a new server; rejects (after cleaning up) when it cannot be installed or started. */
 export async function startEtcd(): Promise<EtcdService> {
-  const bin = await ensureInstalled();
+  const [bin] = (await ensurePrograms(['etcd'], [PACKAGE], 'etcd')) as [string];
   const dir = await mkdtemp(join(tmpdir(), 'troupe-etcd-'));
   try {
     for (let attempt = 1; ; attempt++) {
@@ -76,7 +74,7 @@ function serviceOf(bin: string, dir: string, ports: Ports, first: Running): Etcd
     const { child, killOnExit } = current;
     current = undefined;
     process.removeListener('exit', killOnExit);
-    await killProcess(child);
+    await stopProcess(child, 'SIGKILL'); // etcd needs no shutdown to keep its data; a crash is what the specs play
   };
   return {
     endpoint: `http://127.0.0.1:${ports.client}`,
@@ -123,61 +121,10 @@ async function launch(bin: string, dir: string, ports: Ports): Promise<Running> 
     await waitUntilHealthy(child, clientUrl, dir);
   } catch (err) {
     process.removeListener('exit', killOnExit);
-    await killProcess(child);
+    await stopProcess(child, 'SIGKILL'); // etcd needs no shutdown to keep its data; a crash is what the specs play
     throw err;
   }
   return { child, killOnExit };
-}
-
-/** Finds etcd; installs the package when missing and running as root, else says what to install. */
-async function ensureInstalled(): Promise<string> {
-  const found = await which('etcd');
-  if (found !== null) return found;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`etcd is not installed: install the Debian package ${PACKAGE} (apt-get install ${PACKAGE}) to run these specs`);
-  }
-  const install = (): Promise<unknown> =>
-    run('apt-get', ['install', '-y', '-o', 'DPkg::Lock::Timeout=300', PACKAGE], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  try {
-    await install();
-  } catch {
-    await run('apt-get', ['update'], { maxBuffer: 64 * 1024 * 1024 });
-    await install();
-  }
-  const installed = await which('etcd');
-  if (installed === null) throw new Error(`etcd not found after installing ${PACKAGE}`);
-  return installed;
-}
-
-/** Looks in PATH and in the sbin folders, which a non-root PATH often lacks. */
-async function which(name: string): Promise<string | null> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-/** A port nobody listens on right now (the kernel picks it for a socket we close at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Polls `/health` until etcd has a leader and answers; fails at once if the server exits. */
@@ -207,14 +154,3 @@ async function serverLog(dir: string): Promise<string> {
   return readFile(join(dir, 'etcd.log'), 'utf8').catch(() => '');
 }
 
-function lastLines(log: string): string {
-  return log.trim().split('\n').slice(-5).join(' | ');
-}
-
-/** SIGKILL: etcd needs no shutdown to keep its data, and a crash is what the specs play. */
-async function killProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await exited;
-}

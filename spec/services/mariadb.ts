@@ -8,14 +8,15 @@
  * removes the folder; the server is also killed if the test process exits without calling it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { constants, rmSync } from 'node:fs';
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
 import { waitFor } from '../support/wait-for.js';
+import { ensurePrograms } from './debian-packages.js';
+import { freePort, lastLines, stopProcess } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -32,7 +33,8 @@ export interface MariadbService {
 
 /** Starts a new server; rejects (after cleaning up) when it cannot be installed or started. */
 export async function startMariadb(): Promise<MariadbService> {
-  const bin = await ensureInstalled();
+  const [installDb, server] = (await ensurePrograms(['mariadb-install-db', 'mariadbd'], [PACKAGE], 'MariaDB')) as [string, string];
+  const bin = { installDb, server };
   const dir = await mkdtemp(join(tmpdir(), 'troupe-mariadb-'));
   const asRoot = process.getuid?.() === 0;
   try {
@@ -73,7 +75,7 @@ export async function startMariadb(): Promise<MariadbService> {
         await waitUntilServing(child, port, dir);
       } catch (err) {
         process.removeListener('exit', killOnExit);
-        await stopProcess(child);
+        await stopProcess(child, 'SIGTERM', 30_000); // a clean InnoDB shutdown
         // Another process may have taken the port between our probe and the server's bind.
         if (attempt < 3 && (await errorLog(dir)).includes('Address already in use')) continue;
         throw err;
@@ -104,74 +106,12 @@ function serviceOf(child: ChildProcess, port: number, dir: string, killOnExit: (
     stop(): Promise<void> {
       stopped ??= (async () => {
         process.removeListener('exit', killOnExit);
-        await stopProcess(child);
+        await stopProcess(child, 'SIGTERM', 30_000); // a clean InnoDB shutdown
         await rm(dir, { recursive: true, force: true });
       })();
       return stopped;
     },
   };
-}
-
-interface Binaries {
-  installDb: string;
-  server: string;
-}
-
-/** Finds the binaries; installs the package when missing and running as root, else says what to install. */
-async function ensureInstalled(): Promise<Binaries> {
-  const found = await findBinaries();
-  if (found !== null) return found;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`MariaDB is not installed: install the Debian package ${PACKAGE} (apt-get install ${PACKAGE}) to run these specs`);
-  }
-  const install = (): Promise<unknown> =>
-    run('apt-get', ['install', '-y', '-o', 'DPkg::Lock::Timeout=300', PACKAGE], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  try {
-    await install();
-  } catch {
-    await run('apt-get', ['update'], { maxBuffer: 64 * 1024 * 1024 });
-    await install();
-  }
-  const installed = await findBinaries();
-  if (installed === null) throw new Error(`MariaDB binaries not found after installing ${PACKAGE}`);
-  return installed;
-}
-
-/** Looks in PATH and in the sbin folders, which a non-root PATH often lacks. */
-async function findBinaries(): Promise<Binaries | null> {
-  const installDb = await which('mariadb-install-db');
-  const server = await which('mariadbd');
-  return installDb !== null && server !== null ? { installDb, server } : null;
-}
-
-async function which(name: string): Promise<string | null> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-/** A port nobody listens on right now (the kernel picks it for a socket we close at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Polls with a login as root until the server answers; fails at once if the server exits. */
@@ -197,16 +137,3 @@ async function errorLog(dir: string): Promise<string> {
   return readFile(join(dir, 'my.err'), 'utf8').catch(() => '');
 }
 
-function lastLines(log: string): string {
-  return log.trim().split('\n').slice(-5).join(' | ');
-}
-
-/** SIGTERM (a clean InnoDB shutdown), SIGKILL if it takes more than 30 s. */
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-  await exited;
-  clearTimeout(timer);
-}

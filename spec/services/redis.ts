@@ -8,16 +8,15 @@
  * kills the server and removes the folder; the server is also killed if the test process exits
  * without calling it.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { constants, rmSync } from 'node:fs';
-import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { connect, createServer, type AddressInfo } from 'node:net';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { waitFor } from '../support/wait-for.js';
-
-const run = promisify(execFile);
+import { ensurePrograms } from './debian-packages.js';
+import { freePort, lastLines, stopProcess } from './processes.js';
 
 const PACKAGE = 'redis-server';
 
@@ -38,7 +37,7 @@ export interface StartRedisOptions {
 
 /** Starts a new server; rejects (after cleaning up) when it cannot be installed or started. */
 export async function startRedis(options: StartRedisOptions = {}): Promise<RedisService> {
-  const bin = await ensureInstalled();
+  const [bin] = (await ensurePrograms(['redis-server'], [PACKAGE], 'Redis')) as [string];
   const dir = await mkdtemp(join(tmpdir(), 'troupe-redis-'));
   try {
     for (let attempt = 1; ; attempt++) {
@@ -65,7 +64,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
         await waitUntilServing(child, port, dir);
       } catch (err) {
         process.removeListener('exit', killOnExit);
-        await stopProcess(child);
+        await stopProcess(child, 'SIGTERM', 10_000);
         // Another process may have taken a port we picked between our probe and the server's bind.
         if (options.port === undefined && attempt < 3 && (await serverLog(dir)).includes('Address already in use')) continue;
         throw err;
@@ -87,63 +86,12 @@ function serviceOf(child: ChildProcess, port: number, dir: string, killOnExit: (
     stop(): Promise<void> {
       stopped ??= (async () => {
         process.removeListener('exit', killOnExit);
-        await stopProcess(child);
+        await stopProcess(child, 'SIGTERM', 10_000);
         await rm(dir, { recursive: true, force: true });
       })();
       return stopped;
     },
   };
-}
-
-/** Finds redis-server; installs the package when missing and running as root, else says what to install. */
-async function ensureInstalled(): Promise<string> {
-  const found = await which('redis-server');
-  if (found !== null) return found;
-  if (process.getuid?.() !== 0) {
-    throw new Error(`Redis is not installed: install the Debian package ${PACKAGE} (apt-get install ${PACKAGE}) to run these specs`);
-  }
-  const install = (): Promise<unknown> =>
-    run('apt-get', ['install', '-y', '-o', 'DPkg::Lock::Timeout=300', PACKAGE], {
-      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
-      maxBuffer: 64 * 1024 * 1024,
-    });
-  try {
-    await install();
-  } catch {
-    await run('apt-get', ['update'], { maxBuffer: 64 * 1024 * 1024 });
-    await install();
-  }
-  const installed = await which('redis-server');
-  if (installed === null) throw new Error(`redis-server not found after installing ${PACKAGE}`);
-  return installed;
-}
-
-/** Looks in PATH and in the sbin folders, which a non-root PATH often lacks. */
-async function which(name: string): Promise<string | null> {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
-  for (const dir of dirs) {
-    if (dir === '') continue;
-    const candidate = join(dir, name);
-    try {
-      await access(candidate, constants.X_OK);
-      return candidate;
-    } catch {
-      // not here
-    }
-  }
-  return null;
-}
-
-/** A port nobody listens on right now (the kernel picks it for a socket we close at once). */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address() as AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
 }
 
 /** Polls with a PING until the server answers PONG; fails at once if the server exits. */
@@ -182,17 +130,3 @@ async function serverLog(dir: string): Promise<string> {
   return readFile(join(dir, 'redis.log'), 'utf8').catch(() => '');
 }
 
-function lastLines(log: string): string {
-  return log.trim().split('\n').slice(-5).join(' | ');
-}
-
-/** SIGTERM (Redis exits at once without persistence), SIGKILL if it takes more than 10 s. */
-async function stopProcess(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGCONT'); // in case a spec paused it: a stopped process does not act on SIGTERM
-  child.kill('SIGTERM');
-  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-  await exited;
-  clearTimeout(timer);
-}
