@@ -1,0 +1,297 @@
+/**
+ * The Kafka log (kafkajs) against librdkafka's mock cluster: the shared log contract, unchanged,
+ * then what only the Kafka implementation has to show (coalesced sends, revocation before
+ * re-assignment when a member joins while a batch is in flight, no auto-creation by queries,
+ * errors while brokers are unreachable, no acknowledged record lost while a broker goes down and
+ * leaders move).
+ *
+ * Timing: the mock makes every new group wait 3 s before its first assignment, and a rebalance
+ * of a running group wait its session timeout less 1 s; the session timeout (3.5 s) outlives the
+ * first wait with a margin, and the short fetch wait and heartbeat interval keep the rest fast.
+ */
+
+import { expect } from 'chai';
+import { createServer, type AddressInfo } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { TroupeError } from '../../transport/errors.js';
+import { KafkaLog, type KafkaLogOptions } from '../../transport/log/kafka.js';
+import { partitionFor } from '../../transport/log/partitioner.js';
+import type { ConsumerListener, GroupConsumer, LogRecord, TopicPartition } from '../../transport/log/port.js';
+import { describeLogContract } from '../contract/log.contract.js';
+import { kafkaClientForMock, startKafkaMock, type KafkaMock } from '../services/kafka-mock.js';
+import { expectTroupeRejection } from '../support/expect-rejection.js';
+import { uniqueName, waitFor } from '../support/wait-for.js';
+
+/** Group timings the mock can live with (see above), and quick retries. */
+const FAST: Partial<KafkaLogOptions> = {
+  sessionTimeoutMs: 3_500,
+  rebalanceTimeoutMs: 10_000,
+  heartbeatIntervalMs: 300,
+  maxWaitTimeMs: 100,
+  retry: { initialRetryTime: 100, retries: 5 },
+};
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function openOn(mock: KafkaMock): KafkaLog {
+  return new KafkaLog({
+    brokers: mock.brokers,
+    createClient: kafkaClientForMock,
+    topicCreator: (topic, partitions) => mock.createTopic(topic, partitions),
+    onError: () => {},
+    ...FAST,
+  });
+}
+
+/** A port of 127.0.0.1 that nothing listens on (the kernel picked it for a socket closed at once). */
+async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** A listener that keeps the records it receives. */
+function collecting(records: LogRecord[]): ConsumerListener {
+  return {
+    onAssigned: async () => {},
+    onRevoked: async () => {},
+    onRecords: async (_tp: TopicPartition, batch: LogRecord[]) => void records.push(...batch),
+  };
+}
+
+describe('KafkaLog (librdkafka mock, 1 broker)', function () {
+  let mock: KafkaMock;
+
+  before(async function () {
+    this.timeout(120_000); // a first run builds the launcher (and may install librdkafka-dev)
+    mock = await startKafkaMock({ brokers: 1 });
+  });
+
+  after(async () => {
+    await mock?.stop();
+  });
+
+  describeLogContract('KafkaLog', async () => {
+    const log = openOn(mock);
+    return { log, cleanup: () => log.close() };
+  });
+
+  describe('what only Kafka shows', () => {
+    let log: KafkaLog;
+    let consumers: GroupConsumer[];
+
+    beforeEach(() => {
+      log = openOn(mock);
+      consumers = [];
+    });
+
+    afterEach(async () => {
+      await Promise.all(consumers.map((consumer) => consumer.stop()));
+      await log.close();
+    });
+
+    it('coalesces concurrent sends and resolves each with the positions of its own records', async () => {
+      const topic = uniqueName('kafka-batch');
+      await log.createTopics([{ topic, partitions: 2 }]);
+      const producer = log.producer();
+      const sends = Array.from({ length: 60 }, (_, i) =>
+        producer.send(topic, [
+          { key: `k${i}`, value: encoder.encode(`a${i}`) },
+          { key: `k${i}`, value: encoder.encode(`b${i}`) },
+        ]),
+      );
+      const positions = await Promise.all(sends);
+      // Every offset of each partition handed out once, and each call's two records adjacent.
+      const offsets: bigint[][] = [[], []];
+      positions.forEach(([a, b], i) => {
+        expect(a!.partition, `k${i}`).to.equal(partitionFor(`k${i}`, 2));
+        expect(b!.partition).to.equal(a!.partition);
+        expect(BigInt(b!.offset)).to.equal(BigInt(a!.offset) + 1n);
+        offsets[a!.partition]!.push(BigInt(a!.offset), BigInt(b!.offset));
+      });
+      for (const [partition, list] of offsets.entries()) {
+        const sorted = [...list].sort((x, y) => (x < y ? -1 : 1));
+        expect(sorted).to.deep.equal(sorted.map((_, i) => BigInt(i)));
+        expect(await log.endOffset({ topic, partition })).to.equal(String(list.length));
+      }
+    });
+
+    it('on a rebalance, finishes the in-flight batch and onRevoked before the newcomer is assigned', async () => {
+      const topic = uniqueName('kafka-rebalance');
+      await log.createTopics([{ topic, partitions: 4 }]);
+      const groupId = uniqueName('g');
+      const events: string[] = [];
+      let release!: () => void;
+      const released = new Promise<void>((resolve) => (release = resolve));
+      const first = log.consumer({ groupId, topics: [topic], fromBeginning: true });
+      consumers.push(first);
+      await first.start({
+        onAssigned: async (tps) => void events.push(...tps.map((tp) => `A assigned ${tp.partition}`)),
+        onRevoked: async (tps) => {
+          await sleep(100); // the owner finishing its work and committing
+          events.push(...tps.map((tp) => `A revoked ${tp.partition}`));
+        },
+        onRecords: async () => {
+          events.push('A batch started');
+          await released;
+          events.push('A batch done');
+        },
+      });
+      await log.producer().send(topic, [{ key: 'k', value: encoder.encode('slow') }]);
+      await waitFor(() => events.includes('A batch started'), { message: 'the slow batch' });
+
+      const second = log.consumer({ groupId, topics: [topic], fromBeginning: true });
+      consumers.push(second);
+      const joined = second.start({
+        onAssigned: async (tps) => void events.push(...tps.map((tp) => `B assigned ${tp.partition}`)),
+        onRevoked: async () => {},
+        onRecords: async () => {},
+      });
+      await sleep(300); // the newcomer's join is under way while A's batch is still in flight
+      release();
+      await joined;
+      await waitFor(() => events.some((e) => e.startsWith('B assigned')), { message: 'B assigned' });
+
+      const done = events.indexOf('A batch done');
+      const revoked = events.filter((e) => e.startsWith('A revoked')).map((e) => events.indexOf(e));
+      const assignedToB = events.filter((e) => e.startsWith('B assigned')).map((e) => events.indexOf(e));
+      expect(revoked, 'A revoked all four').to.have.length(4);
+      for (const at of revoked) expect(at, 'onRevoked after the batch').to.be.greaterThan(done);
+      for (const at of assignedToB) expect(at, 'B assigned after A revoked').to.be.greaterThan(Math.max(...revoked));
+    });
+
+    it('answers partitionCount for an unknown topic without creating it', async () => {
+      const topic = uniqueName('kafka-missing');
+      await expectTroupeRejection(log.partitionCount(topic), 'not_found');
+      await log.createTopics([{ topic: uniqueName('kafka-other'), partitions: 1 }]);
+      await expectTroupeRejection(log.partitionCount(topic), 'not_found');
+    });
+
+    it('rejects with closed once the log is closed', async () => {
+      const topic = uniqueName('kafka-closed');
+      await log.createTopics([{ topic, partitions: 1 }]);
+      const producer = log.producer();
+      await producer.send(topic, [{ key: 'k', value: encoder.encode('v') }]);
+      await log.close();
+      await expectTroupeRejection(producer.send(topic, [{ key: 'k', value: encoder.encode('v') }]), 'closed');
+      await expectTroupeRejection(log.partitionCount(topic), 'closed');
+      await expectTroupeRejection(log.endOffset({ topic, partition: 0 }), 'closed');
+      await expectTroupeRejection(log.consumer({ groupId: 'g', topics: [topic] }).start(collecting([])), 'closed');
+    });
+  });
+
+  describe('unreachable brokers', () => {
+    it('rejects sends, queries and joins with a retriable unavailable', async function () {
+      this.timeout(20_000);
+      const log = new KafkaLog({ brokers: [`127.0.0.1:${await closedPort()}`], retry: { initialRetryTime: 50, retries: 1 }, onError: () => {} });
+      try {
+        const err = await expectTroupeRejection(log.producer().send('t', [{ key: 'k', value: new Uint8Array([1]) }]), 'unavailable');
+        expect(err).to.be.instanceOf(TroupeError);
+        expect(err.retriable).to.equal(true);
+        await expectTroupeRejection(log.partitionCount('t'), 'unavailable');
+        await expectTroupeRejection(log.committedOffset('g', { topic: 't', partition: 0 }), 'unavailable');
+        await expectTroupeRejection(log.consumer({ groupId: 'g', topics: ['t'] }).start(collecting([])), 'unavailable');
+      } finally {
+        await log.close();
+      }
+    });
+  });
+});
+
+describe('KafkaLog (librdkafka mock, 3 brokers)', () => {
+  let mock3: KafkaMock;
+
+  before(async function () {
+    this.timeout(120_000);
+    mock3 = await startKafkaMock({ brokers: 3 });
+  });
+
+  after(async () => {
+    await mock3?.stop();
+  });
+
+  it('loses no acknowledged record while a broker goes down and leaders move', async function () {
+    this.timeout(45_000);
+    const log = openOn(mock3);
+    const topic = uniqueName('kafka-fault');
+    const partitions = 6;
+    let producing = true;
+    const acked = new Set<string>();
+    let failed = 0;
+    const lanes: Promise<void>[] = [];
+    try {
+      await log.createTopics([{ topic, partitions }]);
+      for (let p = 0; p < partitions; p++) await mock3.command(`leader ${topic} ${p} ${(p % 3) + 1}`);
+      const producer = log.producer();
+      let next = 0;
+      /** When each lane's send in flight started (null: none in flight). */
+      const sendingSince: (number | null)[] = [];
+      for (let lane = 0; lane < 4; lane++) {
+        sendingSince.push(null);
+        lanes.push(
+          (async () => {
+            while (producing) {
+              const n = next++;
+              const value = `r${n}`;
+              sendingSince[lane] = Date.now();
+              try {
+                await producer.send(topic, [{ key: `key-${n % 24}`, value: encoder.encode(value), headers: { seq: String(n) } }]);
+                acked.add(value);
+              } catch {
+                failed++; // not acknowledged: it may or may not have been appended
+              }
+              sendingSince[lane] = null;
+            }
+          })(),
+        );
+      }
+      const progress = async (count: number, message: string) => {
+        const target = acked.size + count;
+        await waitFor(() => acked.size >= target, { timeoutMs: 15_000, message });
+      };
+      await progress(100, 'sends before the fault');
+      await mock3.command('down 2');
+      // Partitions 1 and 4 are led by broker 2: some send soon hangs on one of them.
+      await waitFor(() => sendingSince.some((since) => since !== null && Date.now() - since > 300), {
+        message: 'a send held up by the broker that went down',
+      });
+      await mock3.command(`leader ${topic} 1 3`);
+      await mock3.command(`leader ${topic} 4 1`);
+      await progress(200, 'sends after the leaders of broker 2 moved');
+      await mock3.command('up 2');
+      await mock3.command(`leader ${topic} 0 2`);
+      await mock3.command(`leader ${topic} 3 2`);
+      await progress(200, 'sends after broker 2 came back and took leaders over');
+      producing = false;
+      await Promise.all(lanes);
+
+      // Read everything back (a consumer that joins now: a group joining under faults would
+      // spend most of this test in the mock's slow re-joins).
+      const consumed = new Map<string, LogRecord>();
+      const consumer = log.consumer({ groupId: uniqueName('g'), topics: [topic], fromBeginning: true });
+      await consumer.start({
+        onAssigned: async () => {},
+        onRevoked: async () => {},
+        onRecords: async (_tp, records) => records.forEach((r) => consumed.set(decoder.decode(r.value), r)),
+      });
+      await waitFor(() => [...acked].every((value) => consumed.has(value)), {
+        timeoutMs: 20_000,
+        message: 'every acknowledged record consumed',
+      });
+      for (const value of acked) {
+        const record = consumed.get(value)!;
+        expect(record.headers).to.deep.equal({ seq: value.slice(1) });
+        expect(record.partition).to.equal(partitionFor(record.key, partitions));
+      }
+      expect(acked.size).to.be.greaterThan(500);
+      expect(failed, 'sends that failed for good').to.be.below(acked.size);
+    } finally {
+      producing = false;
+      await Promise.all(lanes);
+      await log.close();
+    }
+  });
+});
