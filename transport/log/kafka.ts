@@ -28,6 +28,8 @@
 
 import { Kafka, logLevel, type Admin, type KafkaConfig, type Producer as KafkaProducer, type RetryOptions } from 'kafkajs';
 import { TroupeError } from '../errors.js';
+import { checkTopicName, positiveInteger } from './arguments.js';
+import { ProducerHandle } from './producer-handle.js';
 import { KafkaGroupConsumer, type KafkaConsumerHost, type KafkaConsumerSettings } from './kafka-consumer.js';
 import { fromKafkaError } from './kafka-errors.js';
 import { toKafkaMessages } from './kafka-records.js';
@@ -80,9 +82,6 @@ export interface KafkaLogOptions {
   /** Told about consumer crashes and listener failures. Default: a process warning. */
   onError?: (error: unknown, what: string) => void;
 }
-
-/** Kafka's rule for topic names. */
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 export class KafkaLog implements Log {
   private readonly config: KafkaConfig;
@@ -176,7 +175,7 @@ export class KafkaLog implements Log {
   }
 
   producer(): Producer {
-    return new KafkaProducerHandle((topic, records) => this.append(topic, records));
+    return new ProducerHandle((topic, records) => this.append(topic, records));
   }
 
   consumer(options: ConsumerOptions): GroupConsumer {
@@ -299,36 +298,6 @@ export class KafkaLog implements Log {
   private assertOpen(): void {
     if (this.closing !== null) throw new TroupeError('closed', 'the log is closed');
   }
-}
-
-/** A handle on the log's append path; closing it closes only this handle. */
-class KafkaProducerHandle implements Producer {
-  private closed = false;
-
-  constructor(private readonly append: (topic: string, records: ProduceRecord[]) => Promise<RecordPosition[]>) {}
-
-  async send(topic: string, records: ProduceRecord[]): Promise<RecordPosition[]> {
-    if (this.closed) throw new TroupeError('closed', 'the producer is closed');
-    return this.append(topic, records);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-}
-
-function positiveInteger(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new TroupeError('invalid_argument', `${what} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
-function checkTopicName(topic: string): string {
-  if (typeof topic !== 'string' || !TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
-    throw new TroupeError('invalid_argument', `invalid topic name ${JSON.stringify(topic)}`);
-  }
-  return topic;
 }
 
 function warn(error: unknown, what: string): void {

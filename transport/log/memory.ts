@@ -21,6 +21,8 @@
  */
 
 import { TroupeError } from '../errors.js';
+import { checkTopicName, positiveInteger } from './arguments.js';
+import { ProducerHandle } from './producer-handle.js';
 import { MemoryGroupConsumer, type ConsumerHost, type ListenerCallback } from './memory-consumer.js';
 import { ConsumerGroup } from './memory-group.js';
 import { MemoryPartition } from './memory-partition.js';
@@ -50,9 +52,6 @@ export interface MemoryLogOptions {
    */
   onListenerError?: (error: unknown, callback: ListenerCallback) => void;
 }
-
-/** Kafka's rule for topic names, so a topic that works here also works in cluster mode. */
-const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
 
 /** Headers of records produced without any; frozen because every such record shares it. */
 const NO_HEADERS: LogHeaders = Object.freeze({}) as LogHeaders;
@@ -102,7 +101,7 @@ export class MemoryLog implements Log {
   }
 
   producer(): Producer {
-    return new MemoryProducer((topic, records) => this.append(topic, records));
+    return new ProducerHandle((topic, records) => this.append(topic, records));
   }
 
   consumer(options: ConsumerOptions): GroupConsumer {
@@ -194,36 +193,6 @@ export class MemoryLog implements Log {
     }
     return group;
   }
-}
-
-/** A handle on the log's append path; closing it closes only this handle. */
-class MemoryProducer implements Producer {
-  private closed = false;
-
-  constructor(private readonly append: (topic: string, records: readonly ProduceRecord[]) => RecordPosition[]) {}
-
-  async send(topic: string, records: ProduceRecord[]): Promise<RecordPosition[]> {
-    if (this.closed) throw new TroupeError('closed', 'the producer is closed');
-    return this.append(topic, records);
-  }
-
-  async close(): Promise<void> {
-    this.closed = true;
-  }
-}
-
-function positiveInteger(value: number, what: string): number {
-  if (!Number.isInteger(value) || value < 1) {
-    throw new TroupeError('invalid_argument', `${what} must be a positive integer, got ${value}`);
-  }
-  return value;
-}
-
-function checkTopicName(topic: string): string {
-  if (typeof topic !== 'string' || !TOPIC_NAME.test(topic) || topic === '.' || topic === '..') {
-    throw new TroupeError('invalid_argument', `invalid topic name ${JSON.stringify(topic)}`);
-  }
-  return topic;
 }
 
 function warnListenerError(error: unknown, callback: ListenerCallback): void {
