@@ -1,5 +1,6 @@
 /** Checks of the arguments every log implementation takes, with Kafka's rules. */
 import { TroupeError } from '../errors.js';
+import type { ConsumerOptions } from './port.js';
 
 /** Kafka's legal topic names: up to 249 of a-z A-Z 0-9 . _ -, and not "." or "..". */
 const TOPIC_NAME = /^[a-zA-Z0-9._-]{1,249}$/;
@@ -16,4 +17,26 @@ export function checkTopicName(topic: string): string {
     throw new TroupeError('invalid_argument', `invalid topic name ${JSON.stringify(topic)}`);
   }
   return topic;
+}
+
+/** ConsumerOptions checked, with their defaults filled in. */
+export interface ConsumerSettings {
+  groupId: string;
+  topics: string[];
+  fromBeginning: boolean;
+  maxBatchRecords: number;
+}
+
+export function consumerSettings(options: ConsumerOptions): ConsumerSettings {
+  if (typeof options.groupId !== 'string' || options.groupId === '') {
+    throw new TroupeError('invalid_argument', 'consumer groupId must be a non-empty string');
+  }
+  if (!Array.isArray(options.topics) || options.topics.length === 0) {
+    throw new TroupeError('invalid_argument', 'consumer topics must be a non-empty array');
+  }
+  const maxBatchRecords = options.maxBatchRecords ?? 500;
+  if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) {
+    throw new TroupeError('invalid_argument', `maxBatchRecords must be a positive integer, got ${maxBatchRecords}`);
+  }
+  return { groupId: options.groupId, topics: [...new Set(options.topics)], fromBeginning: options.fromBeginning ?? false, maxBatchRecords };
 }

@@ -35,6 +35,7 @@
 
 import type { Cluster, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { TroupeError } from '../errors.js';
+import { consumerSettings } from './arguments.js';
 import { fromKafkaError } from './kafka-errors.js';
 import { hookJoins } from './kafka-join-hook.js';
 import { toLogRecord } from './kafka-records.js';
@@ -125,19 +126,10 @@ export class KafkaGroupConsumer implements GroupConsumer {
     private readonly host: KafkaConsumerHost,
     options: ConsumerOptions,
   ) {
-    if (typeof options.groupId !== 'string' || options.groupId === '') {
-      throw new TroupeError('invalid_argument', 'consumer groupId must be a non-empty string');
-    }
-    if (!Array.isArray(options.topics) || options.topics.length === 0) {
-      throw new TroupeError('invalid_argument', 'consumer topics must be a non-empty array');
-    }
-    const maxBatchRecords = options.maxBatchRecords ?? 500;
-    if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) {
-      throw new TroupeError('invalid_argument', `maxBatchRecords must be a positive integer, got ${maxBatchRecords}`);
-    }
-    this.groupId = options.groupId;
-    this.topics = [...new Set(options.topics)];
-    this.fromBeginning = options.fromBeginning ?? false;
+    const { groupId, topics, fromBeginning, maxBatchRecords } = consumerSettings(options);
+    this.groupId = groupId;
+    this.topics = topics;
+    this.fromBeginning = fromBeginning;
     this.maxBatchRecords = maxBatchRecords;
   }
 

@@ -14,6 +14,7 @@
  */
 
 import { TroupeError } from '../errors.js';
+import { consumerSettings } from './arguments.js';
 import type { ConsumerGroup, GroupMember } from './memory-group.js';
 import { PartitionFetcher, type FetcherSettings } from './memory-fetcher.js';
 import type { MemoryPartition } from './memory-partition.js';
@@ -53,19 +54,10 @@ export class MemoryGroupConsumer implements GroupConsumer, GroupMember {
     private readonly host: ConsumerHost,
     options: ConsumerOptions,
   ) {
-    if (typeof options.groupId !== 'string' || options.groupId === '') {
-      throw new TroupeError('invalid_argument', 'consumer groupId must be a non-empty string');
-    }
-    if (!Array.isArray(options.topics) || options.topics.length === 0) {
-      throw new TroupeError('invalid_argument', 'consumer topics must be a non-empty array');
-    }
-    const maxBatchRecords = options.maxBatchRecords ?? 500;
-    if (!Number.isInteger(maxBatchRecords) || maxBatchRecords < 1) {
-      throw new TroupeError('invalid_argument', `maxBatchRecords must be a positive integer, got ${maxBatchRecords}`);
-    }
-    this.groupId = options.groupId;
-    this.topics = [...new Set(options.topics)];
-    this.fromBeginning = options.fromBeginning ?? false;
+    const { groupId, topics, fromBeginning, maxBatchRecords } = consumerSettings(options);
+    this.groupId = groupId;
+    this.topics = topics;
+    this.fromBeginning = fromBeginning;
     this.fetcherSettings = {
       maxBatchRecords,
       retryDelayMs: host.retryDelayMs,
