@@ -15,7 +15,7 @@ import { migrateLatest } from '../sql/migrate.js';
 import { openSqliteStore } from '../transport/store/knex.js';
 import { openMysqlStore } from '../transport/store/mysql.js';
 import type { FencedBatch, Store } from '../transport/store/port.js';
-import { startMariadb } from '../spec/services/mariadb.js';
+import { startMariadb } from '../bin/services/mariadb.js';
 
 const CONVERSATIONS = 30;
 

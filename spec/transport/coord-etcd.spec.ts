@@ -15,7 +15,7 @@ import { Etcd3 } from 'etcd3';
 import { EtcdCoordinator, type EtcdCoordinatorOptions } from '../../transport/coord/etcd.js';
 import type { WatchEvent } from '../../transport/coord/port.js';
 import { describeCoordContract } from '../contract/coord.contract.js';
-import { startEtcd, type EtcdService } from '../services/etcd.js';
+import { startEtcd, type EtcdService } from '../../bin/services/etcd.js';
 import { expectTroupeRejection } from '../support/expect-rejection.js';
 import { uniqueName, waitFor } from '../support/wait-for.js';
 

@@ -18,7 +18,7 @@ import { KafkaLog, type KafkaLogOptions } from '../../transport/log/kafka.js';
 import { partitionFor } from '../../transport/log/partitioner.js';
 import type { ConsumerListener, GroupConsumer, LogRecord, TopicPartition } from '../../transport/log/port.js';
 import { describeLogContract } from '../contract/log.contract.js';
-import { kafkaClientForMock, startKafkaMock, type KafkaMock } from '../services/kafka-mock.js';
+import { kafkaClientForMock, startKafkaMock, type KafkaMock } from '../../bin/services/kafka-mock.js';
 import { expectTroupeRejection } from '../support/expect-rejection.js';
 import { uniqueName, waitFor } from '../support/wait-for.js';
 

@@ -12,7 +12,7 @@ import { closeRedis, connectRedis } from '../../transport/presence/redis-connect
 import { RedisPresence } from '../../transport/presence/redis.js';
 import { describeCacheContract } from '../contract/cache.contract.js';
 import { describePresenceContract } from '../contract/presence.contract.js';
-import { startRedis, type RedisService } from '../services/redis.js';
+import { startRedis, type RedisService } from '../../bin/services/redis.js';
 import { expectTroupeRejection } from '../support/expect-rejection.js';
 import { uniqueName, waitFor } from '../support/wait-for.js';
 

@@ -13,7 +13,7 @@ import { migrateLatest } from '../../sql/migrate.js';
 import type { MessageRow, Store } from '../../transport/store/port.js';
 import { openMysqlStore } from '../../transport/store/mysql.js';
 import { describeStoreContract } from '../contract/store.contract.js';
-import { startMariadb, type MariadbService } from '../services/mariadb.js';
+import { startMariadb, type MariadbService } from '../../bin/services/mariadb.js';
 import { expectTroupeRejection } from '../support/expect-rejection.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));

@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from './wait-for.js';
 import { ensurePrograms } from './debian-packages.js';
 import { freePort, lastLines, stopProcess } from './processes.js';
 

@@ -14,7 +14,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from './wait-for.js';
 import { ensurePrograms } from './debian-packages.js';
 import { freePort, lastLines, stopProcess } from './processes.js';
 

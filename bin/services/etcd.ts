@@ -13,7 +13,7 @@ import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from './wait-for.js';
 import { ensurePrograms } from './debian-packages.js';
 import { freePort, lastLines, stopProcess } from './processes.js';
 

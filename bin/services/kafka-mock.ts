@@ -16,20 +16,22 @@ import { execFile, spawn, type ChildProcessWithoutNullStreams } from 'node:child
 import { createHash } from 'node:crypto';
 import { constants } from 'node:fs';
 import { access, mkdir, readFile, rename, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Kafka, type Cluster, type KafkaConfig } from 'kafkajs';
+import { packageRoot } from '../package-root.js';
 import { installDebianPackages } from './debian-packages.js';
-import { waitFor } from '../support/wait-for.js';
+import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
 
 const PACKAGE = 'librdkafka-dev';
 const HEADER = '/usr/include/librdkafka/rdkafka_mock.h';
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+// From bin/services (sources) or dist/bin/services (built): the package root holds spec/.
+const ROOT = packageRoot(dirname(fileURLToPath(import.meta.url)));
 const SOURCE = join(ROOT, 'spec/kafka-mock/launcher.c');
 const CACHE = join(ROOT, 'node_modules/.cache/troupe');
 
