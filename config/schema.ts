@@ -75,6 +75,22 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'node.cluster':                     name(),
   'dataDir':                          text(),
 
+  'cluster.brokers':                  textOrEmpty(),
+  'cluster.etcd':                     textOrEmpty(),
+  'cluster.redisUrl':                 textOrEmpty(),
+  'cluster.leaseTtlMs':               int(2_000, 600_000),
+
+  'rpc.host':                         text(),
+  'rpc.port':                         int(0, 65535),
+  'rpc.advertise':                    textOrEmpty(),
+  'rpc.deadlineMs':                   int(10, 600_000),
+  'rpc.attempts':                     int(1, 10),
+  'rpc.breakerFailures':              int(1, 1_000),
+  'rpc.breakerHalfOpenMs':            int(10, 600_000),
+
+  'ops.host':                         text(),
+  'ops.port':                         int(0, 65535),
+
   'gateway.host':                     text(),
   'gateway.port':                     int(0, 65535),
   'gateway.maxFrameBytes':            int(KiB, 16 * MiB),

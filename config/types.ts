@@ -20,6 +20,40 @@ export interface TroupeConfig {
   };
   /** Root of the embedded mode's files (SQLite database, signing keys). */
   dataDir: string;
+  /** Where a cluster node finds the shared services (cluster mode only; embedded ignores them). */
+  cluster: {
+    /** Kafka bootstrap brokers, comma-separated `host:port`. */
+    brokers: string;
+    /** etcd endpoints, comma-separated URLs. */
+    etcd: string;
+    /** Redis URL (presence and caches). */
+    redisUrl: string;
+    /** TTL of the node's etcd lease; a dead node's claims vanish this long after its last renewal. */
+    leaseTtlMs: number;
+  };
+  /** gRPC between roles (cluster mode). */
+  rpc: {
+    /** Address the repo role's gRPC server listens on. */
+    host: string;
+    /** Its port; 0 picks a free one. */
+    port: number;
+    /** `host:port` other nodes dial; empty means `<rpc.host>:<bound port>` (127.0.0.1 for 0.0.0.0). */
+    advertise: string;
+    /** Deadline of every call. */
+    deadlineMs: number;
+    /** Attempts of an idempotent call that failed with `unavailable` (1 = no retry). */
+    attempts: number;
+    /** Consecutive failures to one node that open its circuit breaker. */
+    breakerFailures: number;
+    /** How long an open breaker answers `unavailable` before letting one call through. */
+    breakerHalfOpenMs: number;
+  };
+  /** The operations HTTP listener of roles without a gateway port: /healthz, /readyz, /metrics. */
+  ops: {
+    host: string;
+    /** 0 picks a free one. */
+    port: number;
+  };
   gateway: {
     host: string;
     port: number;
