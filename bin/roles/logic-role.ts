@@ -1,0 +1,84 @@
+/**
+ * The logic role: session and conversation actors fed from the `im-upstream` partitions that the
+ * consumer group assigns to this node, each partition hosted only while this node holds its claim
+ * (actors/runtime/partition-hosting.ts). The same wiring serves the embedded mode and
+ * `troupe logic`; only the ports differ.
+ */
+import type { LogicDeps } from '../../actors/logic/deps.js';
+import { Outbox } from '../../actors/logic/outbox.js';
+import { upstreamKind } from '../../actors/logic/upstream-kind.js';
+import type { UpstreamRecord } from '../../actors/records/types.js';
+import { LagMonitor } from '../../actors/runtime/lag-monitor.js';
+import { PartitionHosting } from '../../actors/runtime/partition-hosting.js';
+import type { Lease } from '../../transport/coord/port.js';
+import type { Log, Producer } from '../../transport/log/port.js';
+import type { Presence } from '../../transport/presence/port.js';
+import type { Store } from '../../transport/store/port.js';
+import type { RoleContext } from './role-context.js';
+
+/** The consumer group of every logic node. */
+export const LOGIC_GROUP = 'logic';
+
+export interface LogicPorts {
+  log: Log;
+  producer: Producer;
+  lease: Lease;
+  presence: Presence;
+  /** The repo: a group-committing store (embedded) or the gRPC client of the repo nodes. */
+  store: Store;
+}
+
+export interface LogicRole {
+  /** True once the consumer has joined the group. */
+  ready(): boolean;
+  /** Stops intake: revokes every partition (finishing in-flight records, committing) and leaves the group. */
+  stopConsuming(): Promise<void>;
+  /** Releases what is left (hosts, lag monitor); call after stopConsuming. */
+  close(): void;
+}
+
+export async function startLogicRole(ctx: RoleContext, ports: LogicPorts): Promise<LogicRole> {
+  const { config, metrics } = ctx;
+  const logger = ctx.logger.child({ role: 'logic' });
+  const deps: LogicDeps = {
+    store: ports.store,
+    outbox: new Outbox(ports.producer, ports.presence, config.log.downstreamTopicPrefix),
+    settings: {
+      dedupeWindow: config.actors.dedupeWindow,
+      maxBatchPerConversation: config.actors.maxBatchPerConversation,
+      maxMembers: config.groups.maxMembers,
+    },
+    logger,
+    metrics,
+  };
+  const hosting = new PartitionHosting<UpstreamRecord>({
+    unitPrefix: 'upstream',
+    cluster: config.node.cluster,
+    nodeId: ctx.nodeId,
+    lease: ports.lease,
+    kind: upstreamKind(deps),
+    parent: ctx.system,
+    maxInFlight: config.actors.maxInFlightPerPartition,
+    commitIntervalMs: config.actors.commitIntervalMs,
+    passivateAfterMs: config.actors.passivateAfterMs,
+    drainTimeoutMs: config.shutdown.drainTimeoutMs,
+    logger,
+    metrics,
+  });
+  const consumer = ports.log.consumer({ groupId: LOGIC_GROUP, topics: [config.log.upstreamTopic], fromBeginning: true });
+  hosting.attach(consumer);
+  await consumer.start(hosting);
+  const lagMonitor = new LagMonitor({ log: ports.log, groupId: LOGIC_GROUP, topic: config.log.upstreamTopic, metrics, logger });
+  let consuming = true;
+  return {
+    ready: () => consuming,
+    stopConsuming: async () => {
+      consuming = false;
+      await consumer.stop();
+    },
+    close: () => {
+      hosting.close();
+      lagMonitor.stop();
+    },
+  };
+}

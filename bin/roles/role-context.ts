@@ -1,0 +1,18 @@
+/**
+ * What every role is started with, whatever the mode: the configuration, this node's id, its
+ * logger and metrics, and the nact system its actors live under. The ports (log, coordination,
+ * presence, store) are passed to each role separately, because that is what differs between the
+ * embedded mode (in-process ports) and a cluster node (Kafka, etcd, Redis, gRPC).
+ */
+import type { Ref } from 'nact';
+import type { TroupeMetrics } from '../../actors/metrics.js';
+import type { Logger } from '../../actors/runtime/logger.js';
+import type { TroupeConfig } from '../../config/types.js';
+
+export interface RoleContext {
+  config: TroupeConfig;
+  nodeId: string;
+  logger: Logger;
+  metrics: TroupeMetrics;
+  system: Ref<unknown>;
+}
