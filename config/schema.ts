@@ -76,6 +76,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'dataDir':                          text(),
 
   'cluster.brokers':                  textOrEmpty(),
+  'cluster.kafkaControllerFallback':  { type: 'boolean' },
   'cluster.etcd':                     textOrEmpty(),
   'cluster.redisUrl':                 textOrEmpty(),
   'cluster.leaseTtlMs':               int(2_000, 600_000),

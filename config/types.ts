@@ -24,6 +24,11 @@ export interface TroupeConfig {
   cluster: {
     /** Kafka bootstrap brokers, comma-separated `host:port`. */
     brokers: string;
+    /**
+     * Ask any broker for producer ids when the metadata names a controller that does not exist:
+     * needed on librdkafka's mock cluster (`troupe local-cluster`), never on real Kafka.
+     */
+    kafkaControllerFallback: boolean;
     /** etcd endpoints, comma-separated URLs. */
     etcd: string;
     /** Redis URL (presence and caches). */

@@ -12,17 +12,27 @@ import { closest } from '../../config/suggest.js';
 import { checkValue } from '../../config/validate.js';
 import { TroupeError } from '../../transport/errors.js';
 
-export type CommandName = 'dev' | 'migrate';
+export type CommandName = 'dev' | 'migrate' | 'gateway' | 'logic' | 'repo' | 'task' | 'local-cluster';
 
 export interface FlagSpec {
   flag: `--${string}`;
   /** Placeholder of the value in help texts. */
   placeholder: string;
-  /** The configuration key the flag sets, or 'configFile' for --config. */
-  target: ConfigKey | 'configFile';
+  /**
+   * The configuration key the flag sets, 'configFile' for --config, or a command option that is
+   * not configuration (an integer, e.g. local-cluster's --gateways).
+   */
+  target: ConfigKey | 'configFile' | CommandOption;
   /** A valid value, for help texts and error messages. */
   example: string;
   description: string;
+}
+
+export interface CommandOption {
+  option: string;
+  min: number;
+  max: number;
+  default?: number;
 }
 
 export interface CommandSpec {
@@ -39,6 +49,26 @@ const CONFIG: FlagSpec = {
   description: 'YAML file overriding config/default.yaml (same shape, only the keys you change)',
 };
 
+const LOG_LEVEL: FlagSpec = { flag: '--log-level', placeholder: 'LEVEL', target: 'logging.level', example: 'debug', description: 'error, warn, info or debug' };
+
+/** Flags every cluster role takes: who it is and where the shared services are. */
+const CLUSTER_FLAGS: readonly FlagSpec[] = [
+  { flag: '--node-id', placeholder: 'ID', target: 'node.id', example: 'logic-1', description: 'this node\'s id, unique in the cluster (default <hostname>-<pid>)' },
+  { flag: '--cluster', placeholder: 'NAME', target: 'node.cluster', example: 'troupe', description: 'cluster name, the prefix of its etcd keys' },
+  { flag: '--brokers', placeholder: 'LIST', target: 'cluster.brokers', example: 'kafka1:9092,kafka2:9092', description: 'Kafka bootstrap brokers' },
+  { flag: '--etcd', placeholder: 'URLS', target: 'cluster.etcd', example: 'http://etcd1:2379', description: 'etcd endpoints' },
+  CONFIG,
+  LOG_LEVEL,
+];
+const REDIS: FlagSpec = { flag: '--redis', placeholder: 'URL', target: 'cluster.redisUrl', example: 'redis://redis:6379', description: 'Redis URL (presence)' };
+const OPS_PORT: FlagSpec = { flag: '--ops-port', placeholder: 'N', target: 'ops.port', example: '9090', description: 'port of /healthz, /readyz and /metrics; 0 picks a free one' };
+const RPC_FLAGS: readonly FlagSpec[] = [
+  { flag: '--rpc-deadline', placeholder: 'MS', target: 'rpc.deadlineMs', example: '3000', description: 'deadline of every gRPC call to the repo nodes' },
+];
+const count = (option: string, min: number, description: string, defaultValue: number): FlagSpec => ({
+  flag: `--${option}`, placeholder: 'N', target: { option, min, max: 16, default: defaultValue }, example: '2', description,
+});
+
 export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
   dev: {
     summary: 'run every role (gateway, logic, repo, task) in one process: the embedded mode',
@@ -47,12 +77,52 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       { flag: '--host', placeholder: 'HOST', target: 'gateway.host', example: '0.0.0.0', description: 'address the gateway listens on' },
       DATA_DIR,
       CONFIG,
-      { flag: '--log-level', placeholder: 'LEVEL', target: 'logging.level', example: 'debug', description: 'error, warn, info or debug' },
+      LOG_LEVEL,
     ],
   },
   migrate: {
     summary: 'apply the database migrations to the configured storage, then exit',
-    flags: [DATA_DIR, CONFIG],
+    flags: [DATA_DIR, CONFIG, { flag: '--mysql', placeholder: 'URL', target: 'storage.url', example: 'mysql://troupe:secret@mysql:3306/troupe', description: 'MySQL database (with storage.client mysql)' }],
+  },
+  gateway: {
+    summary: 'cluster role: hold WebSocket connections and serve the HTTP API; consumes im-downstream-<node id>',
+    flags: [
+      ...CLUSTER_FLAGS,
+      REDIS,
+      { flag: '--port', placeholder: 'N', target: 'gateway.port', example: '8080', description: 'port of the WebSocket/HTTP server (also /healthz, /readyz, /metrics)' },
+      { flag: '--host', placeholder: 'HOST', target: 'gateway.host', example: '0.0.0.0', description: 'address it listens on' },
+      { flag: '--keys-dir', placeholder: 'DIR', target: 'auth.keysDir', example: '/run/troupe/keys', description: 'signing keys folder, shared by every gateway' },
+      ...RPC_FLAGS,
+    ],
+  },
+  logic: {
+    summary: 'cluster role: session and conversation actors fed from the im-upstream partitions it is assigned',
+    flags: [...CLUSTER_FLAGS, REDIS, OPS_PORT, ...RPC_FLAGS],
+  },
+  repo: {
+    summary: 'cluster role: serve storage over gRPC for the repo shards it owns (MySQL)',
+    flags: [
+      ...CLUSTER_FLAGS,
+      { flag: '--mysql', placeholder: 'URL', target: 'storage.url', example: 'mysql://troupe:secret@mysql:3306/troupe', description: 'MySQL database' },
+      { flag: '--rpc-port', placeholder: 'N', target: 'rpc.port', example: '7070', description: 'port of the gRPC server' },
+      { flag: '--rpc-advertise', placeholder: 'HOST:PORT', target: 'rpc.advertise', example: 'repo1:7070', description: 'address other nodes dial' },
+      OPS_PORT,
+    ],
+  },
+  task: {
+    summary: 'cluster role: fanout workers for groups over the large-group threshold (consumes im-task)',
+    flags: [...CLUSTER_FLAGS, REDIS, OPS_PORT, ...RPC_FLAGS],
+  },
+  'local-cluster': {
+    summary: 'start MariaDB, Redis, etcd, the Kafka mock and every role as processes on this machine; Ctrl-C stops it all',
+    flags: [
+      count('gateways', 1, 'gateway processes', 2),
+      count('logic', 1, 'logic processes', 2),
+      count('repo', 1, 'repo processes', 2),
+      count('task', 0, 'task processes', 1),
+      { flag: '--base-port', placeholder: 'P', target: { option: 'basePort', min: 1024, max: 65000 }, example: '8080', description: 'gateways listen on P, P+1, …; other ports follow (default: free ports)' },
+      CONFIG,
+    ],
   },
 };
 
@@ -62,7 +132,7 @@ export type CliAction =
   /** Print help: of one command, or the general help when `command` is undefined. */
   | { kind: 'help'; command: CommandName | undefined }
   | { kind: 'version' }
-  | { kind: 'run'; command: CommandName; configFile: string | undefined; overrides: Record<string, unknown> };
+  | { kind: 'run'; command: CommandName; configFile: string | undefined; overrides: Record<string, unknown>; options: Record<string, number> };
 
 /** Parses the arguments after `troupe` (process.argv.slice(2)). */
 export function parseArgs(argv: readonly string[]): CliAction {
@@ -84,6 +154,8 @@ function parseRun(command: CommandName, rest: readonly string[]): CliAction {
   const { flags } = COMMANDS[command];
   const see = `(see troupe ${command} --help)`;
   const overrides: Record<string, unknown> = {};
+  const options: Record<string, number> = {};
+  for (const f of flags) if (typeof f.target === 'object' && f.target.default !== undefined) options[f.target.option] = f.target.default;
   let configFile: string | undefined;
 
   for (let i = 0; i < rest.length; i++) {
@@ -109,13 +181,22 @@ function parseRun(command: CommandName, rest: readonly string[]): CliAction {
       configFile = value;
       continue;
     }
+    if (typeof spec.target === 'object') {
+      const { option, min, max } = spec.target;
+      const n = /^\d+$/.test(value) ? Number(value) : NaN;
+      if (!Number.isSafeInteger(n) || n < min || n > max) {
+        throw usage(`invalid value ${JSON.stringify(value)} for ${name} of "troupe ${command}": must be an integer from ${min} to ${max}, e.g. ${name} ${spec.example}`);
+      }
+      options[option] = n;
+      continue;
+    }
     const checked = checkValue(CONFIG_SCHEMA[spec.target], value, true);
     if (!checked.ok) {
       throw usage(`invalid value ${JSON.stringify(value)} for ${name} of "troupe ${command}": must be ${checked.rule}, e.g. ${name} ${spec.example}`);
     }
     overrides[spec.target] = checked.value;
   }
-  return { kind: 'run', command, configFile, overrides };
+  return { kind: 'run', command, configFile, overrides, options };
 }
 
 function knownCommand(word: string | undefined): CommandName | undefined {

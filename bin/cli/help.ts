@@ -67,7 +67,9 @@ function commandHelp(command: CommandName): string {
 }
 
 function flagRow(flag: FlagSpec): readonly [string, string] {
-  const key = flag.target === 'configFile' ? '' : ` (${flag.target})`;
+  const key = flag.target === 'configFile' ? ''
+    : typeof flag.target === 'object' ? (flag.target.default === undefined ? '' : ` (default ${flag.target.default})`)
+    : ` (${flag.target})`;
   return [`${flag.flag} ${flag.placeholder}`, `${flag.description}${key}`];
 }
 

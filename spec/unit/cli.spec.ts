@@ -56,17 +56,31 @@ describe('cli: parseArgs', () => {
       command: 'dev',
       configFile: 'x.yaml',
       overrides: { 'gateway.port': 9000, 'gateway.host': '127.0.0.1', dataDir: '/tmp/d', 'logging.level': 'debug' },
+      options: {},
     } satisfies CliAction);
   });
 
   it('takes --data-dir and --config for migrate', () => {
     expect(parseArgs(['migrate', '--data-dir=/tmp/m', '--config=c.yaml'])).to.deep.equal({
-      kind: 'run', command: 'migrate', configFile: 'c.yaml', overrides: { dataDir: '/tmp/m' },
+      kind: 'run', command: 'migrate', configFile: 'c.yaml', overrides: { dataDir: '/tmp/m' }, options: {},
     });
   });
 
   it('runs a command without flags with no overrides', () => {
-    expect(parseArgs(['dev'])).to.deep.equal({ kind: 'run', command: 'dev', configFile: undefined, overrides: {} });
+    expect(parseArgs(['dev'])).to.deep.equal({ kind: 'run', command: 'dev', configFile: undefined, overrides: {}, options: {} });
+  });
+
+  it('takes the cluster flags of a role and the counts of local-cluster, with defaults', () => {
+    expect(parseArgs(['logic', '--brokers', 'k:9092', '--etcd=http://e:2379', '--redis', 'redis://r:6379', '--node-id', 'logic-7', '--ops-port', '0'])).to.deep.equal({
+      kind: 'run', command: 'logic', configFile: undefined, options: {},
+      overrides: { 'cluster.brokers': 'k:9092', 'cluster.etcd': 'http://e:2379', 'cluster.redisUrl': 'redis://r:6379', 'node.id': 'logic-7', 'ops.port': 0 },
+    });
+    expect(parseArgs(['local-cluster', '--gateways', '3', '--task=0', '--base-port', '9000'])).to.deep.equal({
+      kind: 'run', command: 'local-cluster', configFile: undefined, overrides: {},
+      options: { gateways: 3, logic: 2, repo: 2, task: 0, basePort: 9000 },
+    });
+    expect(() => parseArgs(['local-cluster', '--gateways', '0'])).to.throw('invalid value "0" for --gateways of "troupe local-cluster": must be an integer from 1 to 16');
+    expect(() => parseArgs(['repo', '--port', '1'])).to.throw('unknown flag --port for "troupe repo"');
   });
 
   it('answers --help, -h and help [command] with the right help', () => {
@@ -84,7 +98,7 @@ describe('cli: parseArgs', () => {
   });
 
   it('refuses an unknown command, suggesting a near one', () => {
-    expect(parseError(['deb'])).to.equal('unknown command "deb"; did you mean dev? (commands: dev, migrate, help; see troupe --help)');
+    expect(parseError(['deb'])).to.equal('unknown command "deb"; did you mean dev? (commands: dev, migrate, gateway, logic, repo, task, local-cluster, help; see troupe --help)');
     expect(parseError(['help', 'serve'])).to.include('unknown command "serve"');
   });
 

@@ -1,0 +1,89 @@
+/**
+ * Runs one role of a cluster node in the foreground (`troupe gateway|logic|repo|task`): opens
+ * the real ports, starts the role, serves /healthz /readyz /metrics (on the ops port, or on the
+ * gateway's own port), and drains on SIGINT/SIGTERM: readiness goes 503 first, the role stops
+ * intake and finishes what it took, then the node deregisters and exits 0. A second signal, or a
+ * drain over shutdown.drainTimeoutMs, exits 1 at once.
+ *
+ * A node whose etcd lease is lost exits with status 3: it has already stopped serving what it
+ * owned (its claims may belong to another node now) and a fresh process is the simplest way back.
+ */
+import { start as startActorSystem, stop as stopActor } from 'nact';
+import { TroupeMetrics } from '../../actors/metrics.js';
+import type { TroupeConfig } from '../../config/types.js';
+import { createLogger } from '../logger.js';
+import { startOpsServer, type OpsServer } from '../ops-server.js';
+import type { RoleContext } from '../roles/role-context.js';
+import { openClusterPorts, type ClusterPorts, type RoleName } from './ports.js';
+
+export const EXIT_LEASE_LOST = 3;
+
+export interface RunningRole {
+  ready(): boolean;
+  /** Stop intake and finish in-flight work (the node still holds its lease). */
+  drain(): Promise<void>;
+  /** Fields of the "started" log line, e.g. the ports it listens on. */
+  describe?: Record<string, unknown>;
+  /** The role serves /healthz, /readyz and /metrics itself (the gateway). */
+  servesOps?: boolean;
+}
+
+export async function runClusterRole(
+  config: TroupeConfig,
+  role: RoleName,
+  start: (ctx: RoleContext, ports: ClusterPorts) => Promise<RunningRole>,
+  registration: Record<string, unknown> = {},
+): Promise<void> {
+  const logger = createLogger(config, role);
+  const metrics = new TroupeMetrics({ labels: { node: config.node.id, role } });
+  const system = startActorSystem();
+  const ports = await openClusterPorts(config, role, logger, registration);
+  let draining = false;
+  ports.lease.onLost(() => {
+    if (draining) return;
+    logger.error('etcd lease lost; this node stopped serving and exits', { exitCode: EXIT_LEASE_LOST });
+    process.exit(EXIT_LEASE_LOST);
+  });
+  const ctx: RoleContext = { config, nodeId: config.node.id, logger, metrics, system };
+  let running: RunningRole;
+  try {
+    running = await start(ctx, ports);
+  } catch (err) {
+    await ports.close();
+    throw err;
+  }
+  let ops: OpsServer | null = null;
+  if (running.servesOps !== true) {
+    ops = await startOpsServer({ host: config.ops.host, port: config.ops.port, metrics, ready: () => !draining && running.ready() });
+  }
+  logger.info(`troupe ${role} started`, { nodeId: config.node.id, cluster: config.node.cluster, ...(ops ? { opsPort: ops.port } : {}), ...running.describe });
+
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (draining) {
+      logger.warn('second signal; exiting without finishing the drain', { signal });
+      process.exit(1);
+    }
+    draining = true;
+    logger.info('signal received; draining', { signal });
+    const deadline = setTimeout(() => {
+      logger.error('drain took too long; exiting', { drainTimeoutMs: config.shutdown.drainTimeoutMs });
+      process.exit(1);
+    }, config.shutdown.drainTimeoutMs + 2000);
+    deadline.unref();
+    (async () => {
+      await running.drain();
+      await ops?.close();
+      await ports.close();
+      stopActor(system);
+      logger.info('shut down cleanly');
+    })().then(
+      () => process.exit(0),
+      (err: unknown) => {
+        logger.error('shutdown failed', { error: (err as Error).message });
+        process.exit(1);
+      },
+    );
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+}

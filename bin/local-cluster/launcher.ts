@@ -1,0 +1,159 @@
+/**
+ * `troupe local-cluster`: a whole cluster on this machine, without Docker, for people trying the
+ * cluster mode and for the cluster specs. It starts MariaDB, Redis, etcd and the Kafka mock on
+ * private ports (each in its own temporary folder), applies the migrations, then starts every role
+ * as its own process: repo nodes first (logic and gateways call them), then logic, task and
+ * gateways, each awaited until its /readyz answers. The cluster's folder holds one log file per
+ * process and the gateways' shared signing keys; `stop()` ends the roles (gateways first, each
+ * draining), then the services, and removes every folder.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { migrateLatest } from '../../sql/migrate.js';
+import { openMysqlStore } from '../../transport/store/mysql.js';
+import { startEtcd, type EtcdService } from '../services/etcd.js';
+import { startKafkaMock, type KafkaMock } from '../services/kafka-mock.js';
+import { startMariadb, type MariadbService } from '../services/mariadb.js';
+import { freePort } from '../services/processes.js';
+import { startRedis, type RedisService } from '../services/redis.js';
+import { RoleProcess, type LocalRole } from './role-process.js';
+
+export interface LocalClusterOptions {
+  gateways: number;
+  logic: number;
+  repo: number;
+  task: number;
+  /** First port of the gateways (then the gRPC and ops ports after them); absent: free ports. */
+  basePort?: number;
+  /** Cluster name (etcd key prefix). Default `local`. */
+  cluster?: string;
+  /** Upstream partitions. Default 16. */
+  upstreamPartitions?: number;
+  /** Extra TROUPE_ variables given to every role (e.g. a lower large-group threshold). */
+  env?: Record<string, string>;
+  /** Called with one line per started process, then `cluster ready`. */
+  onLine?: (line: string) => void;
+  /** How long one process may take to become ready. Default 60 s. */
+  readyTimeoutMs?: number;
+}
+
+export interface LocalCluster {
+  dir: string;
+  processes: RoleProcess[];
+  /** `http://127.0.0.1:<port>` of every gateway. */
+  gatewayUrls: string[];
+  services: { mysqlUrl: string; redisUrl: string; etcd: string; brokers: string };
+  stop(): Promise<void>;
+}
+
+const UPSTREAM = 'im-upstream';
+const TASK = 'im-task';
+const DOWNSTREAM_PREFIX = 'im-downstream-';
+
+export async function startLocalCluster(options: LocalClusterOptions): Promise<LocalCluster> {
+  const cluster = options.cluster ?? 'local';
+  const partitions = options.upstreamPartitions ?? 16;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 60_000;
+  const say = options.onLine ?? (() => undefined);
+  const dir = await mkdtemp(join(tmpdir(), 'troupe-local-cluster-'));
+  const processes: RoleProcess[] = [];
+  let mariadb: MariadbService | undefined;
+  let redis: RedisService | undefined;
+  let etcd: EtcdService | undefined;
+  let kafka: KafkaMock | undefined;
+
+  const stop = async (): Promise<void> => {
+    // Gateways first (clients go), then logic and task (they finish in flight), repo last.
+    const order: LocalRole[] = ['gateway', 'logic', 'task', 'repo'];
+    for (const role of order) await Promise.all(processes.filter((p) => p.spec.role === role).map((p) => p.stop(20_000)));
+    await Promise.all([kafka?.stop(), redis?.stop(), etcd?.stop(), mariadb?.stop()].map((p) => p?.catch(() => undefined)));
+    await rm(dir, { recursive: true, force: true });
+  };
+
+  try {
+    const gatewayIds = range(options.gateways).map((i) => `gateway-${i}`);
+    [mariadb, redis, etcd, kafka] = await Promise.all([
+      startMariadb(),
+      startRedis(),
+      startEtcd(),
+      startKafkaMock({
+        brokers: 1,
+        topics: [
+          { topic: UPSTREAM, partitions },
+          { topic: TASK, partitions: 8 },
+          ...gatewayIds.map((id) => ({ topic: DOWNSTREAM_PREFIX + id, partitions: 4 })),
+        ],
+      }),
+    ]);
+    const mysqlUrl = await mariadb.createDatabase('troupe');
+    const { knex } = await openMysqlStore(mysqlUrl);
+    try {
+      await migrateLatest(knex);
+    } finally {
+      await knex.destroy();
+    }
+    const services = { mysqlUrl, redisUrl: redis.url, etcd: etcd.endpoint, brokers: kafka.brokers.join(',') };
+
+    let nextPort = options.basePort;
+    const port = async (): Promise<number> => (nextPort === undefined ? freePort() : nextPort++);
+    const common: Record<string, string> = {
+      TROUPE_NODE__CLUSTER: cluster,
+      TROUPE_CLUSTER__BROKERS: services.brokers,
+      TROUPE_CLUSTER__KAFKA_CONTROLLER_FALLBACK: 'true',
+      TROUPE_CLUSTER__ETCD: services.etcd,
+      TROUPE_CLUSTER__REDIS_URL: services.redisUrl,
+      TROUPE_STORAGE__CLIENT: 'mysql',
+      TROUPE_STORAGE__URL: mysqlUrl,
+      TROUPE_LOG__UPSTREAM_PARTITIONS: String(partitions),
+      TROUPE_DATA_DIR: join(dir, 'data'),
+      TROUPE_AUTH__KEYS_DIR: join(dir, 'keys'),
+      ...options.env,
+    };
+    const gatewayPorts: number[] = [];
+    for (let i = 0; i < options.gateways; i++) gatewayPorts.push(await port());
+
+    const launch = async (role: LocalRole, count: number, portsOf: (i: number) => Promise<{ env: Record<string, string>; readyPort: number }>): Promise<void> => {
+      const started: RoleProcess[] = [];
+      for (let i = 0; i < count; i++) {
+        const nodeId = `${role}-${i + 1}`;
+        const { env, readyPort } = await portsOf(i);
+        const child = new RoleProcess({ role, nodeId, env: { ...common, TROUPE_NODE__ID: nodeId, ...env }, readyPort, logDir: dir });
+        processes.push(child);
+        started.push(child);
+      }
+      for (const child of started) {
+        await child.whenReady(readyTimeoutMs);
+        const url = child.spec.role === 'gateway' ? ` http://127.0.0.1:${child.spec.readyPort}` : '';
+        say(`${child.spec.role} ${child.spec.nodeId} pid ${child.pid}${url}`);
+      }
+    };
+    const opsOnly = async (): Promise<{ env: Record<string, string>; readyPort: number }> => {
+      const ops = await port();
+      return { env: { TROUPE_OPS__HOST: '127.0.0.1', TROUPE_OPS__PORT: String(ops) }, readyPort: ops };
+    };
+    await launch('repo', options.repo, async () => {
+      const rpc = await port();
+      const ops = await port();
+      return {
+        env: { TROUPE_RPC__HOST: '127.0.0.1', TROUPE_RPC__PORT: String(rpc), TROUPE_RPC__ADVERTISE: `127.0.0.1:${rpc}`, TROUPE_OPS__HOST: '127.0.0.1', TROUPE_OPS__PORT: String(ops) },
+        readyPort: ops,
+      };
+    });
+    await launch('logic', options.logic, opsOnly);
+    await launch('task', options.task, opsOnly);
+    await launch('gateway', options.gateways, async (i) => ({
+      env: { TROUPE_NODE__ID: gatewayIds[i]!, TROUPE_GATEWAY__HOST: '127.0.0.1', TROUPE_GATEWAY__PORT: String(gatewayPorts[i]) },
+      readyPort: gatewayPorts[i]!,
+    }));
+    say('cluster ready');
+    return { dir, processes, gatewayUrls: gatewayPorts.map((p) => `http://127.0.0.1:${p}`), services, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+function range(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => i + 1);
+}
