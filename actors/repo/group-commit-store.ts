@@ -24,6 +24,8 @@ interface Waiting {
 interface Shard {
   waiting: Waiting[];
   writing: boolean;
+  /** Called once the shard has nothing queued or being written. */
+  idle: Array<() => void>;
 }
 
 export interface GroupCommitOptions {
@@ -41,7 +43,7 @@ export class GroupCommitStore implements Store {
     private readonly inner: Store,
     private readonly options: GroupCommitOptions,
   ) {
-    this.shards = Array.from({ length: options.shards }, () => ({ waiting: [], writing: false }));
+    this.shards = Array.from({ length: options.shards }, () => ({ waiting: [], writing: false, idle: [] }));
   }
 
   appendMessages(batches: readonly FencedBatch[]): Promise<void> {
@@ -80,7 +82,18 @@ export class GroupCommitStore implements Store {
       }
     } finally {
       shard.writing = false;
+      for (const resolve of shard.idle.splice(0)) resolve();
     }
+  }
+
+  /**
+   * Resolves once shard `n` (of `partitionFor(conv, shards)`) has written everything queued so
+   * far: a repo node awaits it before handing the shard to another node.
+   */
+  flushed(n: number): Promise<void> {
+    const shard = this.shards[n];
+    if (shard === undefined || !shard.writing) return Promise.resolve();
+    return new Promise((resolve) => shard.idle.push(resolve));
   }
 
   // ---- everything else goes straight to the database store
