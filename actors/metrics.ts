@@ -29,6 +29,10 @@ export class TroupeMetrics {
   readonly passivations = new Counter({ name: 'troupe_passivations_total', help: 'Idle actors passivated, by kind', labelNames: ['kind'], registers: [this.registry] });
   readonly backpressureCloses = new Counter({ name: 'troupe_backpressure_closes_total', help: 'Sockets closed because they could not keep up', registers: [this.registry] });
   readonly loginFailures = new Counter({ name: 'troupe_login_failures_total', help: 'Failed logins', registers: [this.registry] });
+  readonly rpcCalls = new Counter({ name: 'troupe_rpc_calls_total', help: 'gRPC calls to other nodes, by target, method and outcome (ok, error, unavailable, breaker_open)', labelNames: ['target', 'method', 'outcome'], registers: [this.registry] });
+  readonly rpcSeconds = new Histogram({ name: 'troupe_rpc_seconds', help: 'gRPC call time, by method', labelNames: ['method'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 3], registers: [this.registry] });
+  readonly rpcBreakerState = new Gauge({ name: 'troupe_rpc_breaker_state', help: 'Circuit breaker per target node: 0 closed, 1 half open, 2 open', labelNames: ['target'], registers: [this.registry] });
+  readonly repoShardsOwned = new Gauge({ name: 'troupe_repo_shards_owned', help: 'Repo shards this node owns', registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {
     if (options.labels) this.registry.setDefaultLabels(options.labels);

@@ -18,7 +18,9 @@ import { openSqliteStore } from '../transport/store/knex.js';
 import { createLogger } from './logger.js';
 import { startGatewayRole } from './roles/gateway-role.js';
 import { startLogicRole } from './roles/logic-role.js';
+import { startTaskRole } from './roles/task-role.js';
 import type { RoleContext } from './roles/role-context.js';
+import { startTelemetry } from './telemetry.js';
 
 export interface EmbeddedServer {
   /** The port the gateway listens on (useful when configured as 0). */
@@ -30,6 +32,7 @@ export interface EmbeddedServer {
 
 export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger): Promise<EmbeddedServer> {
   const logger = givenLogger ?? createLogger(config, 'embedded');
+  const telemetry = startTelemetry(config, 'embedded', logger);
   const nodeId = config.node.id;
   const metrics = new TroupeMetrics({ labels: { node: nodeId } });
   await mkdir(config.dataDir, { recursive: true });
@@ -55,13 +58,14 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
   // in-process revision counter at the clock so that a restarted server's epochs are newer.
   const coord = new LocalCoordinator({ initialRevision: Date.now() });
   const lease = await coord.grantLease(10_000);
-  await lease.put(`/troupe/${config.node.cluster}/nodes/embedded/${nodeId}`, JSON.stringify({ nodeId, roles: ['gateway', 'logic', 'repo'] }));
+  await lease.put(`/troupe/${config.node.cluster}/nodes/embedded/${nodeId}`, JSON.stringify({ nodeId, roles: ['gateway', 'logic', 'repo', 'task'] }));
   const presence = new MemoryPresence();
   const system = startActorSystem();
   const ctx: RoleContext = { config, nodeId, logger, metrics, system };
 
   // ---- the roles, on those ports
   const logic = await startLogicRole(ctx, { log, producer, lease, presence, store });
+  const task = await startTaskRole(ctx, { log, producer, lease, presence });
   const gateway = await startGatewayRole(ctx, { log, producer, presence, store });
   logger.info('troupe embedded server listening', { host: config.gateway.host, port: gateway.port, dataDir: config.dataDir });
 
@@ -76,8 +80,11 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
       logger.info('shutting down');
       await gateway.drain();
       await logic.stopConsuming();
+      // After logic: fanout jobs that logic produced while finishing are still delivered.
+      await task.stopConsuming();
       await gateway.close();
       logic.close();
+      task.close();
       await producer.close();
       await log.close();
       await lease.revoke();
@@ -85,6 +92,7 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
       await presence.close();
       await store.close();
       stopActor(system);
+      await telemetry.shutdown();
       logger.info('shut down cleanly');
     })();
     return stopping;

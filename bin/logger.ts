@@ -1,6 +1,7 @@
 /**
  * The process's logger: JSON lines on stdout (one object per line, for log shippers), each
- * with a timestamp, the node id and the role, at the level of config.logging.level.
+ * with a timestamp, the node id and the role, at the level of config.logging.level, which
+ * setLogLevel changes while the process runs (logging.level is a live key, config/live-keys.ts).
  */
 
 import winston from 'winston';
@@ -30,4 +31,13 @@ export function createLogger(config: TroupeConfig, role: string): Logger {
     format: winston.format.combine(winston.format.timestamp(), winston.format.errors({ stack: true }), errorFields(), winston.format.json()),
     transports: [new winston.transports.Console()],
   });
+}
+
+/**
+ * Changes the level of a logger made by createLogger, and so of every child of it (a winston
+ * child reads its parent's level), from the next log line on. A logger of another kind (a
+ * test's) is left as it is.
+ */
+export function setLogLevel(logger: object, level: TroupeConfig['logging']['level']): void {
+  if (logger instanceof winston.Logger) logger.level = level;
 }

@@ -38,6 +38,30 @@ async function main(argv: readonly string[]): Promise<void> {
       case 'migrate':
         await (await import('./commands/migrate.js')).runMigrate(config);
         break;
+      case 'gateway':
+        await (await import('./commands/gateway.js')).runGateway(config);
+        break;
+      case 'logic':
+        await (await import('./commands/logic.js')).runLogic(config);
+        break;
+      case 'repo':
+        await (await import('./commands/repo.js')).runRepo(config);
+        break;
+      case 'task':
+        await (await import('./commands/task.js')).runTask(config);
+        break;
+      case 'local-cluster': {
+        const { gateways = 2, logic = 2, repo = 2, task = 1, basePort } = action.options;
+        await (await import('./commands/local-cluster.js')).runLocalCluster(config, {
+          gateways, logic, repo, task,
+          ...(basePort === undefined ? {} : { basePort }),
+          ...(action.configFile === undefined ? {} : { configFile: action.configFile }),
+        });
+        break;
+      }
+      case 'config':
+        process.exitCode = await (await import('./commands/config.js')).runConfig(config, action.operands ?? []);
+        break;
     }
   } catch (err) {
     const status = await report(err, config);

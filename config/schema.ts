@@ -151,8 +151,15 @@ export const CONFIG_SCHEMA: ConfigSchema = {
 
   'groups.maxNameChars':              int(1, 10_000),
   'groups.maxMembers':                int(2, 10_000_000),
+  'groups.largeGroupThreshold':       int(2, 10_000_000),
+
+  'task.chunkSize':                   int(1, 100_000),
+  'task.maxInFlightPerPartition':     int(1, 1_000_000),
 
   'logging.level':                    oneOf('error', 'warn', 'info', 'debug'),
+
+  'telemetry.otlpEndpoint':           { type: 'string', allowEmpty: true, pattern: /^https?:\/\/\S+$/, patternText: 'an http:// or https:// URL' },
+  'telemetry.serviceName':            textOrEmpty(),
 
   'shutdown.drainTimeoutMs':          int(0, 600_000),
 };

@@ -138,9 +138,25 @@ export interface TroupeConfig {
   groups: {
     maxNameChars: number;
     maxMembers: number;
+    /** Groups with more members than this are delivered through the task role (fanout jobs). */
+    largeGroupThreshold: number;
+  };
+  /** The task role: fanout workers of large groups, fed from the task topic. */
+  task: {
+    /** Members per fanout job: each job is one presence lookup and one delivery per gateway. */
+    chunkSize: number;
+    /** Jobs in flight per task partition before the partition is paused. */
+    maxInFlightPerPartition: number;
   };
   logging: {
     level: 'error' | 'warn' | 'info' | 'debug';
+  };
+  /** OpenTelemetry traces (bin/telemetry.ts). */
+  telemetry: {
+    /** OTLP/HTTP traces URL, e.g. `http://127.0.0.1:4318/v1/traces`; empty means no tracing. */
+    otlpEndpoint: string;
+    /** The `service.name` of this node's spans; empty means `troupe-<role>`. */
+    serviceName: string;
   };
   shutdown: {
     /** Longest a graceful drain may take before the process exits anyway. */

@@ -12,8 +12,9 @@ import { asTroupeError, type TroupeError } from '../../transport/errors.js';
 import type { LogicDeps } from '../logic/deps.js';
 import type { OutboxBatch } from '../logic/outbox.js';
 import { errorFrame, readFrame, typingFrame } from '../protocol/frames.js';
-import type { ReadRecord, TypingRecord, UpstreamRecord } from '../records/types.js';
+import type { ReadRecord, SendRecord, TypingRecord, UpstreamRecord } from '../records/types.js';
 import type { Envelope, UnitContext } from '../runtime/partition-host.js';
+import { contextOf, endingWith, ROOT_CONTEXT, SPAN_CONVERSATION_SEND, SpanKind, startSpan } from '../runtime/tracing.js';
 import { ConversationState } from './conversation-state.js';
 import { Membership } from './membership.js';
 import { SendPipeline, type SendPipelineMessage } from './send-pipeline.js';
@@ -31,7 +32,7 @@ export class ConversationActor {
     unit: UnitContext,
     self: Ref<ConversationMessage>,
   ) {
-    const flushThen = (out: OutboxBatch, dones: Array<() => void>): Promise<void> => this.flushThen(out, dones);
+    const flushThen = (out: OutboxBatch, dones: Array<() => void>, alongside?: Promise<void>): Promise<void> => this.flushThen(out, dones, alongside);
     this.state = new ConversationState(id, deps.store);
     this.sends = new SendPipeline(this.state, deps, unit, { post: (message) => dispatch(self, message), flushThen });
     this.membership = new Membership(this.state, deps, flushThen);
@@ -57,7 +58,7 @@ export class ConversationActor {
       const record = message.message;
       switch (record.type) {
         case 'send':
-          return this.sends.accept(record, message.done);
+          return this.acceptSend(record, message);
         case 'read':
           return await this.handleRead(record, message.done);
         case 'typing':
@@ -81,6 +82,18 @@ export class ConversationActor {
       if (!('internal' in message)) await this.answerFailure(message, err);
       this.state.invalidate(); // reload state before the next record
     }
+  }
+
+  /**
+   * A send is handled in a `conversation.send` span (child of the sender's frame span, through
+   * the record's headers), which ends when the record is done: stored, acked and delivered.
+   */
+  private acceptSend(record: SendRecord, envelope: Envelope<UpstreamRecord>): void {
+    const parent = envelope.trace ?? ROOT_CONTEXT;
+    const span = startSpan(SPAN_CONVERSATION_SEND, SpanKind.CONSUMER, parent);
+    if (span === undefined) return this.sends.accept(record, envelope.done);
+    if (span.isRecording()) span.setAttribute('troupe.conversation', this.id);
+    this.sends.accept(record, endingWith(span, envelope.done), contextOf(span, parent));
   }
 
   // ---- read cursors and typing
@@ -130,13 +143,18 @@ export class ConversationActor {
     await this.flushThen(out, [envelope.done]);
   }
 
-  /** Flushes, then marks records finished whatever happened: answers are best effort. */
-  private async flushThen(out: OutboxBatch, dones: Array<() => void>): Promise<void> {
+  /**
+   * Flushes, then marks records finished whatever happened: answers are best effort. Work
+   * started `alongside` (never rejecting) is awaited first, so a record is not committed
+   * before the fanout jobs of its message are produced.
+   */
+  private async flushThen(out: OutboxBatch, dones: Array<() => void>, alongside?: Promise<void>): Promise<void> {
     try {
       await out.flush();
     } catch (raw) {
       this.deps.logger.warn('could not deliver to gateways', { conv: this.id, error: asTroupeError(raw).message });
     } finally {
+      if (alongside !== undefined) await alongside;
       for (const done of dones) done();
     }
   }

@@ -7,6 +7,7 @@
  */
 import type { MessageRow } from '../../transport/store/port.js';
 import type { ConnAddress, SendRecord } from '../records/types.js';
+import type { Context } from '../runtime/tracing.js';
 
 /** What a send became once stored: enough to ack a re-send of it. */
 export type StoredSend = Pick<MessageRow, 'seq' | 'ts' | 'id'>;
@@ -15,6 +16,8 @@ export type StoredSend = Pick<MessageRow, 'seq' | 'ts' | 'id'>;
 export interface PendingSend {
   record: SendRecord;
   done: () => void;
+  /** The context of the send's `conversation.send` span, when traced (runtime/tracing.ts). */
+  trace?: Context;
   /** Re-sends of the same client id that arrived while this one was pending. */
   waiters: Array<{ origin: ConnAddress; done: () => void }>;
 }

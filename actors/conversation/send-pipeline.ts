@@ -14,6 +14,12 @@
  * query, so a re-send after a restart or passivation still gets its original ack while the
  * common case (a new message) costs no read.
  *
+ * Delivery, once a batch is durable: the acks to the senders, and each new message to every
+ * online member's connections (one presence lookup for the batch). A group with more members
+ * than `largeGroupThreshold` (read at each delivery) is not looked up here: its messages become
+ * fanout jobs of `fanoutChunkSize` members each (logic/fanout-jobs.ts), produced to the task
+ * topic in one send alongside the acks, and the task role delivers them.
+ *
  * The write runs outside the actor's message handler; its result comes back as a
  * `SendPipelineMessage` posted to the actor's own mailbox, so state changes only in turn.
  */
@@ -21,12 +27,15 @@ import { asTroupeError, type TroupeError } from '../../transport/errors.js';
 import type { MessageRow } from '../../transport/store/port.js';
 import { newId } from '../ids.js';
 import type { LogicDeps } from '../logic/deps.js';
+import type { FanoutBatch } from '../logic/fanout-jobs.js';
 import type { OutboxBatch } from '../logic/outbox.js';
 import { ackFrame, errorFrame, msgFrame } from '../protocol/frames.js';
 import type { SendRecord } from '../records/types.js';
 import type { UnitContext } from '../runtime/partition-host.js';
+import { recordFailureIn, type Context } from '../runtime/tracing.js';
 import type { ConversationState } from './conversation-state.js';
 import { RecentSends, sendKey, type PendingSend, type StoredSend } from './recent-sends.js';
+import { writeInSpan } from './send-trace.js';
 
 interface WriteOutcome {
   pending: PendingSend;
@@ -46,8 +55,11 @@ export type SendPipelineMessage =
 export interface SendPipelineHost {
   /** Posts a report to the actor's own mailbox, to be handled in turn with records. */
   post(message: SendPipelineMessage): void;
-  /** Flushes `out`, then calls every `dones` whatever happened. */
-  flushThen(out: OutboxBatch, dones: Array<() => void>): Promise<void>;
+  /**
+   * Flushes `out`, then calls every `dones` whatever happened; with `alongside` (work already
+   * started that never rejects, e.g. producing fanout jobs), only once that has settled too.
+   */
+  flushThen(out: OutboxBatch, dones: Array<() => void>, alongside?: Promise<void>): Promise<void>;
 }
 
 export class SendPipeline {
@@ -80,18 +92,19 @@ export class SendPipeline {
     return this.recent.pendingFor(sendKey(record.from, record.clientId))?.record === record;
   }
 
-  accept(record: SendRecord, done: () => void): void {
+  /** `trace`: the context of the send's `conversation.send` span, carried to its write and answers. */
+  accept(record: SendRecord, done: () => void, trace?: Context): void {
     const id = this.state.id;
     const out = this.deps.outbox.batch();
     if (!this.state.isMember(record.from)) {
-      out.toConn(record.from, record.origin, errorFrame('not_found', 'no such conversation', record.clientId));
+      out.toConn(record.from, record.origin, errorFrame('not_found', 'no such conversation', record.clientId), trace);
       void this.host.flushThen(out, [done]);
       return;
     }
     const key = sendKey(record.from, record.clientId);
     const known = this.recent.storedFor(key);
     if (known !== undefined) {
-      out.toConn(record.from, record.origin, ackFrame(record.clientId, id, known.seq, known.ts));
+      out.toConn(record.from, record.origin, ackFrame(record.clientId, id, known.seq, known.ts), trace);
       void this.host.flushThen(out, [done]);
       return;
     }
@@ -100,7 +113,7 @@ export class SendPipeline {
       pending.waiters.push({ origin: record.origin, done });
       return;
     }
-    const entry: PendingSend = { record, done, waiters: [] };
+    const entry: PendingSend = { record, done, waiters: [], trace };
     this.recent.addPending(key, entry);
     this.queued.push(entry);
     this.startWrite();
@@ -159,7 +172,10 @@ export class SendPipeline {
         rows.push(row);
         outcomes.push({ pending, row, stored: row });
       }
-      if (rows.length > 0) await this.deps.store.appendMessages([{ unit: this.unit.unit, epoch: this.unit.epoch, messages: rows }]);
+      if (rows.length > 0) {
+        const write = [{ unit: this.unit.unit, epoch: this.unit.epoch, messages: rows }];
+        await writeInSpan(batch, rows.length, () => this.deps.store.appendMessages(write));
+      }
       this.host.post({ internal: 'written', outcomes, lastSeq: seq });
     })().catch((raw: unknown) => this.host.post({ internal: 'write_failed', error: asTroupeError(raw) }));
   }
@@ -176,21 +192,37 @@ export class SendPipeline {
     this.deps.metrics?.messagesStored.inc(storedCount);
     this.startWrite(); // the next batch is written while this one is delivered
 
+    // A large group's messages go out as fanout jobs through the task role; the others here.
+    const jobs = this.state.members.size > this.deps.settings.largeGroupThreshold ? this.deps.fanout.batch() : null;
     const out = this.deps.outbox.batch();
-    const online = storedCount > 0 ? await this.deps.outbox.lookup(this.state.memberIds()) : new Map();
+    const online = storedCount > 0 && jobs === null ? await this.deps.outbox.lookup(this.state.memberIds()) : new Map();
+    let members: string[] | null = null;
     const dones: Array<() => void> = [];
     for (const { pending, row, stored } of outcomes) {
       const { record } = pending;
       const ack = ackFrame(record.clientId, id, row.seq, row.ts);
-      out.toConn(record.from, record.origin, ack);
+      out.toConn(record.from, record.origin, ack, pending.trace);
       dones.push(pending.done);
       for (const waiter of pending.waiters) {
         out.toConn(record.from, waiter.origin, ack);
         dones.push(waiter.done);
       }
-      if (stored) out.toUsers(id, this.state.members.keys(), online, msgFrame(stored), record.origin);
+      if (stored === undefined) continue;
+      if (jobs === null) out.toUsers(id, this.state.members.keys(), online, msgFrame(stored), record.origin, pending.trace);
+      else jobs.add({ conv: id, seq: stored.seq, frame: msgFrame(stored), except: record.origin }, (members ??= this.state.memberIds()), this.deps.settings.fanoutChunkSize);
     }
-    await this.host.flushThen(out, dones);
+    // The acks go out while the jobs are produced; the records finish once both have.
+    await this.host.flushThen(out, dones, jobs === null ? undefined : this.produceJobs(jobs));
+  }
+
+  /** Produces the batch's fanout jobs; a failure is logged (push is best effort, sync completes). */
+  private async produceJobs(jobs: FanoutBatch): Promise<void> {
+    const count = jobs.size;
+    try {
+      await jobs.flush();
+    } catch (raw) {
+      this.deps.logger.error('could not produce fanout jobs; members get the messages on sync', { conv: this.state.id, jobs: count, error: asTroupeError(raw).message });
+    }
   }
 
   private async onWriteFailed(error: TroupeError): Promise<void> {
@@ -225,7 +257,8 @@ export class SendPipeline {
     const code = error.retriable ? 'unavailable' : 'internal';
     for (const pending of batch) {
       this.recent.drop(sendKey(pending.record.from, pending.record.clientId));
-      out.toConn(pending.record.from, pending.record.origin, errorFrame(code, 'message not stored; send it again', pending.record.clientId));
+      recordFailureIn(pending.trace, error);
+      out.toConn(pending.record.from, pending.record.origin, errorFrame(code, 'message not stored; send it again', pending.record.clientId), pending.trace);
       dones.push(pending.done);
       for (const waiter of pending.waiters) {
         out.toConn(pending.record.from, waiter.origin, errorFrame(code, 'message not stored; send it again', pending.record.clientId));

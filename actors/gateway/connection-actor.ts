@@ -11,10 +11,12 @@
 import { dispatch, spawn, stop, type Ref } from 'nact';
 import { asTroupeError } from '../../transport/errors.js';
 import type { ClientSocket, SocketHandler } from '../../transport/http/port.js';
+import type { LogHeaders } from '../../transport/log/port.js';
 import type { AccessClaims } from '../auth/tokens.js';
 import { errorFrame, historyFrame, PONG_FRAME } from '../protocol/frames.js';
 import { encodeUpstream } from '../records/codec.js';
 import type { ConnAddress, UpstreamRecord } from '../records/types.js';
+import { contextOf, endWhenSettled, injectHeaders, ROOT_CONTEXT, SPAN_GATEWAY_SEND, SpanKind, startSpan } from '../runtime/tracing.js';
 import { parseClientFrame, type ClientFrame } from './client-frames.js';
 import { frameMessage } from './error-map.js';
 import type { GatewayDeps } from './gateway-deps.js';
@@ -25,6 +27,9 @@ type ConnectionMessage =
   | { kind: 'frame'; text: string; at: number }
   | { kind: 'deliver'; frame: string }
   | { kind: 'closed' };
+
+/** The headers of an upstream send record when no trace is made (shared: nothing writes to them). */
+const SEND_HEADERS: LogHeaders = Object.freeze({ type: 'send' });
 
 /** Close codes of PROTOCOL.md. */
 export const CLOSE_POLICY = 1008;
@@ -49,7 +54,8 @@ export class Connection implements SocketHandler {
   ) {
     this.address = { gatewayId: deps.gatewayId, connId: socket.id };
     const now = Date.now();
-    this.bucket = new TokenBucket(deps.limits.rateLimit.burst, deps.limits.rateLimit.perSecond, now);
+    // The limits are read at each frame: a rate changed at runtime reaches this connection too.
+    this.bucket = new TokenBucket(deps.limits.rateLimit, now);
     this.windowStart = now;
     this.ref = spawn(parent, async (self: Connection, msg: ConnectionMessage) => {
       await self.handle(msg);
@@ -165,7 +171,7 @@ export class Connection implements SocketHandler {
         this.sentAt ??= new Map();
         this.sentAt.set(frame.id, at);
         if (this.sentAt.size > 10_000) this.sentAt.clear(); // acks that never came: do not grow
-        return this.produce(frame.conv, { type: 'send', conv: frame.conv, from: user.userId, origin: this.address, clientId: frame.id, body: frame.body });
+        return this.produceSend(frame.conv, { type: 'send', conv: frame.conv, from: user.userId, origin: this.address, clientId: frame.id, body: frame.body });
       case 'read':
         return this.produce(frame.conv, { type: 'read', conv: frame.conv, user: user.userId, origin: this.address, seq: frame.seq, ...(frame.ref !== undefined ? { ref: frame.ref } : {}) });
       case 'typing':
@@ -178,8 +184,16 @@ export class Connection implements SocketHandler {
     }
   }
 
-  private async produce(key: string, record: UpstreamRecord): Promise<void> {
-    await this.deps.producer.send(this.deps.upstreamTopic, [{ key, value: encodeUpstream(record) }]);
+  private async produce(key: string, record: UpstreamRecord, headers?: LogHeaders): Promise<void> {
+    await this.deps.producer.send(this.deps.upstreamTopic, [{ key, value: encodeUpstream(record), headers }]);
+  }
+
+  /** A send starts its trace here: a span whose context the upstream record's headers carry on. */
+  private produceSend(conv: string, record: UpstreamRecord): Promise<void> {
+    const span = startSpan(SPAN_GATEWAY_SEND, SpanKind.SERVER, ROOT_CONTEXT);
+    if (span === undefined) return this.produce(conv, record, SEND_HEADERS);
+    if (span.isRecording()) span.setAttribute('troupe.conversation', conv);
+    return endWhenSettled(span, this.produce(conv, record, injectHeaders(contextOf(span, ROOT_CONTEXT), { type: 'send' })));
   }
 
   private async onClosed(): Promise<void> {

@@ -12,6 +12,7 @@ import type { ClientSocket, GatewayHandlers, HttpRequest, HttpResponse, SocketHa
 import type { ConsumerListener, GroupConsumer, LogRecord, TopicPartition } from '../../transport/log/port.js';
 import type { AccessClaims } from '../auth/tokens.js';
 import { decodeDownstream } from '../records/codec.js';
+import { carriesTrace, contextFromHeaders, SPAN_GATEWAY_DELIVER, SpanKind, startSpan } from '../runtime/tracing.js';
 import { CLOSE_TRY_LATER, Connection } from './connection-actor.js';
 import { errorResponse } from './error-map.js';
 import type { GatewayDeps } from './gateway-deps.js';
@@ -91,7 +92,13 @@ export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener 
         this.requests.onReply(decoded);
         continue;
       }
+      // A traced record (a message, an ack) gets its delivery span, in the sender's trace.
+      const span = carriesTrace(record.headers) ? startSpan(SPAN_GATEWAY_DELIVER, SpanKind.CONSUMER, contextFromHeaders(record.headers)) : undefined;
       for (const connId of decoded.connIds) this.deps.registry.get(connId)?.deliver(decoded.frame);
+      if (span !== undefined) {
+        if (span.isRecording()) span.setAttribute('troupe.connections', decoded.connIds.length);
+        span.end();
+      }
     }
     const last = records[records.length - 1];
     if (last !== undefined && this.consumer !== null) {

@@ -4,6 +4,7 @@
 import type { Store } from '../../transport/store/port.js';
 import type { TroupeMetrics } from '../metrics.js';
 import type { Logger } from '../runtime/logger.js';
+import type { FanoutJobs } from './fanout-jobs.js';
 import type { Outbox } from './outbox.js';
 
 export interface LogicSettings {
@@ -13,12 +14,21 @@ export interface LogicSettings {
   maxBatchPerConversation: number;
   /** Most members a group may have. */
   maxMembers: number;
+  /**
+   * Groups with more members than this are delivered through the task role (fanout jobs)
+   * rather than by the conversation actor. Read at each delivery, so it may change live.
+   */
+  largeGroupThreshold: number;
+  /** Members per fanout job. Read at each delivery. */
+  fanoutChunkSize: number;
 }
 
 export interface LogicDeps {
   /** The repo (group-committing store in front of the database). */
   store: Store;
   outbox: Outbox;
+  /** Producer of the task topic's fanout jobs, for groups over `settings.largeGroupThreshold`. */
+  fanout: FanoutJobs;
   settings: LogicSettings;
   logger: Logger;
   metrics?: TroupeMetrics;

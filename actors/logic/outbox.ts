@@ -4,10 +4,11 @@
  * step produces in a Batch and flushes it with one `send` per gateway topic.
  */
 import { retry } from '../../transport/errors.js';
-import type { ProduceRecord, Producer } from '../../transport/log/port.js';
+import type { LogHeaders, ProduceRecord, Producer } from '../../transport/log/port.js';
 import type { Presence, PresenceEntry } from '../../transport/presence/port.js';
 import { encodeDownstream } from '../records/codec.js';
 import type { ConnAddress, ReplyAddress } from '../records/types.js';
+import { injectHeaders, type Context } from '../runtime/tracing.js';
 
 export class Outbox {
   constructor(
@@ -44,16 +45,19 @@ export class OutboxBatch {
     return this.perGateway.size;
   }
 
-  /** One frame to one connection (acks, errors, answers). */
-  toConn(key: string, to: ConnAddress, frame: string): void {
-    this.push(to.gatewayId, key, [to.connId], frame);
+  /**
+   * One frame to one connection (acks, errors, answers). With `trace` (the context of the span
+   * that answers), the record's headers carry it on to the gateway's delivery span.
+   */
+  toConn(key: string, to: ConnAddress, frame: string, trace?: Context): void {
+    this.push(to.gatewayId, key, [to.connId], frame, trace === undefined ? undefined : deliverHeaders(trace));
   }
 
   /**
    * One frame to every live connection of these users, except `except` (the sending
-   * connection). `online` is a presence lookup that covers the users.
+   * connection). `online` is a presence lookup that covers the users. `trace` as in `toConn`.
    */
-  toUsers(key: string, users: Iterable<string>, online: Map<string, PresenceEntry[]>, frame: string, except?: ConnAddress): void {
+  toUsers(key: string, users: Iterable<string>, online: Map<string, PresenceEntry[]>, frame: string, except?: ConnAddress, trace?: Context): void {
     const perGateway = new Map<string, string[]>();
     for (const user of users) {
       const entries = online.get(user);
@@ -65,7 +69,8 @@ export class OutboxBatch {
         conns.push(entry.connId);
       }
     }
-    for (const [gatewayId, connIds] of perGateway) this.push(gatewayId, key, connIds, frame);
+    const headers = trace === undefined || perGateway.size === 0 ? undefined : deliverHeaders(trace);
+    for (const [gatewayId, connIds] of perGateway) this.push(gatewayId, key, connIds, frame, headers);
   }
 
   reply(to: ReplyAddress, result: unknown): void {
@@ -83,13 +88,18 @@ export class OutboxBatch {
     await this.outbox.send(records);
   }
 
-  private push(gatewayId: string, key: string, connIds: string[], frame: string): void {
-    this.pushRecord(gatewayId, key, encodeDownstream({ type: 'deliver', connIds, frame }));
+  private push(gatewayId: string, key: string, connIds: string[], frame: string, headers?: LogHeaders): void {
+    this.pushRecord(gatewayId, key, encodeDownstream({ type: 'deliver', connIds, frame }), headers);
   }
 
-  private pushRecord(gatewayId: string, key: string, value: Uint8Array): void {
+  private pushRecord(gatewayId: string, key: string, value: Uint8Array, headers?: LogHeaders): void {
     let records = this.perGateway.get(gatewayId);
     if (records === undefined) this.perGateway.set(gatewayId, (records = []));
-    records.push({ key, value });
+    records.push(headers === undefined ? { key, value } : { key, value, headers });
   }
+}
+
+/** Headers of a deliver record that carries `trace` (shared by the records of one push). */
+function deliverHeaders(trace: Context): LogHeaders {
+  return injectHeaders(trace, { type: 'deliver' });
 }

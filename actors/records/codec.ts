@@ -15,12 +15,13 @@ import { BinaryWriter } from '@bufbuild/protobuf/wire';
 import {
   Downstream,
   PresenceState,
+  Task,
   Upstream,
   type ConnAddress,
   type ReplyAddress,
 } from '../../proto/gen/troupe/v1/records.js';
 import { TroupeError } from '../../transport/errors.js';
-import type { DownstreamRecord, ReadRecord, ReplyRecord, TypingRecord, UpstreamRecord } from './types.js';
+import type { DownstreamRecord, FanoutJobRecord, ReadRecord, ReplyRecord, TaskRecord, TypingRecord, UpstreamRecord } from './types.js';
 
 /** A writer buffer grown past this by one large record is dropped rather than kept for good. */
 const RETAINED_BUFFER_LIMIT = 64 * 1024;
@@ -180,4 +181,24 @@ export function decodeDownstream(bytes: Uint8Array): DownstreamRecord {
     default:
       throw invalid('downstream value holds no record of a known type');
   }
+}
+
+export function encodeTask(r: TaskRecord): Uint8Array {
+  if (r.type !== 'fanout') throw invalid(`unknown task record type ${String((r as { type: unknown }).type)}`);
+  return encodeWith(Task, { record: { $case: 'fanout', value: r } }, 'task');
+}
+
+export function decodeTask(bytes: Uint8Array): TaskRecord {
+  let message: Task;
+  try {
+    message = Task.decode(bytes);
+  } catch (err) {
+    throw invalid(`task value does not decode: ${reason(err)}`, err);
+  }
+  const record = message.record;
+  if (record?.$case !== 'fanout') throw invalid('task value holds no record of a known type');
+  const v = record.value;
+  const r: FanoutJobRecord = { type: 'fanout', conv: v.conv, seq: v.seq, frame: v.frame, members: v.members };
+  if (v.except !== undefined) r.except = v.except;
+  return r;
 }

@@ -4,7 +4,8 @@
  *
  * `im-upstream` carries what clients and the gateway ask of logic; it is keyed by conversation
  * id (conversation actors) or user id (session actors). `im-downstream-<gatewayId>` carries
- * what logic sends to one gateway's connections.
+ * what logic sends to one gateway's connections. `im-task` carries the fanout jobs of large
+ * groups, keyed by conversation id, for the task role.
  */
 
 /** Where an answer goes: a connection on a gateway. */
@@ -105,3 +106,22 @@ export interface ReplyRecord {
 }
 
 export type DownstreamRecord = DeliverRecord | ReplyRecord;
+
+/**
+ * Deliver one stored message to one chunk of a large group's members: the task role looks the
+ * chunk up in presence in one batch and writes one DeliverRecord per gateway. A job delivered
+ * again (a replay) pushes the frame again; clients drop a (conv, seq) they already hold.
+ */
+export interface FanoutJobRecord {
+  type: 'fanout';
+  conv: string;
+  seq: number;
+  /** The `msg` frame's JSON text. */
+  frame: string;
+  /** The sending connection, which gets the ack instead of the frame. */
+  except?: ConnAddress;
+  /** User ids of this chunk of the group's members. */
+  members: string[];
+}
+
+export type TaskRecord = FanoutJobRecord;

@@ -16,6 +16,7 @@ import { dispatch, spawnStateless, stop, type Ref } from 'nact';
 import type { GroupConsumer, LogRecord, TopicPartition } from '../../transport/log/port.js';
 import type { TroupeMetrics } from '../metrics.js';
 import type { Logger } from './logger.js';
+import { carriesTrace, contextFromHeaders, type Context } from './tracing.js';
 import { Watermark } from './watermark.js';
 
 /** What an actor receives from its host: one record's message, and how to say it is finished. */
@@ -23,6 +24,8 @@ export interface Envelope<M> {
   message: M;
   /** Marks the record finished; call exactly once. */
   done: () => void;
+  /** The trace context the record's headers carried (tracing.ts), if any: the parent of its spans. */
+  trace?: Context;
 }
 
 /** The placement unit a host serves, and its fencing epoch (the claim's create revision). */
@@ -120,7 +123,9 @@ export class PartitionHost<M> {
         actor.lastActive = Date.now();
         this.finish(offset);
       };
-      dispatch(actor.ref, { message: decoded.message, done });
+      // Extracted only when the headers carry one: an untraced record costs nothing here.
+      const trace = carriesTrace(record.headers) ? contextFromHeaders(record.headers) : undefined;
+      dispatch(actor.ref, { message: decoded.message, done, trace });
     }
     this.updateDepth();
     if (!this.paused && this.inFlight >= this.options.maxInFlight) {

@@ -7,12 +7,13 @@
  * Every mistake is a TroupeError('config') with one line that names the flag and the fix.
  */
 
+import { LIVE_KEYS } from '../../config/live-keys.js';
 import { CONFIG_SCHEMA, type ConfigKey } from '../../config/schema.js';
 import { closest } from '../../config/suggest.js';
 import { checkValue } from '../../config/validate.js';
 import { TroupeError } from '../../transport/errors.js';
 
-export type CommandName = 'dev' | 'migrate' | 'gateway' | 'logic' | 'repo' | 'task' | 'local-cluster';
+export type CommandName = 'dev' | 'migrate' | 'gateway' | 'logic' | 'repo' | 'task' | 'local-cluster' | 'config';
 
 export interface FlagSpec {
   flag: `--${string}`;
@@ -38,6 +39,13 @@ export interface CommandOption {
 export interface CommandSpec {
   summary: string;
   flags: readonly FlagSpec[];
+  /**
+   * The words a command takes besides flags, in help's words (e.g. `get KEY | list`); a
+   * command without it refuses any. The command checks them itself.
+   */
+  operands?: string;
+  /** Paragraphs added to the command's help. */
+  notes?: readonly string[];
 }
 
 const DATA_DIR: FlagSpec = {
@@ -124,6 +132,25 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       CONFIG,
     ],
   },
+  config: {
+    summary: 'show or change the runtime configuration in etcd, which every node of the cluster applies live',
+    operands: '<get KEY | set KEY VALUE | unset KEY | list>',
+    flags: [
+      { flag: '--etcd', placeholder: 'URLS', target: 'cluster.etcd', example: 'http://etcd1:2379', description: 'etcd endpoints' },
+      { flag: '--cluster', placeholder: 'NAME', target: 'node.cluster', example: 'troupe', description: 'cluster name, the prefix of its etcd keys' },
+      CONFIG,
+    ],
+    notes: [
+      'Subcommands:\n' +
+        '  get KEY          print the value in etcd, or "<value> (default)" when etcd has none\n' +
+        '  set KEY VALUE    store a value (checked first); every node applies it within moments\n' +
+        '  unset KEY        remove it: every node goes back to the value it started with\n' +
+        '  list             every live key, its value, and whether it is set in etcd or the default\n' +
+        '"(default)" values are this command\'s own configuration (default.yaml, --config, environment);\n' +
+        'a node started with other values keeps those until a key is set.',
+      `Live keys (any other key takes a restart):\n${LIVE_KEYS.map((key) => `  ${key}`).join('\n')}`,
+    ],
+  },
 };
 
 const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
@@ -132,7 +159,15 @@ export type CliAction =
   /** Print help: of one command, or the general help when `command` is undefined. */
   | { kind: 'help'; command: CommandName | undefined }
   | { kind: 'version' }
-  | { kind: 'run'; command: CommandName; configFile: string | undefined; overrides: Record<string, unknown>; options: Record<string, number> };
+  | {
+    kind: 'run';
+    command: CommandName;
+    configFile: string | undefined;
+    overrides: Record<string, unknown>;
+    options: Record<string, number>;
+    /** The words besides flags, in order; only for a command that takes them (CommandSpec.operands). */
+    operands?: string[];
+  };
 
 /** Parses the arguments after `troupe` (process.argv.slice(2)). */
 export function parseArgs(argv: readonly string[]): CliAction {
@@ -151,16 +186,21 @@ function parseHelp(rest: readonly string[]): CliAction {
 }
 
 function parseRun(command: CommandName, rest: readonly string[]): CliAction {
-  const { flags } = COMMANDS[command];
+  const { flags, operands: takesOperands } = COMMANDS[command];
   const see = `(see troupe ${command} --help)`;
   const overrides: Record<string, unknown> = {};
   const options: Record<string, number> = {};
   for (const f of flags) if (typeof f.target === 'object' && f.target.default !== undefined) options[f.target.option] = f.target.default;
   let configFile: string | undefined;
+  const operands: string[] = [];
 
   for (let i = 0; i < rest.length; i++) {
     const token = rest[i]!;
-    if (!token.startsWith('-')) throw usage(`unexpected argument "${token}" for "troupe ${command}" ${see}`);
+    if (!token.startsWith('-')) {
+      if (takesOperands === undefined) throw usage(`unexpected argument "${token}" for "troupe ${command}" ${see}`);
+      operands.push(token);
+      continue;
+    }
     const eq = token.indexOf('=');
     const name = eq === -1 ? token : token.slice(0, eq);
     const spec = flags.find((f) => f.flag === name);
@@ -196,7 +236,7 @@ function parseRun(command: CommandName, rest: readonly string[]): CliAction {
     }
     overrides[spec.target] = checked.value;
   }
-  return { kind: 'run', command, configFile, overrides, options };
+  return { kind: 'run', command, configFile, overrides, options, ...(takesOperands === undefined ? {} : { operands }) };
 }
 
 function knownCommand(word: string | undefined): CommandName | undefined {

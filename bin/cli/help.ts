@@ -1,5 +1,5 @@
 /**
- * Help texts of `troupe --help`, `troupe dev --help` and `troupe migrate --help`. Flags are
+ * Help texts of `troupe --help` and `troupe <command> --help`. Flags are
  * listed from the parser's own table (bin/cli/args.ts), so help cannot drift from parsing.
  */
 
@@ -54,11 +54,12 @@ function commandHelp(command: CommandName): string {
   return [
     `troupe ${command}: ${spec.summary}`,
     '',
-    `Usage: troupe ${command} [flags]`,
+    `Usage: troupe ${command} [flags]${spec.operands === undefined ? '' : ` ${spec.operands}`}`,
     '',
     'Flags (as --flag value or --flag=value):',
     ...table([...spec.flags.map(flagRow), ['-h, --help', 'show this help']]),
     '',
+    ...(spec.notes ?? []).flatMap((note) => [note, '']),
     ENVIRONMENT,
     '',
     EXIT,

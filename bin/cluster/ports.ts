@@ -46,8 +46,11 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     await coord.close();
     throw asTroupeError(err);
   }
-  const nodeKey = `/troupe/${config.node.cluster}/nodes/${role}/${config.node.id}`;
-  await lease.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid, ...extra }));
+  // Repo nodes register through their shard placement, with the address routers need.
+  if (role !== 'repo') {
+    const nodeKey = `/troupe/${config.node.cluster}/nodes/${role}/${config.node.id}`;
+    await lease.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid, ...extra }));
+  }
 
   const log = new KafkaLog({
     brokers,

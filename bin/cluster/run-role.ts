@@ -14,7 +14,9 @@ import type { TroupeConfig } from '../../config/types.js';
 import { createLogger } from '../logger.js';
 import { startOpsServer, type OpsServer } from '../ops-server.js';
 import type { RoleContext } from '../roles/role-context.js';
+import { startTelemetry } from '../telemetry.js';
 import { openClusterPorts, type ClusterPorts, type RoleName } from './ports.js';
+import { startRuntimeConfig } from './runtime-config.js';
 
 export const EXIT_LEASE_LOST = 3;
 
@@ -35,9 +37,12 @@ export async function runClusterRole(
   registration: Record<string, unknown> = {},
 ): Promise<void> {
   const logger = createLogger(config, role);
+  const telemetry = startTelemetry(config, role, logger);
   const metrics = new TroupeMetrics({ labels: { node: config.node.id, role } });
   const system = startActorSystem();
   const ports = await openClusterPorts(config, role, logger, registration);
+  // Live keys (rate limits, the large-group threshold, log level, …) follow etcd from here on.
+  const live = await startRuntimeConfig({ coord: ports.coord, config, logger });
   let draining = false;
   ports.lease.onLost(() => {
     if (draining) return;
@@ -49,6 +54,7 @@ export async function runClusterRole(
   try {
     running = await start(ctx, ports);
   } catch (err) {
+    await live.close();
     await ports.close();
     throw err;
   }
@@ -73,8 +79,10 @@ export async function runClusterRole(
     (async () => {
       await running.drain();
       await ops?.close();
+      await live.close();
       await ports.close();
       stopActor(system);
+      await telemetry.shutdown();
       logger.info('shut down cleanly');
     })().then(
       () => process.exit(0),

@@ -9,7 +9,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { migrateLatest } from '../../sql/migrate.js';
 import { openMysqlStore } from '../../transport/store/mysql.js';
 import { startEtcd, type EtcdService } from '../services/etcd.js';
@@ -30,7 +30,9 @@ export interface LocalClusterOptions {
   cluster?: string;
   /** Upstream partitions. Default 16. */
   upstreamPartitions?: number;
-  /** Extra TROUPE_ variables given to every role (e.g. a lower large-group threshold). */
+  /** A configuration file given to every role as --config (e.g. a lower large-group threshold). */
+  configFile?: string;
+  /** Extra TROUPE_ variables given to every role. */
   env?: Record<string, string>;
   /** Called with one line per started process, then `cluster ready`. */
   onLine?: (line: string) => void;
@@ -72,6 +74,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   };
 
   try {
+    // Role i's node id is `<role>-<i>`; the gateways' downstream topics are made before they start.
     const gatewayIds = range(options.gateways).map((i) => `gateway-${i}`);
     [mariadb, redis, etcd, kafka] = await Promise.all([
       startMariadb(),
@@ -118,7 +121,8 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       for (let i = 0; i < count; i++) {
         const nodeId = `${role}-${i + 1}`;
         const { env, readyPort } = await portsOf(i);
-        const child = new RoleProcess({ role, nodeId, env: { ...common, TROUPE_NODE__ID: nodeId, ...env }, readyPort, logDir: dir });
+        const args = options.configFile === undefined ? [] : ['--config', resolve(options.configFile)];
+        const child = new RoleProcess({ role, nodeId, args, env: { ...common, TROUPE_NODE__ID: nodeId, ...env }, readyPort, logDir: dir });
         processes.push(child);
         started.push(child);
       }
@@ -143,7 +147,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     await launch('logic', options.logic, opsOnly);
     await launch('task', options.task, opsOnly);
     await launch('gateway', options.gateways, async (i) => ({
-      env: { TROUPE_NODE__ID: gatewayIds[i]!, TROUPE_GATEWAY__HOST: '127.0.0.1', TROUPE_GATEWAY__PORT: String(gatewayPorts[i]) },
+      env: { TROUPE_GATEWAY__HOST: '127.0.0.1', TROUPE_GATEWAY__PORT: String(gatewayPorts[i]) },
       readyPort: gatewayPorts[i]!,
     }));
     say('cluster ready');

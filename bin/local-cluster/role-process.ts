@@ -15,6 +15,8 @@ export type LocalRole = 'gateway' | 'logic' | 'repo' | 'task';
 export interface RoleProcessSpec {
   role: LocalRole;
   nodeId: string;
+  /** Flags after `troupe <role>`. */
+  args: string[];
   env: Record<string, string>;
   /** Port whose /readyz says the process serves (the gateway's port or the ops port). */
   readyPort: number;
@@ -29,7 +31,7 @@ export class RoleProcess {
   constructor(readonly spec: RoleProcessSpec) {
     this.logFile = join(spec.logDir, `${spec.role}-${spec.nodeId}.log`);
     const log = createWriteStream(this.logFile);
-    this.child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, spec.role], {
+    this.child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, spec.role, ...spec.args], {
       env: { ...withoutTroupeVariables(process.env), ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

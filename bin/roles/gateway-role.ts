@@ -22,6 +22,7 @@ import type { Presence } from '../../transport/presence/port.js';
 import type { Store } from '../../transport/store/port.js';
 import { loadOrCreateSigningKeys } from '../signing-keys.js';
 import { loadWebAssets } from '../web-assets.js';
+import { gatewayLimitsOf } from './gateway-limits.js';
 import type { RoleContext } from './role-context.js';
 
 export interface GatewayPorts {
@@ -72,14 +73,8 @@ export async function startGatewayRole(ctx: RoleContext, ports: GatewayPorts): P
     presence: ports.presence,
     auth,
     conversations,
-    limits: {
-      ...config.gateway,
-      syncDefaultLimit: config.sync.defaultLimit,
-      syncMaxLimit: config.sync.maxLimit,
-      historyDefaultLimit: config.history.defaultLimit,
-      historyMaxLimit: config.history.maxLimit,
-      maxMembers: config.groups.maxMembers,
-    },
+    // Read at use time, so the runtime configuration's changes reach open connections.
+    limits: gatewayLimitsOf(config),
     registry: new Map(),
     logger,
     metrics,

@@ -5,6 +5,7 @@
  * `troupe logic`; only the ports differ.
  */
 import type { LogicDeps } from '../../actors/logic/deps.js';
+import { FanoutJobs } from '../../actors/logic/fanout-jobs.js';
 import { Outbox } from '../../actors/logic/outbox.js';
 import { upstreamKind } from '../../actors/logic/upstream-kind.js';
 import type { UpstreamRecord } from '../../actors/records/types.js';
@@ -46,8 +47,12 @@ export async function startLogicRole(ctx: RoleContext, ports: LogicPorts): Promi
     settings: {
       dedupeWindow: config.actors.dedupeWindow,
       maxBatchPerConversation: config.actors.maxBatchPerConversation,
-      maxMembers: config.groups.maxMembers,
+      // Getters: these are live keys (config/live-keys.ts), read at each use.
+      get maxMembers() { return config.groups.maxMembers; },
+      get largeGroupThreshold() { return config.groups.largeGroupThreshold; },
+      get fanoutChunkSize() { return config.task.chunkSize; },
     },
+    fanout: new FanoutJobs(ports.producer, config.log.taskTopic),
     logger,
     metrics,
   };

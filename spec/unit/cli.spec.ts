@@ -83,6 +83,16 @@ describe('cli: parseArgs', () => {
     expect(() => parseArgs(['repo', '--port', '1'])).to.throw('unknown flag --port for "troupe repo"');
   });
 
+  it('collects the operands of troupe config between its flags, and only for a command that takes them', () => {
+    expect(parseArgs(['config', 'set', '--etcd', 'http://e:2379', 'logging.level', 'debug', '--cluster=c1'])).to.deep.equal({
+      kind: 'run', command: 'config', configFile: undefined, options: {},
+      overrides: { 'cluster.etcd': 'http://e:2379', 'node.cluster': 'c1' },
+      operands: ['set', 'logging.level', 'debug'],
+    });
+    expect(parseArgs(['config'])).to.deep.include({ operands: [] });
+    expect(parseArgs(['dev'])).not.to.have.property('operands');
+  });
+
   it('answers --help, -h and help [command] with the right help', () => {
     expect(parseArgs([])).to.deep.equal({ kind: 'help', command: undefined });
     expect(parseArgs(['--help'])).to.deep.equal({ kind: 'help', command: undefined });
@@ -98,7 +108,7 @@ describe('cli: parseArgs', () => {
   });
 
   it('refuses an unknown command, suggesting a near one', () => {
-    expect(parseError(['deb'])).to.equal('unknown command "deb"; did you mean dev? (commands: dev, migrate, gateway, logic, repo, task, local-cluster, help; see troupe --help)');
+    expect(parseError(['deb'])).to.equal('unknown command "deb"; did you mean dev? (commands: dev, migrate, gateway, logic, repo, task, local-cluster, config, help; see troupe --help)');
     expect(parseError(['help', 'serve'])).to.include('unknown command "serve"');
   });
 

@@ -1,8 +1,9 @@
 /**
  * A logic node for actor specs, wired as bin/embedded.ts wires it but without the gateway:
  * SQLite (KnexStore, migrated) behind GroupCommitStore, the in-process log, coordinator and
- * presence, an Outbox, and PartitionHosting of upstreamKind. Specs produce upstream records
- * and read what the actors produce on the `<prefix><gatewayId>` topics of two gateways.
+ * presence, an Outbox, FanoutJobs on `taskTopic` (consumed here by no one; see
+ * spec/unit/task/task-node.ts), and PartitionHosting of upstreamKind. Specs produce upstream
+ * records and read what the actors produce on the `<prefix><gatewayId>` topics of two gateways.
  *
  * The database's appendMessages can be slowed or made to fail (`appendDelayMs`,
  * `appendFailures`), and every ack seen downstream is checked against the database at the
@@ -14,6 +15,7 @@ import { join } from 'node:path';
 import { start, stop as stopActor, type Ref } from 'nact';
 import { newId } from '../../../actors/ids.js';
 import type { LogicDeps } from '../../../actors/logic/deps.js';
+import { FanoutJobs } from '../../../actors/logic/fanout-jobs.js';
 import { Outbox } from '../../../actors/logic/outbox.js';
 import { upstreamKind } from '../../../actors/logic/upstream-kind.js';
 import { TroupeMetrics } from '../../../actors/metrics.js';
@@ -66,6 +68,10 @@ export interface LogLine {
 
 export interface LogicSettings {
   passivateAfterMs?: number;
+  /** Groups with more members than this go out as fanout jobs on `taskTopic`. Default 1000. */
+  largeGroupThreshold?: number;
+  /** Members per fanout job. Default 500. */
+  fanoutChunkSize?: number;
 }
 
 export class LogicBench {
@@ -76,6 +82,7 @@ export class LogicBench {
   readonly system: Ref<unknown> = start();
   readonly upstreamTopic = uniqueName('upstream');
   readonly downstreamPrefix = `${uniqueName('downstream')}-`;
+  readonly taskTopic = uniqueName('task');
   readonly logicGroup = uniqueName('logic');
   readonly delivered: Delivered[] = [];
   readonly replies: Reply[] = [];
@@ -89,10 +96,12 @@ export class LogicBench {
   readonly appendFailures: TroupeError[] = [];
 
   database!: KnexStore;
+  /** What the running logic node was given; its settings may be changed live. */
+  logicDeps: LogicDeps | null = null;
   store!: GroupCommitStore;
   private dir = '';
   private lease!: Lease;
-  private producer!: Producer;
+  producer!: Producer;
   private hosting: PartitionHosting<UpstreamRecord> | null = null;
   private consumer: GroupConsumer | null = null;
   private readonly downstreamConsumers: GroupConsumer[] = [];
@@ -147,10 +156,18 @@ export class LogicBench {
     const deps: LogicDeps = {
       store: this.store,
       outbox: new Outbox(this.producer, this.presence, this.downstreamPrefix),
-      settings: { dedupeWindow: 1000, maxBatchPerConversation: 256, maxMembers: 20 },
+      fanout: new FanoutJobs(this.producer, this.taskTopic),
+      settings: {
+        dedupeWindow: 1000,
+        maxBatchPerConversation: 256,
+        maxMembers: 20,
+        largeGroupThreshold: settings.largeGroupThreshold ?? 1000,
+        fanoutChunkSize: settings.fanoutChunkSize ?? 500,
+      },
       logger: this.logger,
       metrics: this.metrics,
     };
+    this.logicDeps = deps;
     const hosting = new PartitionHosting<UpstreamRecord>({
       unitPrefix: 'upstream',
       cluster: 'spec',

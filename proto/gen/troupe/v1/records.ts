@@ -12,7 +12,7 @@ import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
  *
  * Each message mirrors one shape of actors/records/types.ts; actors/records/codec.ts converts
  * between the two. A Kafka value is exactly one `Upstream` (topic `im-upstream`) or one
- * `Downstream` (topic `im-downstream-<gatewayId>`). Field numbers are the contract with
+ * `Downstream` (topic `im-downstream-<gatewayId>`) or one `Task` (topic `im-task`). Field numbers are the contract with
  * records already in the log: never reuse or renumber one, only add.
  */
 
@@ -198,6 +198,38 @@ export interface Downstream {
     | //
     /** Record type `reply`. */
     { $case: "reply"; value: Reply }
+    | undefined;
+}
+
+/**
+ * Deliver one stored message to one chunk of a large group's members (keyed by conversation id):
+ * the task role looks the chunk's presence up in one batch and sends one `Deliver` per gateway.
+ */
+export interface FanoutJob {
+  /** The conversation id. */
+  conv: string;
+  /**
+   * The message's seq; clients drop a frame whose (conv, seq) they already hold, so a job
+   * delivered again after a replay is harmless.
+   */
+  seq: number;
+  /** The `msg` protocol frame's JSON text. */
+  frame: string;
+  /** The sender's connection, which gets the ack instead of the frame; unset when none is left out. */
+  except?:
+    | ConnAddress
+    | undefined;
+  /** The user ids of this chunk of members. */
+  members: string[];
+}
+
+/** One value of topic `im-task`: asynchronous work for the task role. */
+export interface Task {
+  /** Exactly one is set; a value with none (or only unknown fields) is invalid. */
+  record?:
+    | //
+    /** Record type `fanout`. */
+    { $case: "fanout"; value: FanoutJob }
     | undefined;
 }
 
@@ -1426,6 +1458,175 @@ export const Downstream: MessageFns<Downstream> = {
       case "reply": {
         if (object.record?.value !== undefined && object.record?.value !== null) {
           message.record = { $case: "reply", value: Reply.fromPartial(object.record.value) };
+        }
+        break;
+      }
+    }
+    return message;
+  },
+};
+
+function createBaseFanoutJob(): FanoutJob {
+  return { conv: "", seq: 0, frame: "", except: undefined, members: [] };
+}
+
+export const FanoutJob: MessageFns<FanoutJob> = {
+  encode(message: FanoutJob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conv !== "") {
+      writer.uint32(10).string(message.conv);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).uint64(message.seq);
+    }
+    if (message.frame !== "") {
+      writer.uint32(26).string(message.frame);
+    }
+    if (message.except !== undefined) {
+      ConnAddress.encode(message.except, writer.uint32(34).fork()).join();
+    }
+    for (const v of message.members) {
+      writer.uint32(42).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): FanoutJob {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFanoutJob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conv = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.frame = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.except = ConnAddress.decode(reader, reader.uint32());
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.members.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<FanoutJob>, I>>(base?: I): FanoutJob {
+    return FanoutJob.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<FanoutJob>, I>>(object: I): FanoutJob {
+    const message = createBaseFanoutJob();
+    message.conv = object.conv ?? "";
+    message.seq = object.seq ?? 0;
+    message.frame = object.frame ?? "";
+    message.except = (object.except !== undefined && object.except !== null)
+      ? ConnAddress.fromPartial(object.except)
+      : undefined;
+    message.members = object.members?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseTask(): Task {
+  return { record: undefined };
+}
+
+export const Task: MessageFns<Task> = {
+  encode(message: Task, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    switch (message.record?.$case) {
+      case "fanout":
+        FanoutJob.encode(message.record.value, writer.uint32(10).fork()).join();
+        break;
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Task {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTask();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.record = { $case: "fanout", value: FanoutJob.decode(reader, reader.uint32()) };
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Task>, I>>(base?: I): Task {
+    return Task.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Task>, I>>(object: I): Task {
+    const message = createBaseTask();
+    switch (object.record?.$case) {
+      case "fanout": {
+        if (object.record?.value !== undefined && object.record?.value !== null) {
+          message.record = { $case: "fanout", value: FanoutJob.fromPartial(object.record.value) };
         }
         break;
       }

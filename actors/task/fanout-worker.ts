@@ -1,0 +1,87 @@
+/**
+ * The fanout worker (DESIGN.md, "Actors"): on a task node, delivers the fanout jobs of one
+ * conversation (a group over the large-group threshold), one job at a time in log order.
+ *
+ * A job is one chunk of the group's members: their presence is looked up in one batch, and the
+ * frame goes out as one deliver record per gateway that holds any of their connections (the
+ * sending connection left out). The job's record is marked finished only once those records
+ * are produced, so the partition's watermark never commits past an undelivered job.
+ *
+ * A job that fails with a retriable error (presence or log unavailable) is retried with backoff
+ * for as long as the worker lives; the conversation's later jobs wait behind it, and a partition
+ * whose jobs pile up is paused by its host. When the host stops the worker (revocation after
+ * the drain timeout, fencing, lease loss) the job is left unfinished: the partition's next owner
+ * replays it. A job that can never succeed (a non-retriable error) is dropped with an error
+ * log; the message is durable and members catch up by seq.
+ *
+ * Replays are harmless: a job delivered again pushes a (conv, seq) frame the clients already
+ * hold, and they drop it (PROTOCOL.md, "Delivery": completeness comes from seq).
+ */
+import { spawn, type Ref } from 'nact';
+import { retry, TroupeError } from '../../transport/errors.js';
+import type { TaskRecord } from '../records/types.js';
+import type { Envelope } from '../runtime/partition-host.js';
+import type { TaskDeps } from './deps.js';
+
+export class FanoutWorker {
+  private stopped = false;
+
+  constructor(
+    private readonly conv: string,
+    private readonly deps: TaskDeps,
+  ) {}
+
+  static spawn(parent: Ref<unknown>, conv: string, deps: TaskDeps): Ref<Envelope<TaskRecord>> {
+    return spawn(
+      parent,
+      async (worker: FanoutWorker, envelope: Envelope<TaskRecord>) => {
+        await worker.handle(envelope);
+        return worker;
+      },
+      conv,
+      {
+        initialStateFunc: () => new FanoutWorker(conv, deps),
+        afterStop: (worker: FanoutWorker) => worker.stop(),
+      },
+    );
+  }
+
+  /** The host stopped this worker: give up the job in hand without finishing it. */
+  stop(): void {
+    this.stopped = true;
+  }
+
+  async handle({ message: job, done }: Envelope<TaskRecord>): Promise<void> {
+    try {
+      await retry(() => this.deliver(job), {
+        attempts: Number.POSITIVE_INFINITY,
+        initialDelayMs: this.deps.retryDelayMs ?? 50,
+        maxDelayMs: this.deps.maxRetryDelayMs ?? 2000,
+        abort: () => this.stopped,
+        onRetry: (err, attempt, delayMs) =>
+          this.deps.logger.warn('fanout job failed; retrying', { conv: this.conv, seq: job.seq, attempt, delayMs, error: err.message }),
+      });
+    } catch (raw) {
+      if (this.stopped) return; // unfinished: the partition's next owner replays it
+      const err = raw as TroupeError;
+      this.deps.logger.error('fanout job dropped; its members get the message on sync', {
+        conv: this.conv,
+        seq: job.seq,
+        members: job.members.length,
+        code: err.code,
+        error: err.message,
+      });
+    }
+    done();
+  }
+
+  /** One presence lookup for the chunk, then one deliver record per gateway, all produced. */
+  private async deliver(job: TaskRecord): Promise<void> {
+    if (this.stopped) throw new TroupeError('closed', `fanout worker of ${this.conv} stopped`);
+    const { outbox } = this.deps;
+    const online = await outbox.lookup(job.members);
+    const out = outbox.batch();
+    out.toUsers(job.conv, job.members, online, job.frame, job.except);
+    await out.flush();
+  }
+}

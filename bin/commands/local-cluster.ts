@@ -1,0 +1,60 @@
+/**
+ * `troupe local-cluster`: starts a whole cluster on this machine (see
+ * bin/local-cluster/launcher.ts), prints one line per process and `cluster ready`, and stops
+ * everything (removing its folders) on SIGINT or SIGTERM. A role process that dies is reported
+ * on stderr; the others keep running.
+ */
+import type { TroupeConfig } from '../../config/types.js';
+import { startLocalCluster } from '../local-cluster/launcher.js';
+
+export interface LocalClusterCounts {
+  gateways: number;
+  logic: number;
+  repo: number;
+  task: number;
+  basePort?: number;
+  /** Given to every role as its --config. */
+  configFile?: string;
+}
+
+export async function runLocalCluster(config: TroupeConfig, counts: LocalClusterCounts): Promise<void> {
+  const out = (line: string): void => void process.stdout.write(`${line}\n`);
+  let stopping = false;
+  const early = (): void => {
+    // A signal during start-up: the launcher cleans up when it fails; exit once it has.
+    stopping = true;
+  };
+  process.on('SIGINT', early);
+  process.on('SIGTERM', early);
+  const cluster = await startLocalCluster({
+    ...counts,
+    cluster: config.node.cluster,
+    upstreamPartitions: config.log.upstreamPartitions,
+    onLine: out,
+  });
+  process.off('SIGINT', early);
+  process.off('SIGTERM', early);
+  for (const child of cluster.processes) {
+    child.child.once('exit', () => {
+      if (!stopping) process.stderr.write(`${child.spec.role} ${child.spec.nodeId} pid ${child.pid} ended (${child.exited}); log: ${child.logFile}\n`);
+    });
+  }
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    out('stopping');
+    cluster.stop().then(
+      () => {
+        out('stopped');
+        process.exit(0);
+      },
+      (err: unknown) => {
+        process.stderr.write(`troupe local-cluster: stopping failed: ${(err as Error).message}\n`);
+        process.exit(1);
+      },
+    );
+  };
+  if (stopping) return stop();
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+}

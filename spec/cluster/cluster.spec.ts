@@ -1,0 +1,164 @@
+// The cluster mode end to end (issue 4, "Done when"): `troupe local-cluster` starts MariaDB,
+// Redis, etcd and the Kafka mock, then 2 gateways, 2 logic, 2 repo and 1 task node as separate
+// processes; these specs drive the protocol through both gateways: users on different gateways
+// talk to each other, groups span gateways, history and sync work from either gateway, and a
+// group over the large-group threshold is fanned out by the task node.
+import { expect } from 'chai';
+import { api, closeAllClients, connect, registerAndLogin, type Api, type Json, type LoggedIn, type WsClient } from '../support/client.js';
+import { clientMsgId, createDirect, createGroup, fetchAllMessages, getConversation, sendMany, sendMessage } from '../support/chat.js';
+import { waitFor } from '../support/wait-for.js';
+import { launchLocalCluster, type RunningCluster } from './local-cluster.js';
+
+const LARGE_GROUP_THRESHOLD = 6;
+
+describe('cluster: 2 gateways, 2 logic, 2 repo, 1 task as processes (troupe local-cluster)', function () {
+  this.timeout(60_000);
+  let cluster: RunningCluster;
+  let g1: string;
+  let g2: string;
+  let http1: Api;
+  let http2: Api;
+  const ws = (base: string, token: string): string => `${base.replace('http', 'ws')}/v1/ws?token=${encodeURIComponent(token)}`;
+  const online = async (base: string, user: LoggedIn): Promise<WsClient> => (await connect(ws(base, user.accessToken), 15_000)).client;
+
+  before(async function () {
+    this.timeout(240_000);
+    cluster = await launchLocalCluster(
+      { gateways: 2, logic: 2, repo: 2, task: 1 },
+      {
+        logging: { level: 'warn' },
+        auth: { argon2: { memoryKiB: 1024, iterations: 1 } },
+        groups: { largeGroupThreshold: LARGE_GROUP_THRESHOLD },
+        task: { chunkSize: 3 },
+      },
+    );
+    [g1, g2] = cluster.gatewayUrls as [string, string];
+    http1 = api(g1);
+    http2 = api(g2);
+  });
+  afterEach(closeAllClients);
+  after(async function () {
+    this.timeout(120_000);
+    if (cluster !== undefined) expect(await cluster.stop(), 'local-cluster exit code after SIGTERM').to.equal(0);
+  });
+
+  it('prints one line per process, gateways with their URL, then `cluster ready`', function () {
+    const processLines = cluster.lines.filter((l) => / pid \d+/.test(l));
+    expect(processLines).to.have.length(7);
+    for (const role of ['repo-1', 'repo-2', 'logic-1', 'logic-2', 'task-1']) {
+      expect(processLines.some((l) => new RegExp(`^(repo|logic|task) ${role} pid \\d+$`).test(l)), role).to.equal(true);
+    }
+    expect(processLines.filter((l) => /^gateway gateway-\d pid \d+ http:\/\/127\.0\.0\.1:\d+$/.test(l))).to.have.length(2);
+    expect(cluster.lines[cluster.lines.length - 1]).to.equal('cluster ready');
+    for (const pid of cluster.pids.values()) expect(() => process.kill(pid, 0), `pid ${pid} alive`).not.to.throw();
+  });
+
+  it('every gateway answers /healthz, /readyz and /metrics', async function () {
+    for (const base of [g1, g2]) {
+      expect((await fetch(`${base}/healthz`)).status).to.equal(200);
+      expect((await fetch(`${base}/readyz`)).status).to.equal(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).to.include('troupe_rpc_calls_total');
+    }
+  });
+
+  it('a token from one gateway opens a WebSocket on the other (shared signing keys)', async function () {
+    const user = await registerAndLogin(g1);
+    const { ready } = await connect(ws(g2, user.accessToken), 15_000);
+    expect(ready.user.id).to.equal(user.user.id);
+    const me = await http2('GET', '/v1/me', undefined, user.accessToken);
+    expect(me.status).to.equal(200);
+    expect(me.body.username).to.equal(user.user.username);
+  });
+
+  it('users on different gateways talk in a direct conversation, with presence across gateways', async function () {
+    const [a, b] = [await registerAndLogin(g1), await registerAndLogin(g2)];
+    const conv = await createDirect(http1, a, b.user.id);
+    const again = await createDirect(http2, b, a.user.id);
+    expect(again.id, 'the same direct conversation from either gateway').to.equal(conv.id);
+    const ca = await online(g1, a);
+    const cb = await online(g2, b);
+    await ca.next((f) => f.type === 'presence' && f.user === b.user.id && f.online === true, 15_000);
+    const ack = await sendMessage(ca, conv.id, { text: 'hello from gateway 1' }, clientMsgId(), 20_000);
+    expect(ack.seq).to.equal(1);
+    const msg = await cb.next((f) => f.type === 'msg' && f.conv === conv.id, 15_000);
+    expect(msg).to.include({ seq: 1, from: a.user.id, id: ack.id });
+    expect(msg.body).to.deep.equal({ text: 'hello from gateway 1' });
+    const reply = await sendMessage(cb, conv.id, { text: 'hi from gateway 2' }, clientMsgId(), 20_000);
+    expect(reply.seq).to.equal(2);
+    await ca.next((f) => f.type === 'msg' && f.conv === conv.id && f.seq === 2, 15_000);
+    await cb.close();
+    await ca.next((f) => f.type === 'presence' && f.user === b.user.id && f.online === false, 15_000);
+  });
+
+  it('a group spanning both gateways: every member gets every other member\'s messages, seqs gap-free, history and sync equal from either gateway', async function () {
+    const members = [await registerAndLogin(g1), await registerAndLogin(g2), await registerAndLogin(g1), await registerAndLogin(g2)];
+    const [owner] = members as [LoggedIn];
+    const group = await createGroup(http2, owner, members.slice(1).map((m) => m.user.id), 'spans gateways');
+    const clients = await Promise.all(members.map((m, i) => online(i % 2 === 0 ? g1 : g2, m)));
+    const perSender = 5;
+    const acks = (await Promise.all(clients.map((c, i) => sendMany(c, group.id, perSender, { prefix: `s${i}`, window: 2 })))).flat();
+    const seqs = acks.map((a: Json) => a.seq as number).sort((x, y) => x - y);
+    expect(seqs).to.deep.equal(Array.from({ length: members.length * perSender }, (_, i) => i + 1));
+    for (const [i, client] of clients.entries()) {
+      await waitFor(() => client.count((f) => f.type === 'msg' && f.conv === group.id) === (members.length - 1) * perSender, {
+        timeoutMs: 20_000,
+        message: `member ${i} got every other member's messages`,
+      });
+    }
+    const history1 = await fetchAllMessages(http1, members[1]!.accessToken, group.id);
+    const history2 = await fetchAllMessages(http2, members[2]!.accessToken, group.id);
+    expect(history1.map((m: Json) => m.seq)).to.deep.equal(seqs);
+    expect(history2).to.deep.equal(history1);
+    clients[3]!.send({ type: 'sync', conv: group.id, after: 10, limit: 500 });
+    const synced = await clients[3]!.next((f) => f.type === 'history' && f.conv === group.id, 15_000);
+    expect(synced.messages).to.deep.equal(history1.slice(10));
+    expect(synced.more).to.equal(false);
+  });
+
+  it('re-sending a client id through the other gateway returns the original ack', async function () {
+    const [a, b] = [await registerAndLogin(g1), await registerAndLogin(g2)];
+    const conv = await createDirect(http1, a, b.user.id);
+    const id = clientMsgId('dup');
+    const first = await sendMessage(await online(g1, a), conv.id, { text: 'once' }, id, 20_000);
+    const second = await sendMessage(await online(g2, a), conv.id, { text: 'once' }, id, 20_000);
+    expect(second).to.deep.include({ seq: first.seq, id, ts: first.ts });
+    expect(await fetchAllMessages(http2, b.accessToken, conv.id)).to.have.length(1);
+  });
+
+  it('member changes asked on one gateway reach members on the other; read cursors cross gateways', async function () {
+    const [owner, joiner, watcher] = [await registerAndLogin(g1), await registerAndLogin(g1), await registerAndLogin(g2)];
+    const group = await createGroup(http1, owner, [watcher.user.id], 'members');
+    const cw = await online(g2, watcher);
+    const cj = await online(g1, joiner);
+    const added = await http2('POST', `/v1/conversations/${group.id}/members`, { members: [joiner.user.id] }, owner.accessToken);
+    expect(added.status, added.text).to.equal(200);
+    expect(added.body.members).to.include(joiner.user.id);
+    const frame = await cj.next((f) => f.type === 'conversation' && f.conversation?.id === group.id, 15_000);
+    expect(frame.conversation.members).to.include(joiner.user.id);
+    await cw.next((f) => f.type === 'member' && f.conv === group.id && f.event === 'joined' && f.user === joiner.user.id, 15_000);
+    const ack = await sendMessage(cj, group.id, { text: 'joined' }, clientMsgId(), 20_000);
+    await cw.next((f) => f.type === 'msg' && f.seq === ack.seq, 15_000);
+    cw.send({ type: 'read', conv: group.id, seq: ack.seq });
+    await cj.next((f) => f.type === 'read' && f.conv === group.id && f.user === watcher.user.id && f.seq === ack.seq, 15_000);
+    await waitFor(async () => (await getConversation(http1, watcher.accessToken, group.id)).readSeq === ack.seq, { timeoutMs: 15_000 });
+    const removed = await http1('DELETE', `/v1/conversations/${group.id}/members/${joiner.user.id}`, undefined, owner.accessToken);
+    expect(removed.status, removed.text).to.equal(204);
+    await cj.next((f) => f.type === 'member' && f.event === 'left' && f.user === joiner.user.id, 15_000);
+  });
+
+  it(`a group over the large-group threshold (${LARGE_GROUP_THRESHOLD}) is delivered to every online member on both gateways`, async function () {
+    const members: LoggedIn[] = [];
+    for (let i = 0; i < LARGE_GROUP_THRESHOLD + 4; i++) members.push(await registerAndLogin(i % 2 === 0 ? g1 : g2));
+    const [owner] = members as [LoggedIn];
+    const group = await createGroup(http1, owner, members.slice(1).map((m) => m.user.id), 'large');
+    expect(group.memberCount).to.be.greaterThan(LARGE_GROUP_THRESHOLD);
+    const clients = await Promise.all(members.map((m, i) => online(i % 2 === 0 ? g1 : g2, m)));
+    const acks = await sendMany(clients[1]!, group.id, 3, { prefix: 'big', window: 1 });
+    for (const [i, client] of clients.entries()) {
+      if (i === 1) continue;
+      for (const ack of acks) await client.next((f) => f.type === 'msg' && f.conv === group.id && f.seq === ack.seq, 20_000);
+    }
+    await clients[1]!.assertNoFrame((f) => f.type === 'msg' && f.conv === group.id, 300);
+  });
+});

@@ -1,0 +1,268 @@
+/**
+ * Large-group fanout (DESIGN.md, "Sending a message", step 4): a logic node (LogicBench: the
+ * real conversation actor over SQLite) produces fanout jobs for groups over the threshold, and
+ * a task node (TaskNode: PartitionHosting of taskKind) delivers them, all on the in-process
+ * log, coordinator and presence. Deliveries are read back from the gateways' downstream topics.
+ */
+import { setTimeout as delay } from 'node:timers/promises';
+import { expect } from 'chai';
+import type { ConnAddress } from '../../../actors/records/types.js';
+import { TroupeError } from '../../../transport/errors.js';
+import type { Producer } from '../../../transport/log/port.js';
+import type { Presence } from '../../../transport/presence/port.js';
+import { waitFor } from '../../support/wait-for.js';
+import { LogicBench } from '../actors/logic-bench.js';
+import { TaskNode, TASK_PARTITIONS } from './task-node.js';
+
+const GATEWAYS = ['gw1', 'gw2', 'gw3'] as const;
+/** How long a negative check watches: many commit intervals and fetch turns. */
+const QUIET_MS = 80;
+
+describe('large-group fanout through the task role', function () {
+  this.timeout(20_000);
+  let bench: LogicBench;
+  let task: TaskNode | null;
+
+  beforeEach(async function () {
+    bench = await LogicBench.open();
+    task = null;
+  });
+
+  afterEach(async function () {
+    await task?.close();
+    await bench.close();
+  });
+
+  /** One connection per member, spread round-robin over the three gateways. */
+  async function connectAll(members: readonly string[]): Promise<ConnAddress[]> {
+    return Promise.all(members.map((m, i) => bench.connect(m, GATEWAYS[i % GATEWAYS.length]!)));
+  }
+
+  /** msg deliveries per connection (`gatewayId/connId` → seqs in arrival order). */
+  function msgsPerConn(node: TaskNode, conv: string): Map<string, number[]> {
+    const seen = new Map<string, number[]>();
+    for (const d of node.msgDeliveries(conv)) {
+      for (const connId of d.connIds) {
+        const key = `${d.gatewayId}/${connId}`;
+        let seqs = seen.get(key);
+        if (seqs === undefined) seen.set(key, (seqs = []));
+        seqs.push(d.frame!.seq as number);
+      }
+    }
+    return seen;
+  }
+
+  /** Records appended to the task topic so far, over every partition. */
+  async function taskTopicSize(): Promise<number> {
+    let sum = 0;
+    for (let p = 0; p < TASK_PARTITIONS; p++) sum += Number(await bench.log.endOffset({ topic: bench.taskTopic, partition: p }));
+    return sum;
+  }
+
+  it('delivers a message to a 5,000-member group through ceil(5000/chunk) jobs: every other connection once, one deliver record per gateway per job, the sender acked', async function () {
+    const chunkSize = 500;
+    const memberCount = 5000;
+    const chunks = Math.ceil(memberCount / chunkSize);
+    await bench.startLogic({ largeGroupThreshold: 1000, fanoutChunkSize: chunkSize });
+    task = await TaskNode.start(bench, { gateways: GATEWAYS });
+    const { conv, members } = await bench.group(memberCount);
+    const conns = await connectAll(members);
+    const sender = conns[0]!;
+
+    const position = await bench.send(conv, members[0]!, sender, 'big-1', 'hello everyone');
+    const [ack] = await bench.waitFrames(sender, 'ack', 1);
+    expect(ack).to.include({ type: 'ack', id: 'big-1', conv, seq: 1 });
+    await waitFor(() => msgsPerConn(task!, conv).size >= memberCount - 1, { message: `${memberCount - 1} connections reached`, timeoutMs: 15_000 });
+    await bench.waitHandled(position);
+    // Every job is finished: the task group committed past all of them (one partition holds them).
+    await waitFor(() => task!.jobs.length === chunks, { message: `${chunks} jobs recorded` });
+    const { partition } = task.jobs[0]!;
+    await waitFor(async () => Number((await task!.committed(partition)) ?? 0) === chunks, { message: 'every job committed' });
+
+    const perConn = msgsPerConn(task, conv);
+    expect(perConn.size, 'connections reached').to.equal(memberCount - 1);
+    for (const conn of conns.slice(1)) {
+      expect(perConn.get(`${conn.gatewayId}/${conn.connId}`), `msgs to ${conn.gatewayId}/${conn.connId}`).to.deep.equal([1]);
+    }
+    expect(perConn.has(`${sender.gatewayId}/${sender.connId}`), 'the sending connection gets no msg').to.equal(false);
+    const stored = (await bench.database.listMessages(conv, 0, 1)).messages[0]!;
+    const expected = { type: 'msg', conv, seq: 1, id: 'big-1', from: members[0], body: { text: 'hello everyone' }, ts: stored.ts };
+    for (const d of task.msgDeliveries(conv)) expect(d.frame).to.deep.equal(expected);
+
+    for (const gw of GATEWAYS) {
+      const records = task.msgDeliveries(conv).filter((d) => d.gatewayId === gw);
+      expect(records, `deliver records on ${gw}`).to.have.length(chunks);
+    }
+
+    // The logic node produced the jobs instead of delivering: one per chunk, keyed by the conversation.
+    expect(await taskTopicSize(), 'jobs on the task topic').to.equal(chunks);
+    expect(task.jobs.map((j) => j.key)).to.deep.equal(Array(chunks).fill(conv));
+    expect(task.jobs.map((j) => j.job.members.length)).to.deep.equal(Array(chunks).fill(chunkSize));
+    expect(task.jobs.flatMap((j) => j.job.members), 'the chunks cover the members once, in order').to.deep.equal(members);
+    for (const { job } of task.jobs) {
+      expect(job).to.include({ conv, seq: 1 });
+      expect(job.except, 'the sending connection is left out').to.deep.equal(sender);
+    }
+  });
+
+  it('delivers a message to a group at or under the threshold directly, producing no fanout job', async function () {
+    await bench.startLogic({ largeGroupThreshold: 3, fanoutChunkSize: 1 });
+    task = await TaskNode.start(bench, { gateways: GATEWAYS });
+    const { conv, members } = await bench.group(3);
+    const conns = await connectAll(members);
+
+    const position = await bench.send(conv, members[0]!, conns[0]!, 'small-1');
+    await bench.waitFrames(conns[0]!, 'ack', 1);
+    await waitFor(() => msgsPerConn(task!, conv).size === 2, { message: 'both other members reached' });
+    await bench.waitHandled(position); // a job would have been produced before the record was finished
+
+    expect(await taskTopicSize(), 'jobs on the task topic').to.equal(0);
+    const records = task.msgDeliveries(conv).map((d) => [d.gatewayId, d.connIds]);
+    expect(records.sort(), 'one deliver record per gateway').to.deep.equal([
+      ['gw2', [conns[1]!.connId]],
+      ['gw3', [conns[2]!.connId]],
+    ]);
+  });
+
+  it('applies a threshold changed at run time to the next message', async function () {
+    await bench.startLogic({ largeGroupThreshold: 10, fanoutChunkSize: 2 });
+    task = await TaskNode.start(bench, { gateways: GATEWAYS });
+    const { conv, members } = await bench.group(6);
+    const conns = await connectAll(members);
+
+    const first = await bench.send(conv, members[0]!, conns[0]!, 'before');
+    await bench.waitHandled(first);
+    expect(await taskTopicSize(), 'jobs before the change').to.equal(0);
+
+    bench.logicDeps!.settings.largeGroupThreshold = 5;
+    const second = await bench.send(conv, members[0]!, conns[0]!, 'after');
+    await bench.waitHandled(second);
+    expect(await taskTopicSize(), 'jobs after the change: 6 members in chunks of 2').to.equal(3);
+    await waitFor(() => [...msgsPerConn(task!, conv).values()].filter((seqs) => seqs.length === 2).length === 5, { message: 'both messages everywhere' });
+  });
+
+  it("delivers one conversation's jobs in seq order to every connection", async function () {
+    await bench.startLogic({ largeGroupThreshold: 5, fanoutChunkSize: 4 });
+    task = await TaskNode.start(bench, { gateways: GATEWAYS });
+    const { conv, members } = await bench.group(12);
+    const conns = await connectAll(members);
+    for (let i = 1; i <= 4; i++) await bench.send(conv, members[i % 2]!, conns[i % 2]!, `ordered-${i}`);
+
+    // Members 2..11 get all four messages; members 0 and 1 get the other's two.
+    const total = (): number => [...msgsPerConn(task!, conv).values()].reduce((sum, seqs) => sum + seqs.length, 0);
+    await waitFor(() => total() === 10 * 4 + 2 * 2, { message: 'every message to every other connection' });
+    const perConn = msgsPerConn(task, conv);
+    for (const conn of conns.slice(2)) expect(perConn.get(`${conn.gatewayId}/${conn.connId}`)).to.deep.equal([1, 2, 3, 4]);
+    expect(perConn.get(`${conns[0]!.gatewayId}/${conns[0]!.connId}`), 'member 0 gets only the others’ messages').to.deep.equal([1, 3]);
+    expect(new Set(task.jobs.map((j) => j.partition)).size, 'one partition holds the conversation’s jobs').to.equal(1);
+  });
+
+  it('finishes a job (commits past it) only once its deliveries are produced', async function () {
+    let release!: () => void;
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    let heldSends = 0;
+    const inner = bench.log.producer();
+    const gated: Producer = {
+      send: async (topic, records) => {
+        heldSends++;
+        await gate;
+        return inner.send(topic, records);
+      },
+      close: () => inner.close(),
+    };
+    await bench.startLogic({ largeGroupThreshold: 5, fanoutChunkSize: 4 });
+    task = await TaskNode.start(bench, { gateways: GATEWAYS, producer: gated });
+    const { conv, members } = await bench.group(12);
+    const conns = await connectAll(members);
+
+    await bench.send(conv, members[0]!, conns[0]!, 'gated');
+    await waitFor(() => task!.jobs.length === 3 && heldSends > 0, { message: 'jobs produced and a delivery held' });
+    const { partition } = task.jobs[0]!;
+    await delay(QUIET_MS);
+    expect(Number((await task.committed(partition)) ?? 0), 'nothing committed while deliveries are held').to.equal(0);
+    expect(task.msgDeliveries(conv)).to.deep.equal([]);
+
+    release();
+    await waitFor(async () => Number((await task!.committed(partition)) ?? 0) === 3, { message: 'the three jobs committed' });
+    expect(msgsPerConn(task, conv).size, 'connections reached').to.equal(11);
+    await inner.close();
+  });
+
+  describe('when presence fails', function () {
+    /** The bench's presence, whose next lookups throw the queued errors, one each. */
+    function failingPresence(failures: TroupeError[]): Presence {
+      const presence = bench.presence;
+      return {
+        add: (user, entry, ttl) => presence.add(user, entry, ttl),
+        remove: (user, connId) => presence.remove(user, connId),
+        refresh: (entries, ttl) => presence.refresh(entries, ttl),
+        lookup: async (users) => {
+          const failure = failures.shift();
+          if (failure !== undefined) throw failure;
+          return presence.lookup(users);
+        },
+        close: async () => undefined,
+      };
+    }
+
+    it('retries a job that failed with a retriable error until it is delivered, once', async function () {
+      const failures = [1, 2, 3].map(() => new TroupeError('unavailable', 'presence down'));
+      await bench.startLogic({ largeGroupThreshold: 5, fanoutChunkSize: 12 });
+      task = await TaskNode.start(bench, { gateways: GATEWAYS, presence: failingPresence(failures) });
+      const { conv, members } = await bench.group(12);
+      const conns = await connectAll(members);
+      await bench.send(conv, members[0]!, conns[0]!, 'retried');
+
+      await waitFor(async () => task!.jobs.length === 1 && Number((await task!.committed(task!.jobs[0]!.partition)) ?? 0) === 1, { message: 'the job committed' });
+      expect(failures, 'every failure was met').to.deep.equal([]);
+      expect(task.logs.filter((l) => l.message === 'fanout job failed; retrying')).to.have.length(3);
+      expect([...msgsPerConn(task, conv).values()], 'each other connection once').to.deep.equal(Array(11).fill([1]));
+    });
+
+    it('leaves a job still failing at shutdown uncommitted, and the next node delivers it', async function () {
+      let down = true;
+      const presence = failingPresence([]);
+      const lookup = presence.lookup.bind(presence);
+      presence.lookup = async (users) => {
+        if (down) throw new TroupeError('unavailable', 'presence down');
+        return lookup(users);
+      };
+      await bench.startLogic({ largeGroupThreshold: 5, fanoutChunkSize: 12 });
+      const first = await TaskNode.start(bench, { gateways: GATEWAYS, presence, drainTimeoutMs: 50 });
+      const { conv, members } = await bench.group(12);
+      const conns = await connectAll(members);
+      await bench.send(conv, members[0]!, conns[0]!, 'replayed');
+      await waitFor(() => first.logs.some((l) => l.message === 'fanout job failed; retrying'), { message: 'the job failing' });
+      const { partition } = first.jobs[0]!;
+
+      await first.close(); // the drain times out: the job is abandoned
+      expect(Number((await bench.log.committedOffset(first.group, { topic: bench.taskTopic, partition })) ?? 0), 'the job stays uncommitted').to.equal(0);
+      expect(first.msgDeliveries(conv)).to.deep.equal([]);
+      const retries = (): number => first.logs.filter((l) => l.message === 'fanout job failed; retrying').length;
+      const retriedBefore = retries();
+      await delay(QUIET_MS);
+      expect(retries(), 'the stopped worker retries no more').to.equal(retriedBefore);
+
+      down = false;
+      task = await TaskNode.start(bench, { gateways: GATEWAYS, presence, group: first.group });
+      await waitFor(async () => Number((await task!.committed(partition)) ?? 0) === 1, { message: 'the job committed by the next node' });
+      expect([...msgsPerConn(task, conv).values()], 'each other connection once').to.deep.equal(Array(11).fill([1]));
+    });
+
+    it('drops a job that failed for good, logs it, and goes on with the next', async function () {
+      const failures = [new TroupeError('internal', 'presence broken')];
+      await bench.startLogic({ largeGroupThreshold: 5, fanoutChunkSize: 12 });
+      task = await TaskNode.start(bench, { gateways: GATEWAYS, presence: failingPresence(failures) });
+      const { conv, members } = await bench.group(12);
+      const conns = await connectAll(members);
+      await bench.send(conv, members[0]!, conns[0]!, 'dropped');
+      await bench.send(conv, members[0]!, conns[0]!, 'delivered');
+
+      await waitFor(async () => task!.jobs.length === 2 && Number((await task!.committed(task!.jobs[0]!.partition)) ?? 0) === 2, { message: 'both jobs committed' });
+      expect(task.logs.filter((l) => l.level === 'error').map((l) => [l.message, l.meta?.seq])).to.deep.equal([
+        ['fanout job dropped; its members get the message on sync', 1],
+      ]);
+      expect([...msgsPerConn(task, conv).values()], 'only the second message pushed').to.deep.equal(Array(11).fill([2]));
+    });
+  });
+});
