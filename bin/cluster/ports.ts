@@ -16,7 +16,7 @@ import { KafkaLog } from '../../transport/log/kafka.js';
 import type { Log, Producer } from '../../transport/log/port.js';
 import type { Presence } from '../../transport/presence/port.js';
 import { RedisPresence } from '../../transport/presence/redis.js';
-import { kafkaClientForMock } from '../services/kafka-mock.js';
+import { kafkaClientWithControllerFallback } from '../../transport/log/kafka-controller-fallback.js';
 import { requireList, requireOne } from './settings.js';
 
 export type RoleName = 'gateway' | 'logic' | 'repo' | 'task';
@@ -55,7 +55,7 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
   const log = new KafkaLog({
     brokers,
     clientId: `troupe-${role}-${config.node.id}`,
-    ...(config.cluster.kafkaControllerFallback ? { createClient: kafkaClientForMock } : {}),
+    ...(config.cluster.kafkaControllerFallback ? { createClient: kafkaClientWithControllerFallback } : {}),
     onError: (error, what) => logger.warn('kafka', { what, error: asTroupeError(error).message }),
   });
   let presence: Presence | null = null;

@@ -21,7 +21,6 @@ import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { Kafka, type Cluster, type KafkaConfig } from 'kafkajs';
 import { packageRoot } from '../package-root.js';
 import { installDebianPackages } from './debian-packages.js';
 import { waitFor } from './wait-for.js';
@@ -231,38 +230,5 @@ async function exists(path: string, mode: number): Promise<boolean> {
   }
 }
 
-/** The symbol under which kafkajs 2.x keeps a client's cluster factory (index.js, `PRIVATE.CREATE_CLUSTER`). */
-const CREATE_CLUSTER = 'private:Kafka:createCluster';
-
-/**
- * A kafkajs client adapted to the mock's one quirk that stops an idempotent producer: the mock's
- * metadata names controller 0, which does not exist, and kafkajs asks "the controller" for a
- * producer id. Here a controller lookup that finds no such broker falls back to the first known
- * broker (the mock answers InitProducerId on any broker), so specs run the producer exactly as
- * production does (idempotent, acks=all). Admin CreateTopics still fails: the mock does not
- * implement it (use `createTopic`). Test-only: it reaches into a kafkajs private.
- */
-export function kafkaClientForMock(config: KafkaConfig): Kafka {
-  const client = new Kafka(config);
-  const holder = client as unknown as Record<symbol, unknown>;
-  const symbol = Object.getOwnPropertySymbols(client).find((s) => s.description === CREATE_CLUSTER);
-  const create = symbol === undefined ? undefined : holder[symbol];
-  if (symbol === undefined || typeof create !== 'function') {
-    throw new Error('kafkaClientForMock: this kafkajs version keeps its cluster factory elsewhere');
-  }
-  holder[symbol] = (options: unknown) => {
-    const cluster = (create as (options: unknown) => Cluster)(options);
-    const findController = cluster.findControllerBroker.bind(cluster);
-    cluster.findControllerBroker = async () => {
-      try {
-        return await findController();
-      } catch (err) {
-        const first = cluster.getNodeIds()[0];
-        if ((err as Error).name !== 'KafkaJSBrokerNotFound' || first === undefined) throw err;
-        return cluster.findBroker({ nodeId: String(first) });
-      }
-    };
-    return cluster;
-  };
-  return client;
-}
+/** Kept here for the specs' imports: the client itself lives with the Kafka log. */
+export { kafkaClientWithControllerFallback as kafkaClientForMock } from '../../transport/log/kafka-controller-fallback.js';

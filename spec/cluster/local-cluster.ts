@@ -55,7 +55,7 @@ export async function launchLocalCluster(
     });
     void exited.then(([code]) => {
       clearTimeout(timer);
-      reject(new Error(`local-cluster exited ${code} before ready: ${stderr.trim().split('\n').slice(-5).join(' | ')}`));
+      reject(new Error(`local-cluster exited ${code} before ready: ${[...lines.slice(-3), stderr.trim()].join(" | ")}`));
     });
   });
   const stop = async (): Promise<number | null> => {
