@@ -77,6 +77,9 @@ export const CONFIG_SCHEMA: ConfigSchema = {
 
   'cluster.brokers':                  textOrEmpty(),
   'cluster.kafkaControllerFallback':  { type: 'boolean' },
+  'cluster.kafkaFetchMaxWaitMs':      int(10, 30_000),
+  'cluster.kafkaSessionTimeoutMs':    int(3_000, 300_000),
+  'cluster.kafkaHeartbeatMs':         int(100, 60_000),
   'cluster.etcd':                     textOrEmpty(),
   'cluster.redisUrl':                 textOrEmpty(),
   'cluster.leaseTtlMs':               int(2_000, 600_000),

@@ -29,6 +29,12 @@ export interface TroupeConfig {
      * needed on librdkafka's mock cluster (`troupe local-cluster`), never on real Kafka.
      */
     kafkaControllerFallback: boolean;
+    /** Longest a fetch waits for records (brokers answer sooner when records arrive; the mock does not). */
+    kafkaFetchMaxWaitMs: number;
+    /** Consumer group session timeout: how soon a dead member's partitions move. */
+    kafkaSessionTimeoutMs: number;
+    /** Consumer heartbeat interval; below a third of the session timeout. */
+    kafkaHeartbeatMs: number;
     /** etcd endpoints, comma-separated URLs. */
     etcd: string;
     /** Redis URL (presence and caches). */

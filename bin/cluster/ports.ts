@@ -56,6 +56,9 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     brokers,
     clientId: `troupe-${role}-${config.node.id}`,
     ...(config.cluster.kafkaControllerFallback ? { createClient: kafkaClientWithControllerFallback } : {}),
+    maxWaitTimeMs: config.cluster.kafkaFetchMaxWaitMs,
+    sessionTimeoutMs: config.cluster.kafkaSessionTimeoutMs,
+    heartbeatIntervalMs: config.cluster.kafkaHeartbeatMs,
     onError: (error, what) => logger.warn('kafka', { what, error: asTroupeError(error).message }),
   });
   let presence: Presence | null = null;
