@@ -19,6 +19,9 @@ import { RedisPresence } from '../../transport/presence/redis.js';
 import { kafkaClientWithControllerFallback } from '../../transport/log/kafka-controller-fallback.js';
 import { requireList, requireOne } from './settings.js';
 
+/** Exit status of a node whose Kafka consumer died (see onMemberFailed). */
+export const EXIT_CONSUMER_FAILED = 4;
+
 export type RoleName = 'gateway' | 'logic' | 'repo' | 'task';
 
 export interface ClusterPorts {
@@ -27,6 +30,11 @@ export interface ClusterPorts {
   coord: Coordinator;
   /** This node's lease: its registration and claims live under it. */
   lease: Lease;
+  /**
+   * Grants a new lease and registers the node under it again (for a node that owns no claims,
+   * a gateway, whose lease was lost); `lease` is the new one afterwards.
+   */
+  reregister(): Promise<Lease>;
   /** Redis presence; absent for the repo role, which does not need it. */
   presence: Presence | null;
   /** Deregisters (revokes the lease) and closes every connection. */
@@ -47,10 +55,12 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     throw asTroupeError(err);
   }
   // Repo nodes register through their shard placement, with the address routers need.
-  if (role !== 'repo') {
+  const register = async (under: Lease): Promise<void> => {
+    if (role === 'repo') return;
     const nodeKey = `/troupe/${config.node.cluster}/nodes/${role}/${config.node.id}`;
-    await lease.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid, ...extra }));
-  }
+    await under.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid, ...extra }));
+  };
+  await register(lease);
 
   const log = new KafkaLog({
     brokers,
@@ -60,6 +70,12 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     sessionTimeoutMs: config.cluster.kafkaSessionTimeoutMs,
     heartbeatIntervalMs: config.cluster.kafkaHeartbeatMs,
     onError: (error, what) => logger.warn('kafka', { what, error: asTroupeError(error).message }),
+    onMemberFailed: (groupId, error) => {
+      // A member that will never consume again holds nothing but still looks alive: exit, so
+      // the supervisor starts a fresh node and the group rebalances to the healthy ones.
+      logger.error('kafka consumer stopped for good; exiting', { groupId, error: asTroupeError(error).message, exitCode: EXIT_CONSUMER_FAILED });
+      process.exit(EXIT_CONSUMER_FAILED);
+    },
   });
   let presence: Presence | null = null;
   try {
@@ -71,18 +87,25 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     throw err;
   }
   const producer = log.producer();
-  return {
+  const ports: ClusterPorts = {
     log,
     producer,
     coord,
     lease,
     presence,
+    reregister: async () => {
+      const fresh = await coord.grantLease(config.cluster.leaseTtlMs);
+      await register(fresh);
+      ports.lease = fresh;
+      return fresh;
+    },
     close: async () => {
       await producer.close().catch(() => undefined);
       await log.close().catch(() => undefined);
       await presence?.close().catch(() => undefined);
-      await lease.revoke().catch(() => undefined);
+      await ports.lease.revoke().catch(() => undefined);
       await coord.close().catch(() => undefined);
     },
   };
+  return ports;
 }

@@ -5,8 +5,9 @@
  * intake and finishes what it took, then the node deregisters and exits 0. A second signal, or a
  * drain over shutdown.drainTimeoutMs, exits 1 at once.
  *
- * A node whose etcd lease is lost exits with status 3: it has already stopped serving what it
- * owned (its claims may belong to another node now) and a fresh process is the simplest way back.
+ * A logic, repo or task node whose etcd lease is lost exits with status 3: it has already
+ * stopped serving what it owned (its claims may belong to another node now) and a fresh process
+ * is the simplest way back. A gateway owns no claims and registers again under a new lease.
  */
 import { start as startActorSystem, stop as stopActor } from 'nact';
 import { TroupeMetrics } from '../../actors/metrics.js';
@@ -44,11 +45,24 @@ export async function runClusterRole(
   // Live keys (rate limits, the large-group threshold, log level, …) follow etcd from here on.
   const live = await startRuntimeConfig({ coord: ports.coord, config, logger });
   let draining = false;
-  ports.lease.onLost(() => {
+  const onLeaseLost = (): void => {
     if (draining) return;
+    if (role === 'gateway') {
+      // A gateway owns no claims: nothing to fence, so it keeps its connections and registers
+      // again under a new lease (retrying while etcd is unreachable).
+      logger.warn('etcd lease lost; registering again');
+      const again = (): void =>
+        void ports.reregister().then(
+          (lease) => lease.onLost(onLeaseLost),
+          () => setTimeout(again, 1000).unref(),
+        );
+      again();
+      return;
+    }
     logger.error('etcd lease lost; this node stopped serving and exits', { exitCode: EXIT_LEASE_LOST });
     process.exit(EXIT_LEASE_LOST);
-  });
+  };
+  ports.lease.onLost(onLeaseLost);
   const ctx: RoleContext = { config, nodeId: config.node.id, logger, metrics, system };
   let running: RunningRole;
   try {

@@ -5,9 +5,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { once } from 'node:events';
 import { join } from 'node:path';
-import { stopProcess } from '../services/processes.js';
+import { lastLines, stopProcess } from '../services/processes.js';
 import { waitFor } from '../services/wait-for.js';
 
 export type LocalRole = 'gateway' | 'logic' | 'repo' | 'task';
@@ -56,7 +57,11 @@ export class RoleProcess {
     const url = `http://127.0.0.1:${this.spec.readyPort}/readyz`;
     await waitFor(
       async () => {
-        if (this.exitStatus !== null) throw new Error(`${this.spec.role} ${this.spec.nodeId} ended (${this.exitStatus}) before it was ready; see ${this.logFile}`);
+        if (this.exitStatus !== null) {
+          // The folder goes away with the cluster: say why here.
+          const log = await readFile(this.logFile, 'utf8').catch(() => '');
+          throw new Error(`${this.spec.role} ${this.spec.nodeId} ended (${this.exitStatus}) before it was ready: ${lastLines(log, 3)}`);
+        }
         try {
           return (await fetch(url, { signal: AbortSignal.timeout(1000) })).ok;
         } catch {

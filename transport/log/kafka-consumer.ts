@@ -36,7 +36,21 @@
 import type { Cluster, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import { TroupeError } from '../errors.js';
 import { consumerSettings } from './arguments.js';
-import { fromKafkaError } from './kafka-errors.js';
+import { fromKafkaError, isRetriableKafkaError, kafkaErrorType } from './kafka-errors.js';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** First joins tried before start() gives up, and the pause before the n-th retry (× n). */
+const JOIN_ATTEMPTS = 5;
+const JOIN_RETRY_MS = 300;
+
+/**
+ * A first join worth trying again: a retriable failure, or INVALID_REQUEST, which librdkafka's
+ * mock cluster answers when members of a new group join at the same moment (seen with two logic
+ * nodes starting together); a fresh JoinGroup then succeeds.
+ */
+function joinMayBeRetried(err: unknown): boolean {
+  return isRetriableKafkaError(err) || kafkaErrorType(err) === 'INVALID_REQUEST';
+}
 import { hookJoins } from './kafka-join-hook.js';
 import { toLogRecord } from './kafka-records.js';
 import type { ConsumerListener, ConsumerOptions, GroupConsumer, LogRecord, TopicPartition } from './port.js';
@@ -68,6 +82,8 @@ export interface KafkaConsumerHost {
   committedOffsets(groupId: string, topics: readonly string[]): Promise<Map<string, bigint>>;
   left(member: KafkaGroupConsumer): void;
   reportError(error: unknown, what: string): void;
+  /** A running member's consumer stopped for good (kafkajs will not restart it). */
+  memberFailed(groupId: string, error: unknown): void;
 }
 
 const SETTLED: Promise<void> = Promise.resolve();
@@ -179,7 +195,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
 
   // ---- joining and leaving ----
 
-  private async join(): Promise<void> {
+  private async join(attempt = 1): Promise<void> {
     const settings = this.host.settings;
     const joined = new Promise<Promise<void>>((resolve, reject) => (this.firstJoin = { resolve, reject }));
     joined.catch(() => undefined);
@@ -216,10 +232,15 @@ export class KafkaGroupConsumer implements GroupConsumer {
       if (this.state === 'starting') this.state = 'running';
     } catch (err) {
       this.firstJoin = null;
-      this.state = 'stopped';
-      this.accepting = false;
       this.consumer = null;
       await consumer.disconnect().catch(() => undefined);
+      if (attempt < JOIN_ATTEMPTS && this.state === 'starting' && joinMayBeRetried(err)) {
+        this.host.reportError(err, `joining group ${this.groupId} failed (attempt ${attempt}); trying again`);
+        await sleep(JOIN_RETRY_MS * attempt);
+        if (this.state === 'starting') return this.join(attempt + 1);
+      }
+      this.state = 'stopped';
+      this.accepting = false;
       this.host.left(this);
       throw fromKafkaError(err, `joining group ${this.groupId}`);
     }
@@ -304,6 +325,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     }
     // kafkajs has left the group already: revoke now, the partitions may have moved.
     void this.revokeAll();
+    if (!restart) this.host.memberFailed(this.groupId, error);
   }
 
   private async shutdown(): Promise<void> {

@@ -81,6 +81,11 @@ export interface KafkaLogOptions {
   retryDelayMs?: number;
   /** Told about consumer crashes and listener failures. Default: a process warning. */
   onError?: (error: unknown, what: string) => void;
+  /**
+   * A consumer crashed with an error kafkajs does not retry and will not consume again: the
+   * owner should treat the node as broken (a cluster node exits so that it is restarted).
+   */
+  onMemberFailed?: (groupId: string, error: unknown) => void;
 }
 
 export class KafkaLog implements Log {
@@ -138,6 +143,7 @@ export class KafkaLog implements Log {
       committedOffsets: (groupId, topics) => this.groupOffsets(groupId, topics),
       left: (member) => this.consumers.delete(member),
       reportError: onError,
+      memberFailed: (groupId, error) => options.onMemberFailed?.(groupId, error),
     };
   }
 
