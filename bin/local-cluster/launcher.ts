@@ -70,7 +70,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const order: LocalRole[] = ['gateway', 'logic', 'task', 'repo'];
     for (const role of order) await Promise.all(processes.filter((p) => p.spec.role === role).map((p) => p.stop(20_000)));
     await Promise.all([kafka?.stop(), redis?.stop(), etcd?.stop(), mariadb?.stop()].map((p) => p?.catch(() => undefined)));
-    if (process.env.DEBUG_KEEP !== '1') await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true });
   };
 
   try {

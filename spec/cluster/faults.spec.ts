@@ -51,7 +51,9 @@ describe('cluster faults: nodes killed or stopped under traffic lose no acked me
     // Strike once traffic flows: some acks are in, most are still to come.
     await waitFor(() => senders.every((s) => s.client.count((f) => f.type === 'ack') >= 5), { timeoutMs: 30_000, message: 'traffic flowing' });
     await fault();
+    const ackedByFault = senders.reduce((n, s) => n + s.client.count((f) => f.type === 'ack'), 0);
     const acks = await Promise.all(runs);
+    expect(ackedByFault, 'the fault struck while messages were still being sent').to.be.lessThan(senders.length * groups.length * count);
     expect(progress).to.equal(runs.length);
     for (const [g, group] of groups.entries()) {
       const history = await fetchAllMessages(http, senders[0]!.user.accessToken, group.id);

@@ -127,6 +127,7 @@ export class WsClient {
   private readonly taken = new Set<number>();
   private readonly waiters = new Set<Waiter>();
   private closeInfo: CloseInfo | undefined;
+  private lastError: string | undefined;
 
   private constructor(readonly socket: WebSocket) {
     openClients.add(this);
@@ -136,15 +137,16 @@ export class WsClient {
         openClients.delete(this);
         for (const waiter of this.waiters) {
           clearTimeout(waiter.timer);
-          waiter.reject(new Error(`socket closed with ${code} while waiting for a frame; got ${this.describeFrames()}`));
+          const why = this.lastError === undefined ? '' : ` (${this.lastError})`;
+          waiter.reject(new Error(`socket closed with ${code}${why} while waiting for a frame; got ${this.describeFrames()}`));
         }
         this.waiters.clear();
         resolve(this.closeInfo);
       });
     });
     socket.on('message', (data, isBinary) => this.receive(data, isBinary));
-    // Errors after open surface as a close; keep them from crashing the process.
-    socket.on('error', () => undefined);
+    // Errors after open surface as a close (1006); keep them for its message, not as a crash.
+    socket.on('error', (err) => (this.lastError = err.message));
   }
 
   /** Opens a socket and resolves once it is open (before `ready`). Rejects if it is refused. */
