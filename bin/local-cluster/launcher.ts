@@ -1,7 +1,8 @@
 /**
  * `troupe local-cluster`: a whole cluster on this machine, without Docker, for people trying the
  * cluster mode and for the cluster specs. It starts MariaDB, Redis, etcd and the Kafka mock on
- * private ports (each in its own temporary folder), applies the migrations, then starts every role
+ * private ports (each in its own temporary folder; one line says where each is), applies the
+ * migrations, then starts every role
  * as its own process: repo nodes first (logic and gateways call them), then logic, task and
  * gateways, each awaited until its /readyz answers. The cluster's folder holds one log file per
  * process and the gateways' shared signing keys; `stop()` ends the roles (gateways first, each
@@ -34,7 +35,7 @@ export interface LocalClusterOptions {
   configFile?: string;
   /** Extra TROUPE_ variables given to every role. */
   env?: Record<string, string>;
-  /** Called with one line per started process, then `cluster ready`. */
+  /** Called with one line per service (`etcd <url>`, …), one per started process, then `cluster ready`. */
   onLine?: (line: string) => void;
   /** How long one process may take to become ready. Default 60 s. */
   readyTimeoutMs?: number;
@@ -97,6 +98,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       await knex.destroy();
     }
     const services = { mysqlUrl, redisUrl: redis.url, etcd: etcd.endpoint, brokers: kafka.brokers.join(',') };
+    // Where the services are, for `troupe config --etcd …`, a MySQL client or a Kafka tool.
+    say(`mysql ${mysqlUrl}`);
+    say(`redis ${services.redisUrl}`);
+    say(`etcd ${services.etcd}`);
+    say(`kafka ${services.brokers}`);
 
     let nextPort = options.basePort;
     const port = async (): Promise<number> => (nextPort === undefined ? freePort() : nextPort++);

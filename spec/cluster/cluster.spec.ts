@@ -3,6 +3,7 @@
 // processes; these specs drive the protocol through both gateways: users on different gateways
 // talk to each other, groups span gateways, history and sync work from either gateway, and a
 // group over the large-group threshold is fanned out by the task node.
+import { execFile } from 'node:child_process';
 import { expect } from 'chai';
 import { api, closeAllClients, connect, registerAndLogin, type Api, type Json, type LoggedIn, type WsClient } from '../support/client.js';
 import { clientMsgId, createDirect, createGroup, fetchAllMessages, getConversation, sendMany, sendMessage } from '../support/chat.js';
@@ -51,6 +52,46 @@ describe('cluster: 2 gateways, 2 logic, 2 repo, 1 task as processes (troupe loca
     expect(processLines.filter((l) => /^gateway gateway-\d pid \d+ http:\/\/127\.0\.0\.1:\d+$/.test(l))).to.have.length(2);
     expect(cluster.lines[cluster.lines.length - 1]).to.equal('cluster ready');
     for (const pid of cluster.pids.values()) expect(() => process.kill(pid, 0), `pid ${pid} alive`).not.to.throw();
+  });
+
+  it('prints where MariaDB, Redis, etcd and Kafka listen before the processes', function () {
+    const services = cluster.lines.slice(0, 4);
+    expect(services[0]).to.match(/^mysql mysql:\/\/\S+@127\.0\.0\.1:\d+\/troupe$/);
+    expect(services[1]).to.match(/^redis redis:\/\/127\.0\.0\.1:\d+$/);
+    expect(services[2]).to.match(/^etcd http:\/\/127\.0\.0\.1:\d+$/);
+    expect(services[3]).to.match(/^kafka 127\.0\.0\.1:\d+$/);
+  });
+
+  it('`troupe config set` changes a live key on every gateway at once, and `unset` reverts it', async function () {
+    const config = (...args: string[]): Promise<{ code: number | null; out: string }> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, ['--import', 'tsx', 'bin/troupe.ts', 'config', ...args, '--etcd', cluster.etcd], (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? 1), out: stdout + stderr }),
+        );
+      });
+    const user = await registerAndLogin(g1);
+    const clients = [await online(g1, user), await online(g2, user)];
+    const burstOf = async (client: WsClient): Promise<number> => {
+      const before = client.count((f) => f.type === 'pong');
+      for (let i = 0; i < 10; i++) client.send({ type: 'ping' });
+      await client.next((f) => f.type === 'error' && f.code === 'rate_limited', 2_000).catch(() => undefined);
+      await client.expectAlive().catch(() => undefined);
+      return client.count((f) => f.type === 'pong') - before;
+    };
+    try {
+      expect(await config('set', 'gateway.rateLimit.burst', '3')).to.deep.include({ code: 0 });
+      expect(await config('set', 'gateway.rateLimit.perSecond', '1')).to.deep.include({ code: 0 });
+      for (const client of clients) {
+        // A fresh connection's bucket would start full at the new burst; these started at 60 and
+        // are trimmed to 3 by the change: 10 quick pings get at most burst + refill answers.
+        await waitFor(async () => (await burstOf(client)) <= 5, { timeoutMs: 15_000, intervalMs: 1500, message: 'rate limit lowered live' });
+      }
+      expect((await config('get', 'gateway.rateLimit.burst')).out).to.include('3');
+    } finally {
+      await config('unset', 'gateway.rateLimit.burst');
+      await config('unset', 'gateway.rateLimit.perSecond');
+    }
+    expect((await config('list')).out).to.match(/gateway\.rateLimit\.burst\s+60\s+default/);
   });
 
   it('every gateway answers /healthz, /readyz and /metrics', async function () {

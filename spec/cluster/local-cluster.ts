@@ -17,6 +17,8 @@ export interface RunningCluster {
   gatewayUrls: string[];
   /** role → pid, by node id. */
   pids: Map<string, number>;
+  /** The etcd endpoint the launcher printed. */
+  etcd: string;
   /** Sends SIGTERM and resolves with the exit code once the launcher has stopped everything. */
   stop(): Promise<number | null>;
   child: ChildProcess;
@@ -78,7 +80,8 @@ export async function launchLocalCluster(
     pids.set(m[2]!, Number(m[3]));
     if (m[4] !== undefined) gatewayUrls.push(m[4]);
   }
-  return { lines, gatewayUrls, pids, stop, child };
+  const etcd = lines.find((l) => l.startsWith('etcd '))?.slice(5) ?? '';
+  return { lines, gatewayUrls, pids, etcd, stop, child };
 }
 
 function withoutTroupe(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
