@@ -7,6 +7,7 @@
  * in `knex_migrations` carry no file extension, so both agree on what has been applied.
  * A new migration is a new module here plus one line in MIGRATIONS, in order.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Knex } from 'knex';
 import { storeError } from '../transport/store/knex-errors.js';
 import * as init from './20261127000001_init.js';
@@ -50,13 +51,32 @@ export const MIGRATIONS_TABLE = 'knex_migrations';
  * `unavailable` when the database cannot be reached.
  */
 export async function migrateLatest(knex: Knex): Promise<{ applied: string[] }> {
-  try {
-    const [, applied] = (await knex.migrate.latest({
-      migrationSource: new StaticMigrationSource(),
-      tableName: MIGRATIONS_TABLE,
-    })) as [number, string[]];
-    return { applied };
-  } catch (err) {
-    throw storeError('migrateLatest', err);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const [, applied] = (await knex.migrate.latest({
+        migrationSource: new StaticMigrationSource(),
+        tableName: MIGRATIONS_TABLE,
+      })) as [number, string[]];
+      return { applied };
+    } catch (err) {
+      if (attempt < RACE_ATTEMPTS && lostRace(err)) {
+        await sleep(RACE_PAUSE_MS * attempt);
+        continue;
+      }
+      throw storeError('migrateLatest', err);
+    }
   }
+}
+
+const RACE_ATTEMPTS = 10;
+const RACE_PAUSE_MS = 200;
+
+/**
+ * Two nodes migrating a fresh database at once: knex creates its bookkeeping tables before it
+ * takes its lock, so the slower one fails on a table the other just made, or finds the lock
+ * held. Trying again after a pause finds the work done (or the lock free).
+ */
+function lostRace(err: unknown): boolean {
+  const e = err as { name?: unknown; code?: unknown; message?: unknown };
+  return e?.name === 'MigrationLocked' || e?.code === 'ER_TABLE_EXISTS_ERROR' || e?.code === 'ER_DUP_ENTRY' || /already exists/i.test(String(e?.message ?? ''));
 }

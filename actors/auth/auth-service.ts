@@ -3,6 +3,7 @@ import type { RefreshTokenRow, Store, UserRow } from '../../transport/store/port
 import { newId } from '../ids.js';
 import { isValidUsername, parseLogin, parseRefreshRequest, parseRegistration } from './auth-requests.js';
 import type { LoginLimiter } from './login-limiter.js';
+import type { SharedLoginFailures } from './shared-login-failures.js';
 import type { PasswordHasher } from './password-hasher.js';
 import { hashRefreshToken, looksLikeRefreshToken, newRefreshToken } from './refresh-tokens.js';
 import type { AccessClaims, AccessTokens } from './tokens.js';
@@ -28,6 +29,8 @@ export interface AuthServiceOptions {
   hasher: PasswordHasher;
   tokens: AccessTokens;
   limiter: LoginLimiter;
+  /** Failed-login counts shared with the other gateways of a cluster; absent in embedded mode. */
+  sharedFailures?: SharedLoginFailures;
   /** Lifetime of each refresh token from its issue (each rotation starts a new one). */
   refreshTokenTtlSec: number;
   /** Clock in ms; injectable for tests. Default Date.now. */
@@ -55,6 +58,7 @@ export class AuthService {
   private readonly hasher: PasswordHasher;
   private readonly tokens: AccessTokens;
   private readonly limiter: LoginLimiter;
+  private readonly shared: SharedLoginFailures | undefined;
   private readonly refreshTtlMs: number;
   private readonly now: () => number;
   private readonly knownUsers = new Set<string>();
@@ -64,6 +68,7 @@ export class AuthService {
     this.hasher = options.hasher;
     this.tokens = options.tokens;
     this.limiter = options.limiter;
+    this.shared = options.sharedFailures;
     this.refreshTtlMs = options.refreshTokenTtlSec * 1000;
     this.now = options.now ?? Date.now;
   }
@@ -94,9 +99,13 @@ export class AuthService {
     if (!isValidUsername(username)) {
       // No such user can exist, so there is nothing to hide and nothing to hash.
       this.limiter.check(username, remoteAddress);
+      await this.shared?.check(null, remoteAddress);
       this.limiter.recordFailure(null, remoteAddress);
+      await this.shared?.record(null, remoteAddress);
       throw new TroupeError('unauthenticated', WRONG_CREDENTIALS);
     }
+    this.limiter.check(username, remoteAddress);
+    await this.shared?.check(username, remoteAddress);
     this.limiter.begin(username, remoteAddress);
     let failed = false;
     try {
@@ -112,6 +121,7 @@ export class AuthService {
       return await this.session(user, refreshToken);
     } finally {
       this.limiter.end(username, remoteAddress, failed);
+      if (failed) await this.shared?.record(username, remoteAddress);
     }
   }
 

@@ -47,8 +47,10 @@ export class GroupCommitStore implements Store {
   }
 
   appendMessages(batches: readonly FencedBatch[]): Promise<void> {
+    if (batches.length === 0) return Promise.resolve();
     const first = batches[0]?.messages[0];
-    if (first === undefined) return Promise.resolve();
+    // Batches without messages are epoch checks: straight to the store, which fences them.
+    if (first === undefined) return this.inner.appendMessages(batches);
     const shard = this.shards[partitionFor(first.conv, this.options.shards)] as Shard;
     let rows = 0;
     for (const b of batches) rows += b.messages.length;

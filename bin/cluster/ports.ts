@@ -14,7 +14,8 @@ import type { Coordinator, Lease } from '../../transport/coord/port.js';
 import { asTroupeError } from '../../transport/errors.js';
 import { KafkaLog } from '../../transport/log/kafka.js';
 import type { Log, Producer } from '../../transport/log/port.js';
-import type { Presence } from '../../transport/presence/port.js';
+import type { Cache, Presence } from '../../transport/presence/port.js';
+import { RedisCache } from '../../transport/presence/redis-cache.js';
 import { RedisPresence } from '../../transport/presence/redis.js';
 import { kafkaClientWithControllerFallback } from '../../transport/log/kafka-controller-fallback.js';
 import { requireList, requireOne } from './settings.js';
@@ -37,6 +38,8 @@ export interface ClusterPorts {
   reregister(): Promise<Lease>;
   /** Redis presence; absent for the repo role, which does not need it. */
   presence: Presence | null;
+  /** Redis cache (shared counters such as failed logins); absent for the repo role. */
+  cache: Cache | null;
   /** Deregisters (revokes the lease) and closes every connection. */
   close(): Promise<void>;
 }
@@ -78,9 +81,15 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     },
   });
   let presence: Presence | null = null;
+  let cache: Cache | null = null;
   try {
-    if (redisUrl !== null) presence = await RedisPresence.connect(redisUrl, { keyPrefix: `troupe:${config.node.cluster}:`, onError: () => undefined });
+    if (redisUrl !== null) {
+      const redis = { keyPrefix: `troupe:${config.node.cluster}:`, onError: () => undefined };
+      presence = await RedisPresence.connect(redisUrl, redis);
+      cache = await RedisCache.connect(redisUrl, redis);
+    }
   } catch (err) {
+    await presence?.close().catch(() => undefined);
     await log.close();
     await lease.revoke().catch(() => undefined);
     await coord.close();
@@ -93,6 +102,7 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     coord,
     lease,
     presence,
+    cache,
     reregister: async () => {
       const fresh = await coord.grantLease(config.cluster.leaseTtlMs);
       await register(fresh);
@@ -103,6 +113,7 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
       await producer.close().catch(() => undefined);
       await log.close().catch(() => undefined);
       await presence?.close().catch(() => undefined);
+      await cache?.close().catch(() => undefined);
       await ports.lease.revoke().catch(() => undefined);
       await coord.close().catch(() => undefined);
     },

@@ -12,7 +12,7 @@ import { startGatewayRole } from '../roles/gateway-role.js';
 export async function runGateway(config: TroupeConfig): Promise<void> {
   await runClusterRole(config, 'gateway', async (ctx, ports) => {
     const repo = await openRepoClient(config, ports.coord, ctx.metrics);
-    const gateway = await startGatewayRole(ctx, { log: ports.log, producer: ports.producer, presence: ports.presence!, store: repo.store });
+    const gateway = await startGatewayRole(ctx, { log: ports.log, producer: ports.producer, presence: ports.presence!, store: repo.store, sharedCache: ports.cache! });
     return {
       servesOps: true,
       describe: { port: gateway.port },

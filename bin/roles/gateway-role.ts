@@ -11,6 +11,7 @@
 import { AuthService } from '../../actors/auth/auth-service.js';
 import { LoginLimiter } from '../../actors/auth/login-limiter.js';
 import { PasswordHasher } from '../../actors/auth/password-hasher.js';
+import { SharedLoginFailures } from '../../actors/auth/shared-login-failures.js';
 import type { AccessClaims } from '../../actors/auth/tokens.js';
 import { AccessTokens } from '../../actors/auth/tokens.js';
 import { Gateway } from '../../actors/gateway/gateway.js';
@@ -18,7 +19,7 @@ import type { GatewayDeps } from '../../actors/gateway/gateway-deps.js';
 import { ConversationService } from '../../actors/logic/conversation-service.js';
 import { createUwsServer } from '../../transport/http/uws.js';
 import type { Log, Producer } from '../../transport/log/port.js';
-import type { Presence } from '../../transport/presence/port.js';
+import type { Cache, Presence } from '../../transport/presence/port.js';
 import type { Store } from '../../transport/store/port.js';
 import { loadOrCreateSigningKeys } from '../signing-keys.js';
 import { loadWebAssets } from '../web-assets.js';
@@ -31,6 +32,8 @@ export interface GatewayPorts {
   presence: Presence;
   /** Users, tokens and conversations: the store (embedded) or the gRPC client of the repo nodes. */
   store: Store;
+  /** Counters shared with the other gateways (Redis in a cluster); absent: this gateway counts alone. */
+  sharedCache?: Cache;
 }
 
 export interface GatewayRole {
@@ -56,6 +59,7 @@ export async function startGatewayRole(ctx: RoleContext, ports: GatewayPorts): P
     hasher: new PasswordHasher(config.auth.argon2),
     tokens: new AccessTokens(keys, config.auth),
     limiter: new LoginLimiter(config.auth),
+    ...(ports.sharedCache === undefined ? {} : { sharedFailures: new SharedLoginFailures({ cache: ports.sharedCache, ...config.auth, logger }) }),
     refreshTokenTtlSec: config.auth.refreshTokenTtlSec,
   });
   const conversations = new ConversationService({

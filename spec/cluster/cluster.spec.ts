@@ -112,6 +112,20 @@ describe('cluster: 2 gateways, 2 logic, 2 repo, 1 task as processes (troupe loca
     expect(me.body.username).to.equal(user.user.username);
   });
 
+  it('counts failed logins across both gateways: the 11th for one username is rate_limited on either', async function () {
+    const victim = await registerAndLogin(g1);
+    const name = victim.user.username;
+    for (let i = 0; i < 10; i++) {
+      const res = await (i % 2 === 0 ? http1 : http2)('POST', '/v1/sessions', { username: name, password: `wrong-password-${i}` });
+      expect(res.status, `failure ${i + 1}`).to.equal(401);
+    }
+    for (const http of [http1, http2]) {
+      const res = await http('POST', '/v1/sessions', { username: name, password: 'wrong-password-x' });
+      expect(res.status, res.text).to.equal(429);
+      expect(res.body.error.code).to.equal('rate_limited');
+    }
+  });
+
   it('users on different gateways talk in a direct conversation, with presence across gateways', async function () {
     const [a, b] = [await registerAndLogin(g1), await registerAndLogin(g2)];
     const conv = await createDirect(http1, a, b.user.id);

@@ -78,5 +78,22 @@ export function describeCacheContract(name: string, factory: () => Promise<Cache
       await waitFor(async () => (await cache.get(`${prefix}control`)) === null, { message: 'the control key to expire' });
       expect(await cache.get(key)).to.equal('v2');
     });
+
+    it('counts increments atomically from 1, and several callers at once lose none', async function () {
+      const key = `${prefix}n`;
+      expect(await cache.increment(key, LONG_TTL_MS)).to.equal(1);
+      const counts = await Promise.all(Array.from({ length: 50 }, () => cache.increment(key, LONG_TTL_MS)));
+      expect([...counts].sort((a, b) => a - b)).to.deep.equal(Array.from({ length: 50 }, (_, i) => i + 2));
+      expect(await cache.get(key)).to.equal('51');
+    });
+
+    it('keeps a counter\'s first expiry (a fixed window), then starts again from 1', async function () {
+      const key = `${prefix}window`;
+      expect(await cache.increment(key, SHORT_TTL_MS)).to.equal(1);
+      // A later increment with a long TTL must not extend the window.
+      expect(await cache.increment(key, LONG_TTL_MS)).to.equal(2);
+      await waitFor(async () => (await cache.get(key)) === null, { message: 'the counter window to end' });
+      expect(await cache.increment(key, LONG_TTL_MS)).to.equal(1);
+    });
   });
 }

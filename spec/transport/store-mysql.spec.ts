@@ -66,6 +66,19 @@ describe('MySQL store (MariaDB)', function () {
       for (const table of TABLES) expect(await knex.schema.hasTable(table), table).to.equal(true);
     });
 
+    it('lets several nodes migrate a fresh database at once: every one succeeds, the schema is applied once', async function () {
+      const url = await mariadb!.createDatabase(databaseName('race'));
+      const nodes = await Promise.all([1, 2, 3, 4].map(() => openMysqlStore(url)));
+      try {
+        const results = await Promise.all(nodes.map(({ knex }) => migrateLatest(knex)));
+        expect(results.flatMap((r) => r.applied)).to.deep.equal(['20261127000001_init']);
+        const [rows] = (await nodes[0]!.knex.raw('select count(*) as n from knex_migrations')) as [Array<{ n: number }>];
+        expect(Number(rows[0]!.n)).to.equal(1);
+      } finally {
+        await Promise.all(nodes.map(({ knex }) => knex.destroy()));
+      }
+    });
+
     it('creates every table as InnoDB with the utf8mb4_bin collation', async function () {
       const { knex } = await migratedStore('schema');
       const rows = (await knex('information_schema.tables')

@@ -68,6 +68,20 @@ export class MemoryCache implements Cache {
     }
   }
 
+  async increment(key: string, ttlMs: number): Promise<number> {
+    this.assertOpen();
+    if (!Number.isFinite(ttlMs) || ttlMs <= 0) {
+      throw new TroupeError('invalid_argument', `cache TTL must be a positive number of ms, got ${ttlMs}`);
+    }
+    const now = performance.now();
+    const current = this.read(key, now);
+    const count = (current === null ? 0 : Number.parseInt(current, 10) || 0) + 1;
+    const record = this.records.get(key);
+    if (record === undefined) this.records.set(key, { value: String(count), expiresAt: now + ttlMs });
+    else record.value = String(count);
+    return count;
+  }
+
   async del(key: string): Promise<void> {
     this.assertOpen();
     this.records.delete(key);

@@ -41,5 +41,12 @@ export interface Cache {
   getMany(keys: readonly string[]): Promise<Array<string | null>>;
   set(key: string, value: string, ttlMs: number): Promise<void>;
   del(key: string): Promise<void>;
+  /**
+   * Adds 1 to the integer counter `key` atomically (across every caller of the same store) and
+   * returns the new count. A missing or expired key starts at 0 and gets `ttlMs`; incrementing
+   * an existing counter keeps its expiry, so a counter counts within a fixed window. For
+   * counts that must be shared by nodes, such as failed logins.
+   */
+  increment(key: string, ttlMs: number): Promise<number>;
   close(): Promise<void>;
 }

@@ -70,6 +70,27 @@ export class RedisCache implements Cache {
     }
   }
 
+  /**
+   * INCR and PEXPIRE … NX in one MULTI (one round trip, atomic): only a counter without an
+   * expiry, i.e. one this call created, gets the window. Needs Redis 7 (PEXPIRE NX).
+   */
+  async increment(key: string, ttlMs: number): Promise<number> {
+    this.assertOpen();
+    const ttl = redisTtlMs(ttlMs, 'cache');
+    const full = this.keyPrefix + key;
+    let replies: Array<[Error | null, unknown]> | null;
+    try {
+      replies = await this.client.multi().incr(full).pexpire(full, ttl, 'NX').exec();
+    } catch (err) {
+      throw this.failure(err, 'increment');
+    }
+    const [incr] = replies ?? [];
+    if (incr === undefined || incr[0] !== null || typeof incr[1] !== 'number') {
+      throw this.failure(incr?.[0] ?? new Error('transaction aborted'), 'increment');
+    }
+    return incr[1];
+  }
+
   async del(key: string): Promise<void> {
     this.assertOpen();
     try {

@@ -224,11 +224,12 @@ describe('GroupCommitStore', function () {
     expect(fake.appendCalls).to.have.length(2);
   });
 
-  it('resolves an empty append without writing', async function () {
+  it('resolves an empty append without writing, and passes a batch without messages straight on (the store fences it)', async function () {
     const store = groupCommit();
     await store.appendMessages([]);
-    await store.appendMessages([{ unit: 'upstream/0', epoch: 1, messages: [] }]);
     expect(fake.appendCalls).to.have.length(0);
+    await store.appendMessages([{ unit: 'upstream/0', epoch: 1, messages: [] }]);
+    expect(fake.appendCalls).to.deep.equal([[{ unit: 'upstream/0', epoch: 1, messages: [] }]]);
   });
 
   it('passes every other method through with its arguments and result', async function () {
