@@ -1,25 +1,29 @@
 /**
- * The throughput part of the run, against its own fresh Troupe server: set up the population,
- * connect every user, step the offered rate up (doubling) until a step is not sustained, then
- * bisect between the last sustained and the first failed rate (`--refine` times), and finally
- * compare each conversation's lastSeq on the server with the seqs the run saw acked.
+ * The throughput part of the run, against its own fresh target (the embedded server or a
+ * cluster, bench/lib/load-target.ts; each user on its own entry point): set up the population,
+ * connect every user, step the offered rate up (doubling) until a step is not sustained (or down,
+ * halving, while not even the first is), then bisect between the last sustained and the first
+ * failed rate (`--refine` times), and finally compare each conversation's lastSeq on the server
+ * with the seqs the run saw acked.
  */
 import { performance } from 'node:perf_hooks';
 import { closeAll, openMany } from './clients.js';
-import { HttpApi, mapConcurrently, type Session } from './http-api.js';
+import { mapConcurrently, type Session } from './http-api.js';
 import { Ledger } from './ledger.js';
+import { EntryPoints, type LoadTarget } from './load-target.js';
 import { hasCorrectnessFailure, runLoadStep, type StepResult } from './load-step.js';
 import type { BenchOptions } from './options.js';
-import { createPopulation, type BenchConversation } from './population.js';
+import { createPopulation, type ApiFor, type BenchConversation } from './population.js';
 import { SendMix } from './send-mix.js';
-import type { ServerProcess } from './server-process.js';
 
 /** A step whose acks in the window fall below this share of the offered rate is not sustained. */
 const MIN_ACHIEVED_SHARE = 0.9;
+/** When the first step is not sustained, the rate is halved at most this often (down to 1/16). */
+const MAX_HALVINGS = 4;
 
 export interface ServerSeqCheck {
   conversations: number;
-  /** Conversations whose lastSeq on the server differs from the newest seq the run saw acked. */
+  /** Conversations whose lastSeq on the server differs from the newest seq the run saw acked, or could not be read. */
   mismatches: number;
   examples: string[];
 }
@@ -39,10 +43,12 @@ export interface LoadPhaseResult {
   serverSeqCheck: ServerSeqCheck;
 }
 
-export async function runLoadPhase(server: ServerProcess, options: BenchOptions, progress: (line: string) => void): Promise<LoadPhaseResult> {
-  const api = new HttpApi(server.baseUrl);
-  progress(`setting up ${options.connections} users, ${options.groups} groups of ${options.groupSize}, ${options.directs} direct conversations`);
-  const population = await createPopulation(api, 'load', {
+export async function runLoadPhase(target: LoadTarget, options: BenchOptions, progress: (line: string) => void): Promise<LoadPhaseResult> {
+  const entries = new EntryPoints(target.baseUrls);
+  const apiFor: ApiFor = (user) => entries.apiFor(user);
+  const spread = target.baseUrls.length > 1 ? `, spread over ${target.baseUrls.length} gateways` : '';
+  progress(`setting up ${options.connections} users${spread}, ${options.groups} groups of ${options.groupSize}, ${options.directs} direct conversations`);
+  const population = await createPopulation(apiFor, 'load', {
     users: options.connections, groups: options.groups, groupSize: options.groupSize, directs: options.directs,
   }, progress);
   const { users, conversations } = population;
@@ -50,10 +56,9 @@ export async function runLoadPhase(server: ServerProcess, options: BenchOptions,
   const mix = new SendMix(conversations);
   let unexpectedCloses = 0;
 
-  const wsBase = server.baseUrl.replace(/^http/, 'ws');
   const sockets = await openMany({
     count: users.length,
-    urlOf: (i) => `${wsBase}/v1/ws?token=${encodeURIComponent(users[i]!.accessToken)}`,
+    urlOf: (i) => entries.webSocketUrl(i, users[i]!.accessToken),
     readyOn: 'ready-frame',
     concurrency: 50,
     perSourceAddress: 25_000,
@@ -72,7 +77,7 @@ export async function runLoadPhase(server: ServerProcess, options: BenchOptions,
     const step = steps.length + 1;
     progress(`step ${step}: ${rate} sends/s offered for ${options.duration} s`);
     const result = await runLoadStep({
-      step, rate, durationSec: options.duration, drainTimeoutSec: options.drain, sockets, conversations, mix, ledger, server,
+      step, rate, durationSec: options.duration, drainTimeoutSec: options.drain, sockets, conversations, mix, ledger, target,
       text: 'x'.repeat(options.bodyChars), unexpectedCloses: () => unexpectedCloses, progress,
     }, { maxP99Ms: options.maxP99Ms, minAchievedShare: MIN_ACHIEVED_SHARE });
     steps.push(result);
@@ -93,8 +98,16 @@ export async function runLoadPhase(server: ServerProcess, options: BenchOptions,
       const result = await runStep(rate);
       if (result.failures.length > 0) break;
     }
-    // …then bisect between the last sustained and the first failed rate. Only after a step that
-    // drained: a step still being answered would blur the next one's figures and checks.
+    // …or, when even the first step was not, halve until one is, so a slow target still gets a
+    // figure. Here and below, only after a step that drained: a step still being answered would
+    // blur the next one's figures and checks.
+    for (let h = 0; h < MAX_HALVINGS && highestSustained === undefined; h++) {
+      const last = steps[steps.length - 1]!;
+      const lower = roundRate(last.offeredPerSec / 2);
+      if (!last.settled || hasCorrectnessFailure(last) || lower >= last.offeredPerSec) break;
+      await runStep(lower);
+    }
+    // …then bisect between the last sustained and the first failed rate.
     for (let r = 0; r < options.refine; r++) {
       const last = steps[steps.length - 1]!;
       if (highestSustained === undefined || lowestFailed === undefined || !last.settled || hasCorrectnessFailure(last)) break;
@@ -102,7 +115,7 @@ export async function runLoadPhase(server: ServerProcess, options: BenchOptions,
       if (mid <= highestSustained.offeredPerSec || mid >= lowestFailed.offeredPerSec) break;
       await runStep(mid);
     }
-    const serverSeqCheck = await checkServerSeqs(api, population.users, conversations, ledger.checkedLastSeqs());
+    const serverSeqCheck = await checkServerSeqs(apiFor, population.users, conversations, ledger.checkedLastSeqs());
     return {
       users: users.length, groups: options.groups, groupSize: options.groupSize, directs: options.directs,
       meanFanout: mix.meanFanout(conversations), steps, highestSustained, lowestFailed, serverSeqCheck,
@@ -119,19 +132,25 @@ function roundRate(rate: number): number {
 }
 
 async function checkServerSeqs(
-  api: HttpApi,
+  apiFor: ApiFor,
   users: readonly Session[],
   conversations: readonly BenchConversation[],
   acked: ReadonlyMap<string, number>,
 ): Promise<ServerSeqCheck> {
   const examples: string[] = [];
-  const views = await mapConcurrently(conversations, 16, (c) => api.getConversation(users[c.members[0]!]!, c.id));
+  // A server that cannot answer (e.g. a cluster whose nodes died) fails the check; the run still reports.
+  const views = await mapConcurrently(conversations, 16, (c) =>
+    apiFor(c.members[0]!).getConversation(users[c.members[0]!]!, c.id).catch((err: unknown) => (err instanceof Error ? err : new Error(String(err)))),
+  );
   let mismatches = 0;
   views.forEach((view, i) => {
     const expected = acked.get(conversations[i]!.id) ?? 0;
-    if (view.lastSeq === expected) return;
+    if (!(view instanceof Error) && view.lastSeq === expected) return;
     mismatches += 1;
-    if (examples.length < 10) {
+    if (examples.length >= 10) return;
+    if (view instanceof Error) {
+      examples.push(`conversation ${conversations[i]!.id}: lastSeq unreadable (${view.message.slice(0, 160)})`);
+    } else {
       examples.push(view.lastSeq > expected
         ? `conversation ${view.id}: server lastSeq ${view.lastSeq}, but acks seen only up to ${expected} (stored, ack late or lost)`
         : `conversation ${view.id}: server lastSeq ${view.lastSeq}, below the acked seq ${expected} (ACKED MESSAGES NOT STORED)`);

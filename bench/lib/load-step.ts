@@ -11,11 +11,10 @@ import { performance } from 'node:perf_hooks';
 import type { BenchSocket } from './clients.js';
 import { LatencyHistogram, type LatencySummary } from './histogram.js';
 import type { Ledger, StepCheck } from './ledger.js';
+import type { LoadTarget } from './load-target.js';
 import type { BenchConversation } from './population.js';
-import { cpuPercent } from './proc-stats.js';
+import { cpuPercent, readMachineBusyMillis } from './proc-stats.js';
 import type { SendMix } from './send-mix.js';
-import { readStoreCounters } from './server-metrics.js';
-import type { ServerProcess } from './server-process.js';
 import { sleep, waitUntil } from './wait-until.js';
 
 export interface LoadStepOptions {
@@ -27,7 +26,7 @@ export interface LoadStepOptions {
   conversations: readonly BenchConversation[];
   mix: SendMix;
   ledger: Ledger;
-  server: ServerProcess;
+  target: LoadTarget;
   /** The `text` of every message body (plain ASCII, no escaping needed). */
   text: string;
   /** Sockets the server or network closed so far in the run. */
@@ -58,7 +57,12 @@ export interface StepResult {
   sendLag: LatencySummary;
   /** CPU in percent of one core, over the window. */
   generatorCpuPct: number;
+  /** The Troupe processes' CPU, summed (one process embedded, every role process in a cluster). */
   serverCpuPct: number;
+  /** The cluster's services' CPU (MariaDB, Redis, etcd, Kafka mock), summed; absent for the embedded server. */
+  serviceCpuPct?: number;
+  /** CPU the machine spent on anything else (other people's processes on shared cores): high means the figures are low. */
+  otherCpuPct: number;
   /** Storage group-commit writes per second over the window (each one an fsynced transaction). */
   commitsPerSec: number;
   /** Messages per group-commit write, on average over the window. */
@@ -86,9 +90,12 @@ export async function runLoadStep(options: LoadStepOptions, limits: StepLimits):
   let maxBuffered = 0;
   let sent = 0;
 
+  const machineBefore = await readMachineBusyMillis();
   const cpuBefore = process.cpuUsage();
-  const serverCpuBefore = await options.server.cpuMillis();
-  const storeBefore = await readStoreCounters(options.server.baseUrl);
+  const { target } = options;
+  const serverCpuBefore = await target.cpuMillis();
+  const serviceCpuBefore = await target.serviceCpuMillis();
+  const storeBefore = await target.storeCounters();
   const t0 = performance.now();
   const windowEnd = t0 + durationSec * 1000;
   let nextProgress = t0 + 1000;
@@ -126,8 +133,10 @@ export async function runLoadStep(options: LoadStepOptions, limits: StepLimits):
 
   const windowMs = performance.now() - t0;
   const cpu = process.cpuUsage(cpuBefore);
-  const serverCpu = (await options.server.cpuMillis()) - serverCpuBefore;
-  const storeAfter = await readStoreCounters(options.server.baseUrl);
+  const machineBusy = (await readMachineBusyMillis()) - machineBefore;
+  const serverCpu = (await target.cpuMillis()) - serverCpuBefore;
+  const serviceCpuAfter = await target.serviceCpuMillis();
+  const storeAfter = await target.storeCounters();
   const commits = storeAfter.commits - storeBefore.commits;
   const ackedInWindow = ledger.ackCount;
   const deliveredInWindow = ledger.deliveryCount;
@@ -153,6 +162,8 @@ export async function runLoadStep(options: LoadStepOptions, limits: StepLimits):
     sendLag: sendLag.summary(),
     generatorCpuPct: cpuPercent((cpu.user + cpu.system) / 1000, windowMs),
     serverCpuPct: cpuPercent(serverCpu, windowMs),
+    serviceCpuPct: serviceCpuBefore === undefined || serviceCpuAfter === undefined ? undefined : cpuPercent(serviceCpuAfter - serviceCpuBefore, windowMs),
+    otherCpuPct: 0,
     commitsPerSec: (commits / windowMs) * 1000,
     rowsPerCommit: commits > 0 ? (storeAfter.rows - storeBefore.rows) / commits : 0,
     maxClientBufferedBytes: maxBuffered,
@@ -162,6 +173,9 @@ export async function runLoadStep(options: LoadStepOptions, limits: StepLimits):
     check,
     failures: [],
   };
+  const ours = result.generatorCpuPct + result.serverCpuPct + (result.serviceCpuPct ?? 0);
+  // Readings of different files at slightly different moments: a small negative remainder is noise.
+  result.otherCpuPct = Math.max(0, cpuPercent(machineBusy, windowMs) - ours);
   result.failures = failuresOf(result, limits);
   return result;
 }

@@ -23,7 +23,8 @@ export async function runMemoryPhase(options: BenchOptions, progress: (line: str
   const troupeServer = await startTroupeServer({ useDist: options.dist });
   let troupe: IdleMemoryResult;
   try {
-    const sessions = await registerUsers(new HttpApi(troupeServer.baseUrl), 'idle', options.idle, progress);
+    const api = new HttpApi(troupeServer.baseUrl);
+    const sessions = await registerUsers(() => api, 'idle', options.idle, progress);
     const wsBase = troupeServer.baseUrl.replace(/^http/, 'ws');
     troupe = await measureIdleMemory(troupeServer, {
       count: options.idle,

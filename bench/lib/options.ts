@@ -6,7 +6,20 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { TroupeError } from '../../transport/errors.js';
 
+/** What the load runs against: `troupe dev` in one process, a local multi-process cluster, or both in turn. */
+export type BenchTarget = 'embedded' | 'cluster' | 'both';
+
+/** Processes of each role in the cluster target (`troupe local-cluster`). */
+export interface ClusterShape {
+  gateways: number;
+  logic: number;
+  repo: number;
+  task: number;
+}
+
 export interface BenchOptions {
+  target: BenchTarget;
+  cluster: ClusterShape;
   /** Load users, each with one WebSocket. */
   connections: number;
   groups: number;
@@ -36,18 +49,26 @@ export interface BenchOptions {
 
 export const USAGE = `usage: npm run bench -- [flags]
 
+  --target T        embedded (default: troupe dev in one process), cluster (troupe local-cluster:
+                    MariaDB, Redis, etcd, the Kafka mock and one process per role), or both in turn
+  --gateways N      cluster target: gateway processes (default 2); users are spread over them
+  --logic N         cluster target: logic processes (default 2)
+  --repo N          cluster target: repo processes (default 2)
+  --task N          cluster target: task processes (default 1)
   --connections N   load users, one WebSocket each (default 200)
   --groups N        groups (default 20)
   --group-size N    members per group (default 10)
   --directs N       direct conversations, user i with user i+1 (default: one per user)
   --rate N          offered sends/s of the first step (default 1000); each step doubles it
+                    (if the first is not sustained, each next one halves it, at most 4 times)
   --max-rate N      last step's rate at most (default 32000)
   --refine N        after the first failed step, bisect N times towards the limit (default 1)
   --duration S      seconds per step (default 5)
   --drain S         longest wait for a step's acks and deliveries after it (default 15)
   --max-p99 MS      a step with a higher ack p99 is not sustained (default 1000)
   --body-chars N    characters of each message's text (default 100)
-  --idle N          idle authenticated WebSockets for the memory figure (default 5000; 0 skips)
+  --idle N          idle authenticated WebSockets for the memory figure (default 5000; 0 skips;
+                    embedded server only)
   --no-raw          skip the bare uWebSockets.js comparison
   --dist            run dist/bin/troupe.js (after npm run build) instead of bin/troupe.ts
 `;
@@ -61,6 +82,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     ({ values } = parseArgs({
       args: [...argv],
       options: {
+        target: { type: 'string' }, gateways: { type: 'string' }, logic: { type: 'string' }, repo: { type: 'string' }, task: { type: 'string' },
         connections: { type: 'string' }, groups: { type: 'string' }, 'group-size': { type: 'string' },
         directs: { type: 'string' }, rate: { type: 'string' }, 'max-rate': { type: 'string' },
         refine: { type: 'string' }, duration: { type: 'string' }, drain: { type: 'string' }, 'max-p99': { type: 'string' },
@@ -73,6 +95,13 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
   }
   const connections = int(values.connections, '--connections', 200, 2);
   const options: BenchOptions = {
+    target: target(values.target),
+    cluster: {
+      gateways: int(values.gateways, '--gateways', 2, 1),
+      logic: int(values.logic, '--logic', 2, 1),
+      repo: int(values.repo, '--repo', 2, 1),
+      task: int(values.task, '--task', 1, 1),
+    },
     connections,
     groups: int(values.groups, '--groups', 20, 0),
     groupSize: int(values['group-size'], '--group-size', 10, 2),
@@ -119,6 +148,12 @@ function openFileLimit(): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+function target(raw: string | undefined): BenchTarget {
+  if (raw === undefined) return 'embedded';
+  if (raw === 'embedded' || raw === 'cluster' || raw === 'both') return raw;
+  throw new TroupeError('config', `--target must be embedded, cluster or both, got "${raw}"`);
 }
 
 function int(raw: string | undefined, flag: string, fallback: number, min: number): number {

@@ -3,8 +3,11 @@
  * groups of `groupSize` consecutive users (wrapping around), and `directs` direct conversations
  * between neighbours on a ring (user i with user i+1). With the defaults every user is in one
  * group and two direct conversations.
+ *
+ * Every HTTP call goes to the acting user's entry point (`apiFor(user)`): against a cluster, each
+ * user registers, logs in and creates its conversations through its own gateway.
  */
-import { HttpApi, mapConcurrently, type Session } from './http-api.js';
+import { mapConcurrently, type HttpApi, type Session } from './http-api.js';
 
 export interface BenchConversation {
   id: string;
@@ -28,33 +31,36 @@ export interface PopulationShape {
 /** HTTP requests in flight during setup; the server hashes passwords on a pool of 4. */
 const SETUP_CONCURRENCY = 16;
 
+/** The HTTP API that user i calls. */
+export type ApiFor = (user: number) => HttpApi;
+
 /** Registers and logs in `count` users named `<prefix>_<i>`, reporting every 500. */
-export async function registerUsers(api: HttpApi, prefix: string, count: number, progress: (line: string) => void): Promise<Session[]> {
+export async function registerUsers(apiFor: ApiFor, prefix: string, count: number, progress: (line: string) => void): Promise<Session[]> {
   const indexes = Array.from({ length: count }, (_, i) => i);
   let done = 0;
   return mapConcurrently(indexes, SETUP_CONCURRENCY, async (i) => {
-    const session = await api.registerAndLogin(`${prefix}_${i}`);
+    const session = await apiFor(i).registerAndLogin(`${prefix}_${i}`);
     done += 1;
     if (done % 500 === 0 || done === count) progress(`  registered and logged in ${done}/${count} users`);
     return session;
   });
 }
 
-export async function createPopulation(api: HttpApi, prefix: string, shape: PopulationShape, progress: (line: string) => void): Promise<Population> {
-  const users = await registerUsers(api, prefix, shape.users, progress);
+export async function createPopulation(apiFor: ApiFor, prefix: string, shape: PopulationShape, progress: (line: string) => void): Promise<Population> {
+  const users = await registerUsers(apiFor, prefix, shape.users, progress);
 
   const groupMembers = Array.from({ length: shape.groups }, (_, g) =>
     Array.from({ length: shape.groupSize }, (_, k) => (g * shape.groupSize + k) % shape.users),
   );
   const groups = await mapConcurrently(groupMembers, SETUP_CONCURRENCY, async (members, g): Promise<BenchConversation> => {
     const [owner, ...rest] = members;
-    const id = await api.createGroup(users[owner!]!, `bench group ${g}`, rest.map((m) => users[m]!.userId));
+    const id = await apiFor(owner!).createGroup(users[owner!]!, `bench group ${g}`, rest.map((m) => users[m]!.userId));
     return { id, kind: 'group', members };
   });
 
   const pairs = Array.from({ length: shape.directs }, (_, i) => [i % shape.users, (i + 1) % shape.users]);
   const directs = await mapConcurrently(pairs, SETUP_CONCURRENCY, async ([a, b]): Promise<BenchConversation> => {
-    const id = await api.createDirect(users[a!]!, users[b!]!.userId);
+    const id = await apiFor(a!).createDirect(users[a!]!, users[b!]!.userId);
     return { id, kind: 'direct', members: [a!, b!] };
   });
   progress(`  created ${groups.length} groups of ${shape.groupSize} and ${directs.length} direct conversations`);

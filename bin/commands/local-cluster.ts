@@ -1,8 +1,8 @@
 /**
  * `troupe local-cluster`: starts a whole cluster on this machine (see
  * bin/local-cluster/launcher.ts), prints one line per process and `cluster ready`, and stops
- * everything (removing its folders) on SIGINT or SIGTERM. A role process that dies is reported
- * on stderr; the others keep running.
+ * everything (removing its folders) on SIGINT or SIGTERM. A role process that ends on its own is
+ * reported (`<role> <nodeId> pid <pid> ended (…); restarting`) and started again.
  */
 import type { TroupeConfig } from '../../config/types.js';
 import { startLocalCluster } from '../local-cluster/launcher.js';
@@ -34,11 +34,6 @@ export async function runLocalCluster(config: TroupeConfig, counts: LocalCluster
   });
   process.off('SIGINT', early);
   process.off('SIGTERM', early);
-  for (const child of cluster.processes) {
-    child.child.once('exit', () => {
-      if (!stopping) process.stderr.write(`${child.spec.role} ${child.spec.nodeId} pid ${child.pid} ended (${child.exited}); log: ${child.logFile}\n`);
-    });
-  }
   const stop = (): void => {
     if (stopping) return;
     stopping = true;

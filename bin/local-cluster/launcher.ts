@@ -12,6 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { migrateLatest } from '../../sql/migrate.js';
+import { loadOrCreateSigningKeys } from '../signing-keys.js';
 import { openMysqlStore } from '../../transport/store/mysql.js';
 import { startEtcd, type EtcdService } from '../services/etcd.js';
 import { startKafkaMock, type KafkaMock } from '../services/kafka-mock.js';
@@ -39,6 +40,13 @@ export interface LocalClusterOptions {
   onLine?: (line: string) => void;
   /** How long one process may take to become ready. Default 60 s. */
   readyTimeoutMs?: number;
+  /** The troupe script the roles run (`bin/troupe.ts` or `dist/bin/troupe.js`); default this process's own script. */
+  entry?: string;
+  /**
+   * Start a role again (same node id and ports) when it ends on its own, as a supervisor would:
+   * a node exits on purpose when it lost its lease (3) or its consumer (4). Default true.
+   */
+  restart?: boolean;
 }
 
 export interface LocalCluster {
@@ -66,7 +74,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
   let etcd: EtcdService | undefined;
   let kafka: KafkaMock | undefined;
 
+  let stopping = false;
   const stop = async (): Promise<void> => {
+    stopping = true;
     // Gateways first (clients go), then logic and task (they finish in flight), repo last.
     const order: LocalRole[] = ['gateway', 'logic', 'task', 'repo'];
     for (const role of order) await Promise.all(processes.filter((p) => p.spec.role === role).map((p) => p.stop(20_000)));
@@ -132,15 +142,31 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         const nodeId = `${role}-${i + 1}`;
         const { env, readyPort } = await portsOf(i);
         const args = options.configFile === undefined ? [] : ['--config', resolve(options.configFile)];
-        const child = new RoleProcess({ role, nodeId, args, env: { ...common, TROUPE_NODE__ID: nodeId, ...env }, readyPort, logDir: dir });
+        const child = new RoleProcess({ role, nodeId, entry: options.entry ?? process.argv[1]!, args, env: { ...common, TROUPE_NODE__ID: nodeId, ...env }, readyPort, logDir: dir });
         processes.push(child);
         started.push(child);
+        supervise(child);
       }
       for (const child of started) {
         await child.whenReady(readyTimeoutMs);
         const url = child.spec.role === 'gateway' ? ` http://127.0.0.1:${child.spec.readyPort}` : '';
         say(`${child.spec.role} ${child.spec.nodeId} pid ${child.pid}${url}`);
       }
+    };
+    /** Starts `child`'s role again when it ends while the cluster runs (see `restart`). */
+    const supervise = (child: RoleProcess): void => {
+      child.child.once('exit', () => {
+        if (stopping) return;
+        say(`${child.spec.role} ${child.spec.nodeId} pid ${child.pid} ended (${child.exited})${options.restart === false ? '' : '; restarting'}`);
+        if (options.restart === false) return;
+        setTimeout(() => {
+          if (stopping) return;
+          const again = new RoleProcess(child.spec);
+          processes[processes.indexOf(child)] = again;
+          supervise(again);
+          say(`${again.spec.role} ${again.spec.nodeId} pid ${again.pid} restarted`);
+        }, 1000).unref();
+      });
     };
     const opsOnly = async (): Promise<{ env: Record<string, string>; readyPort: number }> => {
       const ops = await port();
@@ -156,6 +182,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     });
     await launch('logic', options.logic, opsOnly);
     await launch('task', options.task, opsOnly);
+    // Every gateway must sign with the same key: make it before they start, rather than let two
+    // gateways race to create one in an empty folder.
+    await loadOrCreateSigningKeys(common.TROUPE_AUTH__KEYS_DIR!);
     await launch('gateway', options.gateways, async (i) => ({
       env: { TROUPE_GATEWAY__HOST: '127.0.0.1', TROUPE_GATEWAY__PORT: String(gatewayPorts[i]) },
       readyPort: gatewayPorts[i]!,

@@ -16,6 +16,8 @@ export type LocalRole = 'gateway' | 'logic' | 'repo' | 'task';
 export interface RoleProcessSpec {
   role: LocalRole;
   nodeId: string;
+  /** The troupe script to run with this Node.js and its flags (e.g. tsx's import). */
+  entry: string;
   /** Flags after `troupe <role>`. */
   args: string[];
   env: Record<string, string>;
@@ -32,7 +34,7 @@ export class RoleProcess {
   constructor(readonly spec: RoleProcessSpec) {
     this.logFile = join(spec.logDir, `${spec.role}-${spec.nodeId}.log`);
     const log = createWriteStream(this.logFile);
-    this.child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, spec.role, ...spec.args], {
+    this.child = spawn(process.execPath, [...process.execArgv, spec.entry, spec.role, ...spec.args], {
       env: { ...withoutTroupeVariables(process.env), ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -214,6 +214,18 @@ describe('uWebSockets.js gateway server', function () {
     });
   });
 
+  describe('port ownership', function () {
+    it('holds its port exclusively: another process cannot listen on it too (no SO_REUSEPORT sharing)', async function () {
+      const h = await start();
+      const script = [
+        "const uWS = require('uWebSockets.js');",
+        `uWS.App().listen('127.0.0.1', ${h.port}, (s) => { process.stdout.write(s ? 'shared' : 'refused'); process.exit(0); });`,
+      ].join('\n');
+      const { stdout } = await run(process.execPath, ['-e', script], { cwd: process.cwd(), timeout: 15_000 });
+      expect(stdout).to.equal('refused');
+    });
+  });
+
   describe('HTTP', function () {
     it('hands method, path, query, lower-cased headers, body and address to the handler and sends its JSON answer', async function () {
       const h = await start({

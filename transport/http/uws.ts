@@ -137,7 +137,13 @@ export class UwsGatewayServer implements GatewayServer {
 
     const { host, port } = this.options;
     return new Promise<number>((resolve, reject) => {
-      app.listen(host, port, (listenSocket) => {
+      // Exclusive: uSockets sets SO_REUSEPORT by default, so a second server on the same port
+      // would silently share its connections (and a port-0 bind could even land on a port in
+      // use). Without it, "address in use" is an error as everywhere else.
+      // (The package's typings lack the host + options overload that the native module has.)
+      const listen = app.listen.bind(app) as unknown as (h: string, p: number, o: number, cb: (s: uWS.us_listen_socket | false) => void) => void;
+      const exclusive = (uWS as unknown as { LIBUS_LISTEN_EXCLUSIVE_PORT: number }).LIBUS_LISTEN_EXCLUSIVE_PORT;
+      listen(host, port, exclusive, (listenSocket) => {
         if (listenSocket === false) {
           reject(new TroupeError('unavailable', `cannot listen on ${host}:${port} (address in use or not available)`));
           return;
