@@ -209,7 +209,7 @@ export class SendPipeline {
       }
       if (stored === undefined) continue;
       if (jobs === null) out.toUsers(id, this.state.members.keys(), online, msgFrame(stored), record.origin, pending.trace);
-      else jobs.add({ conv: id, seq: stored.seq, frame: msgFrame(stored), except: record.origin }, (members ??= this.state.memberIds()), this.deps.settings.fanoutChunkSize);
+      else jobs.add({ conv: id, seq: stored.seq, frame: msgFrame(stored), except: record.origin, trace: pending.trace }, (members ??= this.state.memberIds()), this.deps.settings.fanoutChunkSize);
     }
     // The acks go out while the jobs are produced; the records finish once both have.
     await this.host.flushThen(out, dones, jobs === null ? undefined : this.produceJobs(jobs));

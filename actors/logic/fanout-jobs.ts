@@ -11,7 +11,9 @@
  */
 import { retry } from '../../transport/errors.js';
 import type { ProduceRecord, Producer } from '../../transport/log/port.js';
+import type { Context } from '@opentelemetry/api';
 import { encodeTask } from '../records/codec.js';
+import { injectHeaders } from '../runtime/tracing.js';
 import type { ConnAddress } from '../records/types.js';
 
 /** One stored message to fan out. */
@@ -22,6 +24,8 @@ export interface FanoutMessage {
   frame: string;
   /** The sending connection, which gets the ack instead. */
   except?: ConnAddress;
+  /** The send's trace context: the jobs carry it in their headers, so deliveries join the trace. */
+  trace?: Context;
 }
 
 export class FanoutJobs {
@@ -54,9 +58,11 @@ export class FanoutBatch {
   /** Adds the jobs that deliver `message` to `members`: one job per `chunkSize` members. */
   add(message: FanoutMessage, members: readonly string[], chunkSize: number): void {
     const size = Math.max(1, Math.floor(chunkSize));
+    const { trace, ...job } = message;
+    const headers = trace === undefined ? undefined : injectHeaders(trace, {});
     for (let start = 0; start < members.length; start += size) {
-      const value = encodeTask({ type: 'fanout', ...message, members: members.slice(start, start + size) });
-      this.records.push({ key: message.conv, value });
+      const value = encodeTask({ type: 'fanout', ...job, members: members.slice(start, start + size) });
+      this.records.push(headers === undefined ? { key: message.conv, value } : { key: message.conv, value, headers });
     }
   }
 

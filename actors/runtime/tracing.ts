@@ -36,6 +36,7 @@ export const SPAN_GATEWAY_SEND = 'gateway.frame send';
 export const SPAN_CONVERSATION_SEND = 'conversation.send';
 export const SPAN_REPO_APPEND = 'repo.append';
 export const SPAN_GATEWAY_DELIVER = 'gateway.deliver';
+export const SPAN_TASK_FANOUT = 'task.fanout';
 
 /** The W3C header a trace context travels in: a record without it carries no trace. */
 export const TRACEPARENT_HEADER = 'traceparent';

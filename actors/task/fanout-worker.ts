@@ -17,10 +17,12 @@
  * Replays are harmless: a job delivered again pushes a (conv, seq) frame the clients already
  * hold, and they drop it (PROTOCOL.md, "Delivery": completeness comes from seq).
  */
+import { SpanKind, type Context } from '@opentelemetry/api';
 import { spawn, type Ref } from 'nact';
 import { retry, TroupeError } from '../../transport/errors.js';
 import type { TaskRecord } from '../records/types.js';
 import type { Envelope } from '../runtime/partition-host.js';
+import { contextOf, recordFailure, SPAN_TASK_FANOUT, startSpan } from '../runtime/tracing.js';
 import type { TaskDeps } from './deps.js';
 
 export class FanoutWorker {
@@ -51,9 +53,12 @@ export class FanoutWorker {
     this.stopped = true;
   }
 
-  async handle({ message: job, done }: Envelope<TaskRecord>): Promise<void> {
+  async handle({ message: job, done, trace }: Envelope<TaskRecord>): Promise<void> {
+    // A job of a traced send continues its trace: `task.fanout`, then the deliveries it produces.
+    const span = trace === undefined ? undefined : startSpan(SPAN_TASK_FANOUT, SpanKind.CONSUMER, trace);
+    const ctx = span === undefined ? undefined : contextOf(span, trace);
     try {
-      await retry(() => this.deliver(job), {
+      await retry(() => this.deliver(job, ctx), {
         attempts: Number.POSITIVE_INFINITY,
         initialDelayMs: this.deps.retryDelayMs ?? 50,
         maxDelayMs: this.deps.maxRetryDelayMs ?? 2000,
@@ -62,8 +67,12 @@ export class FanoutWorker {
           this.deps.logger.warn('fanout job failed; retrying', { conv: this.conv, seq: job.seq, attempt, delayMs, error: err.message }),
       });
     } catch (raw) {
-      if (this.stopped) return; // unfinished: the partition's next owner replays it
+      if (this.stopped) {
+        span?.end();
+        return; // unfinished: the partition's next owner replays it
+      }
       const err = raw as TroupeError;
+      if (span !== undefined) recordFailure(span, err);
       this.deps.logger.error('fanout job dropped; its members get the message on sync', {
         conv: this.conv,
         seq: job.seq,
@@ -72,16 +81,17 @@ export class FanoutWorker {
         error: err.message,
       });
     }
+    span?.end();
     done();
   }
 
   /** One presence lookup for the chunk, then one deliver record per gateway, all produced. */
-  private async deliver(job: TaskRecord): Promise<void> {
+  private async deliver(job: TaskRecord, trace: Context | undefined): Promise<void> {
     if (this.stopped) throw new TroupeError('closed', `fanout worker of ${this.conv} stopped`);
     const { outbox } = this.deps;
     const online = await outbox.lookup(job.members);
     const out = outbox.batch();
-    out.toUsers(job.conv, job.members, online, job.frame, job.except);
+    out.toUsers(job.conv, job.members, online, job.frame, job.except, trace);
     await out.flush();
   }
 }

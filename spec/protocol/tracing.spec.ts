@@ -3,8 +3,8 @@
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { expect } from 'chai';
-import { SPAN_CONVERSATION_SEND, SPAN_GATEWAY_DELIVER, SPAN_GATEWAY_SEND, SPAN_REPO_APPEND } from '../../actors/runtime/tracing.js';
-import { createDirect, sendMessage } from '../support/chat.js';
+import { SPAN_CONVERSATION_SEND, SPAN_GATEWAY_DELIVER, SPAN_GATEWAY_SEND, SPAN_REPO_APPEND, SPAN_TASK_FANOUT } from '../../actors/runtime/tracing.js';
+import { createDirect, createGroup, sendMessage } from '../support/chat.js';
 import { api, closeAllClients, connect, registerAndLogin, type LoggedIn } from '../support/client.js';
 import { installInMemoryTracing, parentIdOf, type InMemoryTracing } from '../support/in-memory-tracing.js';
 import { startTestServer, type TestServer } from '../support/server.js';
@@ -17,7 +17,7 @@ describe('protocol: tracing', function () {
 
   before(async function () {
     tracing = installInMemoryTracing();
-    server = await startTestServer();
+    server = await startTestServer({ 'groups.largeGroupThreshold': 2, 'task.chunkSize': 2 });
   });
   afterEach(closeAllClients);
   after(async function () {
@@ -66,6 +66,32 @@ describe('protocol: tracing', function () {
     for (const delivery of deliveries) expect(delivery.kind).to.equal(SpanKind.CONSUMER);
     expect(logic.attributes['troupe.conversation']).to.equal(conv);
     expect(write.attributes['troupe.rows']).to.equal(1);
+  });
+
+  it('follows a large group\'s message through the fanout job of the task role to the deliveries, in the same trace', async function () {
+    const members = [await login(), await login(), await login(), await login()];
+    const [owner] = members as [LoggedIn];
+    const group = await createGroup(api(server.baseUrl), owner, members.slice(1).map((m) => m.user.id));
+    const clients = await Promise.all(members.map(async (m) => (await connect(server.wsUrl(m.accessToken))).client));
+    const ack = await sendMessage(clients[0]!, group.id, { text: 'to many' });
+    for (const client of clients.slice(1)) await client.next((f) => f?.type === 'msg' && f.conv === group.id && f.seq === ack.seq);
+
+    const root = (): ReadableSpan | undefined => tracing.spans().find((s) => s.name === SPAN_GATEWAY_SEND && s.attributes['troupe.conversation'] === group.id);
+    const named = (name: string): ReadableSpan[] =>
+      tracing.spans().filter((s) => s.name === name && s.spanContext().traceId === root()?.spanContext().traceId);
+    // 3 members over a threshold of 2, chunks of 2: two jobs, then deliveries from each.
+    await waitFor(() => named(SPAN_TASK_FANOUT).length === 2 && named(SPAN_GATEWAY_DELIVER).length >= 3, {
+      message: `task and delivery spans: ${tracing.spans().map((s) => s.name).join(', ')}`,
+    });
+    const [logic] = named(SPAN_CONVERSATION_SEND) as [ReadableSpan];
+    const fanouts = named(SPAN_TASK_FANOUT);
+    for (const fanout of fanouts) {
+      expect(fanout.kind).to.equal(SpanKind.CONSUMER);
+      expect(parentIdOf(fanout), 'a job continues the conversation span').to.equal(logic.spanContext().spanId);
+    }
+    const fanoutIds = new Set(fanouts.map((s) => s.spanContext().spanId));
+    const fromJobs = named(SPAN_GATEWAY_DELIVER).filter((d) => fanoutIds.has(parentIdOf(d) ?? ''));
+    expect(fromJobs.length, 'deliveries made by the jobs').to.be.at.least(2);
   });
 
   it('starts a separate trace for each message', async function () {

@@ -11,7 +11,8 @@ import type { Metadata } from '@grpc/grpc-js';
 import { type Attributes, context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type TextMapGetter, type TextMapSetter, trace } from '@opentelemetry/api';
 import { asTroupeError } from '../errors.js';
 
-const tracer = trace.getTracer('troupe.rpc');
+/** Looked up per call: a tracer taken once at load would keep the provider found then, even after it is replaced. */
+const tracer = (): ReturnType<typeof trace.getTracer> => trace.getTracer('troupe.rpc');
 
 const metadataSetter: TextMapSetter<Metadata> = {
   set: (metadata, key, value) => metadata.set(key, value),
@@ -60,7 +61,7 @@ function endWithFailure(span: Span, err: unknown): void {
  */
 export function traceClientCall<T>(path: string, target: string, metadata: Metadata, send: () => Promise<T>): Promise<T> {
   const { name, attributes } = naming(path);
-  return tracer.startActiveSpan(name, { kind: SpanKind.CLIENT, attributes: { ...attributes, 'server.address': target } }, async (span) => {
+  return tracer().startActiveSpan(name, { kind: SpanKind.CLIENT, attributes: { ...attributes, 'server.address': target } }, async (span) => {
     propagation.inject(context.active(), metadata, metadataSetter);
     try {
       return await send();
@@ -80,7 +81,7 @@ export function traceClientCall<T>(path: string, target: string, metadata: Metad
 export function traceServerCall<T>(path: string, metadata: Metadata, handle: () => Promise<T>): Promise<T> {
   const { name, attributes } = naming(path);
   const parent = propagation.extract(ROOT_CONTEXT, metadata, metadataGetter);
-  return tracer.startActiveSpan(name, { kind: SpanKind.SERVER, attributes }, parent, async (span) => {
+  return tracer().startActiveSpan(name, { kind: SpanKind.SERVER, attributes }, parent, async (span) => {
     try {
       return await handle();
     } catch (err) {
