@@ -33,7 +33,8 @@ export class RoleProcess {
 
   constructor(readonly spec: RoleProcessSpec) {
     this.logFile = join(spec.logDir, `${spec.role}-${spec.nodeId}.log`);
-    const log = createWriteStream(this.logFile);
+    // Appended: a restarted role keeps what its previous run wrote.
+    const log = createWriteStream(this.logFile, { flags: 'a' });
     this.child = spawn(process.execPath, [...process.execArgv, spec.entry, spec.role, ...spec.args], {
       env: { ...withoutTroupeVariables(process.env), ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
