@@ -13,6 +13,7 @@ import { start as startActorSystem, stop as stopActor } from 'nact';
 import { TroupeMetrics } from '../../actors/metrics.js';
 import type { TroupeConfig } from '../../config/types.js';
 import { createLogger } from '../logger.js';
+import { drainOnSignal } from '../drain-on-signal.js';
 import { startOpsServer, type OpsServer } from '../ops-server.js';
 import type { RoleContext } from '../roles/role-context.js';
 import { startTelemetry } from '../telemetry.js';
@@ -78,19 +79,11 @@ export async function runClusterRole(
   }
   logger.info(`troupe ${role} started`, { nodeId: config.node.id, cluster: config.node.cluster, ...(ops ? { opsPort: ops.port } : {}), ...running.describe });
 
-  const onSignal = (signal: NodeJS.Signals): void => {
-    if (draining) {
-      logger.warn('second signal; exiting without finishing the drain', { signal });
-      process.exit(1);
-    }
-    draining = true;
-    logger.info('signal received; draining', { signal });
-    const deadline = setTimeout(() => {
-      logger.error('drain took too long; exiting', { drainTimeoutMs: config.shutdown.drainTimeoutMs });
-      process.exit(1);
-    }, config.shutdown.drainTimeoutMs + 2000);
-    deadline.unref();
-    (async () => {
+  drainOnSignal({
+    logger,
+    drainTimeoutMs: config.shutdown.drainTimeoutMs,
+    onSignal: () => (draining = true), // readiness turns 503 first
+    drain: async () => {
       await running.drain();
       await ops?.close();
       await live.close();
@@ -98,14 +91,6 @@ export async function runClusterRole(
       stopActor(system);
       await telemetry.shutdown();
       logger.info('shut down cleanly');
-    })().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error('shutdown failed', { error: (err as Error).message });
-        process.exit(1);
-      },
-    );
-  };
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+    },
+  });
 }

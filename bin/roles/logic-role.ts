@@ -10,11 +10,11 @@ import { Outbox } from '../../actors/logic/outbox.js';
 import { upstreamKind } from '../../actors/logic/upstream-kind.js';
 import type { UpstreamRecord } from '../../actors/records/types.js';
 import { LagMonitor } from '../../actors/runtime/lag-monitor.js';
-import { PartitionHosting } from '../../actors/runtime/partition-hosting.js';
 import type { Lease } from '../../transport/coord/port.js';
 import type { Log, Producer } from '../../transport/log/port.js';
 import type { Presence } from '../../transport/presence/port.js';
 import type { Store } from '../../transport/store/port.js';
+import { startHostedGroup, type HostedGroup } from './hosted-group.js';
 import type { RoleContext } from './role-context.js';
 
 /** The consumer group of every logic node. */
@@ -29,14 +29,8 @@ export interface LogicPorts {
   store: Store;
 }
 
-export interface LogicRole {
-  /** True once the consumer has joined the group. */
-  ready(): boolean;
-  /** Stops intake: revokes every partition (finishing in-flight records, committing) and leaves the group. */
-  stopConsuming(): Promise<void>;
-  /** Releases what is left (hosts, lag monitor); call after stopConsuming. */
-  close(): void;
-}
+/** Stopping: stopConsuming (finish in flight, commit, leave the group), then close. */
+export type LogicRole = HostedGroup;
 
 export async function startLogicRole(ctx: RoleContext, ports: LogicPorts): Promise<LogicRole> {
   const { config, metrics } = ctx;
@@ -56,33 +50,22 @@ export async function startLogicRole(ctx: RoleContext, ports: LogicPorts): Promi
     logger,
     metrics,
   };
-  const hosting = new PartitionHosting<UpstreamRecord>({
-    unitPrefix: 'upstream',
-    cluster: config.node.cluster,
-    nodeId: ctx.nodeId,
+  const group = await startHostedGroup<UpstreamRecord>(ctx, {
+    log: ports.log,
     lease: ports.lease,
+    groupId: LOGIC_GROUP,
+    topic: config.log.upstreamTopic,
+    unitPrefix: 'upstream',
     kind: upstreamKind(deps),
-    parent: ctx.system,
     maxInFlight: config.actors.maxInFlightPerPartition,
-    commitIntervalMs: config.actors.commitIntervalMs,
-    passivateAfterMs: config.actors.passivateAfterMs,
-    drainTimeoutMs: config.shutdown.drainTimeoutMs,
     logger,
-    metrics,
   });
-  const consumer = ports.log.consumer({ groupId: LOGIC_GROUP, topics: [config.log.upstreamTopic], fromBeginning: true });
-  hosting.attach(consumer);
-  await consumer.start(hosting);
   const lagMonitor = new LagMonitor({ log: ports.log, groupId: LOGIC_GROUP, topic: config.log.upstreamTopic, metrics, logger });
-  let consuming = true;
   return {
-    ready: () => consuming,
-    stopConsuming: async () => {
-      consuming = false;
-      await consumer.stop();
-    },
+    ready: () => group.ready(),
+    stopConsuming: () => group.stopConsuming(),
     close: () => {
-      hosting.close();
+      group.close();
       lagMonitor.stop();
     },
   };

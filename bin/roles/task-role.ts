@@ -7,11 +7,11 @@
  */
 import { Outbox } from '../../actors/logic/outbox.js';
 import type { TaskRecord } from '../../actors/records/types.js';
-import { PartitionHosting } from '../../actors/runtime/partition-hosting.js';
 import { TASK_UNIT_PREFIX, taskKind } from '../../actors/task/task-kind.js';
 import type { Lease } from '../../transport/coord/port.js';
 import type { Log, Producer } from '../../transport/log/port.js';
 import type { Presence } from '../../transport/presence/port.js';
+import { startHostedGroup, type HostedGroup } from './hosted-group.js';
 import type { RoleContext } from './role-context.js';
 
 /** The consumer group of every task node. */
@@ -24,42 +24,21 @@ export interface TaskPorts {
   presence: Presence;
 }
 
-export interface TaskRole {
-  ready(): boolean;
-  /** Revokes every partition (finishing the jobs in flight, committing) and leaves the group. */
-  stopConsuming(): Promise<void>;
-  close(): void;
-}
+export type TaskRole = HostedGroup;
 
 export async function startTaskRole(ctx: RoleContext, ports: TaskPorts): Promise<TaskRole> {
   const { config, metrics } = ctx;
   const logger = ctx.logger.child({ role: 'task' });
   await ports.log.createTopics([{ topic: config.log.taskTopic, partitions: config.log.taskPartitions }]);
   const outbox = new Outbox(ports.producer, ports.presence, config.log.downstreamTopicPrefix);
-  const hosting = new PartitionHosting<TaskRecord>({
-    unitPrefix: TASK_UNIT_PREFIX,
-    cluster: config.node.cluster,
-    nodeId: ctx.nodeId,
+  return startHostedGroup<TaskRecord>(ctx, {
+    log: ports.log,
     lease: ports.lease,
+    groupId: TASK_GROUP,
+    topic: config.log.taskTopic,
+    unitPrefix: TASK_UNIT_PREFIX,
     kind: taskKind({ outbox, logger, metrics }),
-    parent: ctx.system,
     maxInFlight: config.task.maxInFlightPerPartition,
-    commitIntervalMs: config.actors.commitIntervalMs,
-    passivateAfterMs: config.actors.passivateAfterMs,
-    drainTimeoutMs: config.shutdown.drainTimeoutMs,
     logger,
-    metrics,
   });
-  const consumer = ports.log.consumer({ groupId: TASK_GROUP, topics: [config.log.taskTopic], fromBeginning: true });
-  hosting.attach(consumer);
-  await consumer.start(hosting);
-  let consuming = true;
-  return {
-    ready: () => consuming,
-    stopConsuming: async () => {
-      consuming = false;
-      await consumer.stop();
-    },
-    close: () => hosting.close(),
-  };
 }

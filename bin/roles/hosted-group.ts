@@ -1,0 +1,62 @@
+/**
+ * A role's consumer group whose partitions are hosted as actors: every partition the group
+ * assigns to this node is run by a PartitionHost, under its claim
+ * `/troupe/<cluster>/claims/<unitPrefix>/<p>` (actors/runtime/partition-hosting.ts). The logic
+ * role (`im-upstream`) and the task role (`im-task`) differ only in what they host.
+ */
+import { PartitionHosting } from '../../actors/runtime/partition-hosting.js';
+import type { HostedKind } from '../../actors/runtime/partition-host.js';
+import type { Logger } from '../../actors/runtime/logger.js';
+import type { Lease } from '../../transport/coord/port.js';
+import type { Log } from '../../transport/log/port.js';
+import type { RoleContext } from './role-context.js';
+
+export interface HostedGroupOptions<M> {
+  log: Log;
+  lease: Lease;
+  groupId: string;
+  topic: string;
+  unitPrefix: string;
+  kind: HostedKind<M>;
+  maxInFlight: number;
+  logger: Logger;
+}
+
+export interface HostedGroup {
+  /** True from the first join until stopConsuming. */
+  ready(): boolean;
+  /** Revokes every partition (finishing in-flight records, committing) and leaves the group. */
+  stopConsuming(): Promise<void>;
+  /** Releases the hosts; call after stopConsuming. */
+  close(): void;
+}
+
+export async function startHostedGroup<M>(ctx: RoleContext, options: HostedGroupOptions<M>): Promise<HostedGroup> {
+  const { config } = ctx;
+  const hosting = new PartitionHosting<M>({
+    unitPrefix: options.unitPrefix,
+    cluster: config.node.cluster,
+    nodeId: ctx.nodeId,
+    lease: options.lease,
+    kind: options.kind,
+    parent: ctx.system,
+    maxInFlight: options.maxInFlight,
+    commitIntervalMs: config.actors.commitIntervalMs,
+    passivateAfterMs: config.actors.passivateAfterMs,
+    drainTimeoutMs: config.shutdown.drainTimeoutMs,
+    logger: options.logger,
+    metrics: ctx.metrics,
+  });
+  const consumer = options.log.consumer({ groupId: options.groupId, topics: [options.topic], fromBeginning: true });
+  hosting.attach(consumer);
+  await consumer.start(hosting);
+  let consuming = true;
+  return {
+    ready: () => consuming,
+    stopConsuming: async () => {
+      consuming = false;
+      await consumer.stop();
+    },
+    close: () => hosting.close(),
+  };
+}
