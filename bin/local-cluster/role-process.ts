@@ -39,6 +39,18 @@ export class RoleProcess {
       env: { ...withoutTroupeVariables(process.env), ...spec.env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    // A log that cannot be written (its folder removed under us) must not take the launcher,
+    // and so the whole cluster, down: say so once and drop the role's output from then on.
+    let lost = false;
+    log.on('error', (err) => {
+      if (lost) return;
+      lost = true;
+      process.stderr.write(`troupe local-cluster: cannot write ${this.logFile} (${err.message}); ${spec.role} ${spec.nodeId}'s log is lost\n`);
+      this.child.stdout?.unpipe(log);
+      this.child.stderr?.unpipe(log);
+      this.child.stdout?.resume();
+      this.child.stderr?.resume();
+    });
     this.child.stdout?.pipe(log);
     this.child.stderr?.pipe(log);
     this.child.once('exit', (code, signal) => {
