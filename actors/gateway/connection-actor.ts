@@ -14,8 +14,8 @@ import type { ClientSocket, SocketHandler } from '../../transport/http/port.js';
 import type { LogHeaders } from '../../transport/log/port.js';
 import type { AccessClaims } from '../auth/tokens.js';
 import { errorFrame, historyFrame, PONG_FRAME } from '../protocol/frames.js';
-import { encodeUpstream } from '../records/codec.js';
 import type { ConnAddress, UpstreamRecord } from '../records/types.js';
+import { upstreamRecord } from '../records/upstream-record.js';
 import { contextOf, endWhenSettled, injectHeaders, ROOT_CONTEXT, SPAN_GATEWAY_SEND, SpanKind, startSpan } from '../runtime/tracing.js';
 import { parseClientFrame, type ClientFrame } from './client-frames.js';
 import { frameMessage } from './error-map.js';
@@ -28,8 +28,6 @@ type ConnectionMessage =
   | { kind: 'deliver'; frame: string }
   | { kind: 'closed' };
 
-/** The headers of an upstream send record when no trace is made (shared: nothing writes to them). */
-const SEND_HEADERS: LogHeaders = Object.freeze({ type: 'send' });
 
 /** Close codes of PROTOCOL.md. */
 export const CLOSE_POLICY = 1008;
@@ -185,13 +183,13 @@ export class Connection implements SocketHandler {
   }
 
   private async produce(key: string, record: UpstreamRecord, headers?: LogHeaders): Promise<void> {
-    await this.deps.producer.send(this.deps.upstreamTopic, [{ key, value: encodeUpstream(record), headers }]);
+    await this.deps.producer.send(this.deps.upstreamTopic, [upstreamRecord(key, record, headers)]);
   }
 
   /** A send starts its trace here: a span whose context the upstream record's headers carry on. */
   private produceSend(conv: string, record: UpstreamRecord): Promise<void> {
     const span = startSpan(SPAN_GATEWAY_SEND, SpanKind.SERVER, ROOT_CONTEXT);
-    if (span === undefined) return this.produce(conv, record, SEND_HEADERS);
+    if (span === undefined) return this.produce(conv, record);
     if (span.isRecording()) span.setAttribute('troupe.conversation', conv);
     return endWhenSettled(span, this.produce(conv, record, injectHeaders(contextOf(span, ROOT_CONTEXT), { type: 'send' })));
   }

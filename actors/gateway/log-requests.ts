@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { TroupeError, type ErrorCode } from '../../transport/errors.js';
 import type { Producer } from '../../transport/log/port.js';
-import { encodeUpstream } from '../records/codec.js';
+import { upstreamRecord } from '../records/upstream-record.js';
 import type { ReplyAddress, ReplyRecord, UpstreamRecord } from '../records/types.js';
 
 interface Waiting {
@@ -39,7 +39,7 @@ export class LogRequests {
       this.waiting.set(requestId, { resolve, reject, timer });
     });
     try {
-      await this.producer.send(this.upstreamTopic, [{ key, value: encodeUpstream(build({ gatewayId: this.gatewayId, requestId })) }]);
+      await this.producer.send(this.upstreamTopic, [upstreamRecord(key, build({ gatewayId: this.gatewayId, requestId }))]);
     } catch (err) {
       this.settle(requestId)?.reject(new TroupeError('unavailable', 'could not reach logic', { cause: err }));
     }

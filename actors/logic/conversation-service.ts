@@ -13,7 +13,7 @@ import type { ConversationRow, Store } from '../../transport/store/port.js';
 import { newId } from '../ids.js';
 import { conversationDto, type ConversationDto } from '../protocol/dto.js';
 import { messagesJson } from '../protocol/frames.js';
-import { encodeUpstream } from '../records/codec.js';
+import { upstreamRecord } from '../records/upstream-record.js';
 import { parseCreateConversation } from './conversation-requests.js';
 
 export interface ConversationServiceOptions {
@@ -117,7 +117,7 @@ export class ConversationService {
 
   private async announce(convId: string, actor: string): Promise<void> {
     await this.options.producer.send(this.options.upstreamTopic, [
-      { key: convId, value: encodeUpstream({ type: 'conv_created', conv: convId, actor }) },
+      upstreamRecord(convId, { type: 'conv_created', conv: convId, actor }),
     ]);
   }
 }
