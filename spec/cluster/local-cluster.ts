@@ -12,8 +12,10 @@ import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 
 export interface RunningCluster {
-  /** Lines printed before `cluster ready`. */
+  /** Lines printed up to `cluster ready`. */
   lines: string[];
+  /** Lines printed after it (a role that ended and was restarted, `stopping`, …). */
+  later: string[];
   gatewayUrls: string[];
   /** role → pid, by node id. */
   pids: Map<string, number>;
@@ -45,12 +47,19 @@ export async function launchLocalCluster(
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   const lines: string[] = [];
+  const later: string[] = [];
+  let isReady = false;
   const reader = createInterface({ input: child.stdout! });
   const ready = new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`local-cluster not ready after ${timeoutMs} ms: ${lines.join(' | ')} ${stderr}`)), timeoutMs);
     reader.on('line', (line) => {
+      if (isReady) {
+        later.push(line);
+        return;
+      }
       lines.push(line);
       if (line === 'cluster ready') {
+        isReady = true;
         clearTimeout(timer);
         resolve();
       }
@@ -61,6 +70,8 @@ export async function launchLocalCluster(
     });
   });
   const stop = async (): Promise<number | null> => {
+    // A role that ended while the specs ran was restarted by the launcher; say which, for the log.
+    for (const line of later) if (/ ended \(/.test(line)) process.stderr.write(`local-cluster: ${line}\n`);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const [code] = await exited;
     await rm(dir, { recursive: true, force: true });
@@ -81,7 +92,7 @@ export async function launchLocalCluster(
     if (m[4] !== undefined) gatewayUrls.push(m[4]);
   }
   const etcd = lines.find((l) => l.startsWith('etcd '))?.slice(5) ?? '';
-  return { lines, gatewayUrls, pids, etcd, stop, child };
+  return { lines, later, gatewayUrls, pids, etcd, stop, child };
 }
 
 function withoutTroupe(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
