@@ -51,6 +51,7 @@ export const MIGRATIONS_TABLE = 'knex_migrations';
  * `unavailable` when the database cannot be reached.
  */
 export async function migrateLatest(knex: Knex): Promise<{ applied: string[] }> {
+  const giveUpAt = Date.now() + RACE_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     try {
       const [, applied] = (await knex.migrate.latest({
@@ -59,8 +60,8 @@ export async function migrateLatest(knex: Knex): Promise<{ applied: string[] }> 
       })) as [number, string[]];
       return { applied };
     } catch (err) {
-      if (attempt < RACE_ATTEMPTS && lostRace(err)) {
-        await sleep(RACE_PAUSE_MS * attempt);
+      if (Date.now() < giveUpAt && lostRace(err)) {
+        await sleep(Math.min(RACE_PAUSE_MS * attempt, 1000));
         continue;
       }
       throw storeError('migrateLatest', err);
@@ -68,7 +69,8 @@ export async function migrateLatest(knex: Knex): Promise<{ applied: string[] }> 
   }
 }
 
-const RACE_ATTEMPTS = 10;
+/** How long a node keeps trying while another one migrates (a slow database can take a while). */
+const RACE_WAIT_MS = 60_000;
 const RACE_PAUSE_MS = 200;
 
 /**
