@@ -44,7 +44,7 @@ export interface ClusterPorts {
   close(): Promise<void>;
 }
 
-export async function openClusterPorts(config: TroupeConfig, role: RoleName, logger: Logger, extra: Record<string, unknown> = {}): Promise<ClusterPorts> {
+export async function openClusterPorts(config: TroupeConfig, role: RoleName, logger: Logger): Promise<ClusterPorts> {
   const brokers = requireList(config, 'brokers', role);
   const endpoints = requireList(config, 'etcd', role);
   const redisUrl = role === 'repo' ? null : requireOne(config, 'redis', role);
@@ -61,7 +61,7 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
   const register = async (under: Lease): Promise<void> => {
     if (role === 'repo') return;
     const nodeKey = `/troupe/${config.node.cluster}/nodes/${role}/${config.node.id}`;
-    await under.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid, ...extra }));
+    await under.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid }));
   };
   await register(lease);
 

@@ -36,13 +36,12 @@ export async function runClusterRole(
   config: TroupeConfig,
   role: RoleName,
   start: (ctx: RoleContext, ports: ClusterPorts) => Promise<RunningRole>,
-  registration: Record<string, unknown> = {},
 ): Promise<void> {
   const logger = createLogger(config, role);
   const telemetry = startTelemetry(config, role, logger);
   const metrics = new TroupeMetrics({ labels: { node: config.node.id, role } });
   const system = startActorSystem();
-  const ports = await openClusterPorts(config, role, logger, registration);
+  const ports = await openClusterPorts(config, role, logger);
   // Live keys (rate limits, the large-group threshold, log level, …) follow etcd from here on.
   const live = await startRuntimeConfig({ coord: ports.coord, config, logger });
   let draining = false;
