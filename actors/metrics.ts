@@ -32,6 +32,12 @@ export class TroupeMetrics {
   readonly rpcCalls = new Counter({ name: 'troupe_rpc_calls_total', help: 'gRPC calls to other nodes, by target, method and outcome (ok, error, unavailable, breaker_open)', labelNames: ['target', 'method', 'outcome'], registers: [this.registry] });
   readonly rpcSeconds = new Histogram({ name: 'troupe_rpc_seconds', help: 'gRPC call time, by method', labelNames: ['method'], buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 3], registers: [this.registry] });
   readonly rpcBreakerState = new Gauge({ name: 'troupe_rpc_breaker_state', help: 'Circuit breaker per target node: 0 closed, 1 half open, 2 open', labelNames: ['target'], registers: [this.registry] });
+  readonly unitState = new Gauge({ name: 'troupe_unit_state', help: 'Placement units served by this node, by unit: 0 claiming, 1 hosted, 2 draining, 3 fenced', labelNames: ['unit'], registers: [this.registry] });
+  readonly oldestInFlightSeconds = new Gauge({ name: 'troupe_oldest_in_flight_seconds', help: 'Age of the oldest record taken from the log and not finished, by topic and partition', labelNames: ['topic', 'partition'], registers: [this.registry] });
+  readonly recordsParked = new Counter({ name: 'troupe_records_parked_total', help: 'Records that failed repeatedly and were parked in the dead-letter topic, by topic and kind', labelNames: ['topic', 'kind'], registers: [this.registry] });
+  readonly recordFailures = new Counter({ name: 'troupe_record_failures_total', help: 'Records whose handling failed (threw, or ran past its deadline), by topic, kind and outcome', labelNames: ['topic', 'kind', 'outcome'], registers: [this.registry] });
+  readonly actorRestarts = new Counter({ name: 'troupe_actor_restarts_total', help: 'Actors stopped after a failure and re-created from storage on their next record, by kind', labelNames: ['kind'], registers: [this.registry] });
+  readonly unitEscalations = new Counter({ name: 'troupe_unit_escalations_total', help: 'Units that could not be claimed, hosted or released after their retries, by step', labelNames: ['step'], registers: [this.registry] });
   readonly repoShardsOwned = new Gauge({ name: 'troupe_repo_shards_owned', help: 'Repo shards this node owns', registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {

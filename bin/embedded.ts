@@ -9,6 +9,7 @@ import { start as startActorSystem, stop as stopActor } from 'nact';
 import { TroupeMetrics } from '../actors/metrics.js';
 import { GroupCommitStore } from '../actors/repo/group-commit-store.js';
 import type { Logger } from '../actors/runtime/logger.js';
+import { UnitRegistry } from '../actors/runtime/unit-registry.js';
 import type { TroupeConfig } from '../config/types.js';
 import { migrateLatest } from '../sql/migrate.js';
 import { LocalCoordinator } from '../transport/coord/local.js';
@@ -61,7 +62,8 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
   await lease.put(`/troupe/${config.node.cluster}/nodes/embedded/${nodeId}`, JSON.stringify({ nodeId, roles: ['gateway', 'logic', 'repo', 'task'] }));
   const presence = new MemoryPresence();
   const system = startActorSystem();
-  const ctx: RoleContext = { config, nodeId, logger, metrics, system };
+  const units = new UnitRegistry({ metrics });
+  const ctx: RoleContext = { config, nodeId, logger, metrics, system, units };
 
   // ---- the roles, on those ports
   const logic = await startLogicRole(ctx, { log, producer, lease, presence, store });

@@ -11,6 +11,7 @@
  */
 import { start as startActorSystem, stop as stopActor } from 'nact';
 import { TroupeMetrics } from '../../actors/metrics.js';
+import { UnitRegistry } from '../../actors/runtime/unit-registry.js';
 import type { TroupeConfig } from '../../config/types.js';
 import { createLogger } from '../logger.js';
 import { drainOnSignal } from '../drain-on-signal.js';
@@ -63,7 +64,8 @@ export async function runClusterRole(
     process.exit(EXIT_LEASE_LOST);
   };
   ports.lease.onLost(onLeaseLost);
-  const ctx: RoleContext = { config, nodeId: config.node.id, logger, metrics, system };
+  const units = new UnitRegistry({ metrics });
+  const ctx: RoleContext = { config, nodeId: config.node.id, logger, metrics, system, units };
   let running: RunningRole;
   try {
     running = await start(ctx, ports);

@@ -7,6 +7,7 @@
 import type { Ref } from 'nact';
 import type { TroupeMetrics } from '../../actors/metrics.js';
 import type { Logger } from '../../actors/runtime/logger.js';
+import type { UnitRegistry } from '../../actors/runtime/unit-registry.js';
 import type { TroupeConfig } from '../../config/types.js';
 
 export interface RoleContext {
@@ -15,4 +16,6 @@ export interface RoleContext {
   logger: Logger;
   metrics: TroupeMetrics;
   system: Ref<unknown>;
+  /** The placement units this node serves (partitions, shards) and their states: readiness, `/units`. */
+  units: UnitRegistry;
 }
