@@ -132,12 +132,17 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'log.downstreamPartitions':         int(1, 10_000),
   'log.taskTopic':                    name(),
   'log.taskPartitions':               int(1, 10_000),
+  'log.deadLetterTopic':              name(),
 
   'actors.passivateAfterMs':          int(1_000, DAY_MS),
   'actors.maxInFlightPerPartition':   int(1, 1_000_000),
   'actors.commitIntervalMs':          int(1, 60_000),
   'actors.dedupeWindow':              int(0, 1_000_000),
   'actors.maxBatchPerConversation':   int(1, 100_000),
+  'actors.recordDeadlineMs':          int(100, 3_600_000),
+  'actors.recordAttempts':            int(1, 100),
+  'actors.restartBackoffMs':          int(1, 60_000),
+  'actors.maxRestartBackoffMs':       int(1, 600_000),
 
   'repo.shards':                      int(1, 4_096),
   'repo.batchMaxRows':                int(1, 10_000),

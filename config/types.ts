@@ -115,6 +115,8 @@ export interface TroupeConfig {
     downstreamPartitions: number;
     taskTopic: string;
     taskPartitions: number;
+    /** Where records given up as poison are parked (actors/runtime/dead-letters.ts). */
+    deadLetterTopic: string;
   };
   actors: {
     /** An actor idle this long is passivated. */
@@ -126,6 +128,13 @@ export interface TroupeConfig {
     dedupeWindow: number;
     /** Messages written in one batch per conversation at most. */
     maxBatchPerConversation: number;
+    /** Longest one attempt at a record may take before its actor is deemed hung and restarted. */
+    recordDeadlineMs: number;
+    /** Attempts at a record (crashes or deadlines) before it is given up: answered, parked if poison. */
+    recordAttempts: number;
+    /** Pause before a failed actor is made again; doubles per consecutive failure of its key. */
+    restartBackoffMs: number;
+    maxRestartBackoffMs: number;
   };
   repo: {
     shards: number;

@@ -7,81 +7,68 @@
  * and conversation announcements are in membership.ts; read cursors and typing are answered
  * here. All parts share one `ConversationState`, touched only from this actor's handler.
  */
-import { dispatch, spawn, type Ref } from 'nact';
-import { asTroupeError, type TroupeError } from '../../transport/errors.js';
+import { asTroupeError } from '../../transport/errors.js';
 import type { LogicDeps } from '../logic/deps.js';
 import type { OutboxBatch } from '../logic/outbox.js';
 import { errorFrame, readFrame, typingFrame } from '../protocol/frames.js';
 import type { ReadRecord, SendRecord, TypingRecord, UpstreamRecord } from '../records/types.js';
-import type { Envelope, UnitContext } from '../runtime/partition-host.js';
+import type { Envelope, HostedActor, UnitContext } from '../runtime/hosted-kind.js';
 import { contextOf, endingWith, ROOT_CONTEXT, SPAN_CONVERSATION_SEND, SpanKind, startSpan } from '../runtime/tracing.js';
 import { ConversationState } from './conversation-state.js';
 import { Membership } from './membership.js';
 import { SendPipeline, type SendPipelineMessage } from './send-pipeline.js';
 
-export type ConversationMessage = Envelope<UpstreamRecord> | SendPipelineMessage;
-
-export class ConversationActor {
+export class ConversationActor implements HostedActor<UpstreamRecord> {
   private readonly state: ConversationState;
   private readonly sends: SendPipeline;
   private readonly membership: Membership;
 
+  /** `post` puts a message in this actor's own mailbox (the host's), handled by `handleInternal`. */
   constructor(
     private readonly id: string,
     private readonly deps: LogicDeps,
     unit: UnitContext,
-    self: Ref<ConversationMessage>,
+    post: (message: SendPipelineMessage) => void,
   ) {
     const flushThen = (out: OutboxBatch, dones: Array<() => void>, alongside?: Promise<void>): Promise<void> => this.flushThen(out, dones, alongside);
     this.state = new ConversationState(id, deps.store);
-    this.sends = new SendPipeline(this.state, deps, unit, { post: (message) => dispatch(self, message), flushThen });
+    this.sends = new SendPipeline(this.state, deps, unit, { post, flushThen });
     this.membership = new Membership(this.state, deps, flushThen);
   }
 
-  static spawn(parent: Ref<unknown>, id: string, deps: LogicDeps, unit: UnitContext): Ref<Envelope<UpstreamRecord>> {
-    return spawn(
-      parent,
-      async (actor: ConversationActor, message: ConversationMessage) => {
-        await actor.handle(message);
-        return actor;
-      },
-      id,
-      { initialStateFunc: (ctx) => new ConversationActor(id, deps, unit, ctx.self as Ref<ConversationMessage>) },
-    ) as Ref<Envelope<UpstreamRecord>>;
+  /**
+   * A step that throws (the store or presence unreachable, a bug) crashes this actor: its host
+   * (actors/runtime/partition-host.ts) stops it, and a fresh one reloads the conversation from
+   * the store and takes the record again, so no half-updated state outlives a failure.
+   */
+  async handle(envelope: Envelope<UpstreamRecord>): Promise<void> {
+    if (this.sends.fenced) return; // the unit is fenced: its host takes the records back
+    if (!this.state.loaded) await this.state.load();
+    const record = envelope.message;
+    switch (record.type) {
+      case 'send':
+        return this.acceptSend(record, envelope);
+      case 'read':
+        return await this.handleRead(record, envelope.done);
+      case 'typing':
+        return await this.handleTyping(record, envelope.done);
+      case 'members_add':
+        return await this.membership.handleMembersAdd(record, envelope.done);
+      case 'member_remove':
+        return await this.membership.handleMemberRemove(record, envelope.done);
+      case 'conv_created':
+        await this.state.load();
+        return await this.membership.announceConversation(record.actor, envelope.done);
+      default:
+        this.deps.logger.warn('conversation actor got a record it does not handle', { conv: this.id, type: record.type });
+        envelope.done();
+    }
   }
 
-  async handle(message: ConversationMessage): Promise<void> {
-    try {
-      if (this.sends.fenced) return; // the unit is fenced: records stay uncommitted for the next owner
-      if ('internal' in message) return await this.sends.handle(message);
-      if (!this.state.loaded) await this.state.load();
-      const record = message.message;
-      switch (record.type) {
-        case 'send':
-          return this.acceptSend(record, message);
-        case 'read':
-          return await this.handleRead(record, message.done);
-        case 'typing':
-          return await this.handleTyping(record, message.done);
-        case 'members_add':
-          return await this.membership.handleMembersAdd(record, message.done);
-        case 'member_remove':
-          return await this.membership.handleMemberRemove(record, message.done);
-        case 'conv_created':
-          await this.state.load();
-          return await this.membership.announceConversation(record.actor, message.done);
-        default:
-          this.deps.logger.warn('conversation actor got a record it does not handle', { conv: this.id, type: record.type });
-          message.done();
-      }
-    } catch (raw) {
-      // A failure outside the write pipeline (a read of the store, a produce): answer what can
-      // be answered and let the record go; the client sees `unavailable`/`internal` and retries.
-      const err = asTroupeError(raw);
-      this.deps.logger.error('conversation actor step failed', { conv: this.id, code: err.code, error: err.message });
-      if (!('internal' in message)) await this.answerFailure(message, err);
-      this.state.invalidate(); // reload state before the next record
-    }
+  /** Reports of the write pipeline, in turn with records. */
+  async handleInternal(message: unknown): Promise<void> {
+    if (this.sends.fenced) return;
+    await this.sends.handle(message as SendPipelineMessage);
   }
 
   /**
@@ -129,19 +116,6 @@ export class ConversationActor {
   }
 
   // ---- plumbing
-
-  private async answerFailure(envelope: Envelope<UpstreamRecord>, err: TroupeError): Promise<void> {
-    const record = envelope.message;
-    const code = err.retriable ? 'unavailable' : 'internal';
-    const message = err.retriable ? 'try again' : 'internal error';
-    const out = this.deps.outbox.batch();
-    if ('reply' in record) out.replyError(record.reply, code, message);
-    else if (record.type === 'send') {
-      if (this.sends.answers(record)) return; // the write pipeline answers it
-      out.toConn(record.from, record.origin, errorFrame(code, message, record.clientId));
-    } else if (record.type === 'read' || record.type === 'typing') out.toConn(record.user, record.origin, errorFrame(code, message, record.ref));
-    await this.flushThen(out, [envelope.done]);
-  }
 
   /**
    * Flushes, then marks records finished whatever happened: answers are best effort. Work

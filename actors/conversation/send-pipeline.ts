@@ -31,7 +31,7 @@ import type { FanoutBatch } from '../logic/fanout-jobs.js';
 import type { OutboxBatch } from '../logic/outbox.js';
 import { ackFrame, errorFrame, msgFrame } from '../protocol/frames.js';
 import type { SendRecord } from '../records/types.js';
-import type { UnitContext } from '../runtime/partition-host.js';
+import type { UnitContext } from '../runtime/hosted-kind.js';
 import { recordFailureIn, type Context } from '../runtime/tracing.js';
 import type { ConversationState } from './conversation-state.js';
 import { RecentSends, sendKey, type PendingSend, type StoredSend } from './recent-sends.js';
@@ -62,6 +62,9 @@ export interface SendPipelineHost {
   flushThen(out: OutboxBatch, dones: Array<() => void>, alongside?: Promise<void>): Promise<void>;
 }
 
+/** Attempts at one batch that fails with a retriable error, the first included. */
+const MAX_WRITE_ATTEMPTS = 8;
+
 export class SendPipeline {
   private readonly recent: RecentSends;
   private queued: PendingSend[] = [];
@@ -85,11 +88,6 @@ export class SendPipeline {
   /** The unit was found fenced by a write: the actor must leave its records uncommitted. */
   get fenced(): boolean {
     return this.isFenced;
-  }
-
-  /** Whether `record` itself is being written, so the pipeline (not the caller) answers it. */
-  answers(record: SendRecord): boolean {
-    return this.recent.pendingFor(sendKey(record.from, record.clientId))?.record === record;
   }
 
   /** `trace`: the context of the send's `conversation.send` span, carried to its write and answers. */
@@ -235,7 +233,9 @@ export class SendPipeline {
       return;
     }
     this.writeAttempts++;
-    if (error.retriable && this.writeAttempts < 50) {
+    // A bounded budget (about 5 s of backoff): the senders then hear `unavailable` and re-send
+    // with the same ids, well before the host's record deadline would take the actor for hung.
+    if (error.retriable && this.writeAttempts < MAX_WRITE_ATTEMPTS) {
       const delay = Math.min(2000, 25 * 2 ** Math.min(this.writeAttempts, 7));
       this.deps.logger.warn('message write failed; retrying', { conv: id, attempt: this.writeAttempts, error: error.message });
       setTimeout(() => this.host.post({ internal: 'retry_write' }), delay).unref();

@@ -1,5 +1,5 @@
 /**
- * Hosts the actors of one log partition (DESIGN.md: "partition host").
+ * Hosts the actors of one log partition (DESIGN.md, "partition host") and supervises them.
  *
  * Each record is routed to the actor of its key, spawned on first use. One actor handles its
  * records one at a time and in offset order (nact's mailbox), so records of one key keep their
@@ -7,44 +7,43 @@
  * when it has finished the record (its effects are durable and its answers produced); the host
  * commits the lowest unfinished offset (Watermark), so a crash replays and never skips.
  *
+ * Every record the host takes finishes, whatever the actor does (DESIGN.md, "Supervision"):
+ * - an actor whose handler rejects has crashed; an attempt at a record that runs past
+ *   `recordDeadlineMs` has hung. Either way the actor is stopped, and after a backoff that
+ *   doubles with each consecutive failure of its key a fresh one is made (its state rebuilt
+ *   from storage) and handed the key's unfinished records again, in order;
+ * - a record that failed `recordAttempts` times is given up: its requester is answered (the
+ *   kind's `refuse`: `unavailable` when a dependency was down, `internal` otherwise), and when
+ *   the record itself is the problem (it hung every attempt, or failed with an error that is not
+ *   retriable, or does not decode) it is parked in the dead-letter topic first. Then it is
+ *   finished, so the records behind it move on.
+ * Actor names are the host's own counters, never the key: no key, however malformed, can make
+ * spawning throw.
+ *
  * Mailboxes are bounded by the records in flight per partition: at `maxInFlight` the partition
  * is paused (no more fetching), and resumed at half of it. Idle actors (nothing in flight for
  * `passivateAfterMs`) are stopped by the host itself; since every message reaches an actor
  * through the host, an actor is never stopped with a message on its way.
  */
-import { dispatch, spawnStateless, stop, type Ref } from 'nact';
+import { dispatch, spawn, stop, type Ref } from 'nact';
+import { asTroupeError, TroupeError } from '../../transport/errors.js';
 import type { GroupConsumer, LogRecord, TopicPartition } from '../../transport/log/port.js';
 import type { TroupeMetrics } from '../metrics.js';
+import type { DeadLetters } from './dead-letters.js';
+import type { Envelope, HostedActor, HostedKind, UnitContext } from './hosted-kind.js';
 import type { Logger } from './logger.js';
 import { carriesTrace, contextFromHeaders, type Context } from './tracing.js';
+import type { UnitProbe } from './unit-registry.js';
 import { Watermark } from './watermark.js';
 
-/** What an actor receives from its host: one record's message, and how to say it is finished. */
-export interface Envelope<M> {
-  message: M;
-  /** Marks the record finished; call exactly once. */
-  done: () => void;
-  /** The trace context the record's headers carried (tracing.ts), if any: the parent of its spans. */
-  trace?: Context;
-}
-
-/** The placement unit a host serves, and its fencing epoch (the claim's create revision). */
-export interface UnitContext {
-  /** e.g. `upstream/3`. */
-  unit: string;
-  epoch: number;
-  /** Stops the host at once, without committing: an actor found the unit fenced. */
-  fence(reason: string): void;
-}
-
-/** How records of a topic become actors and messages. */
-export interface HostedKind<M> {
-  /** Actor kind for metrics, given the record's key. */
-  kindOf(key: string): string;
-  /** Decodes a record; null for one that cannot be decoded (logged and skipped). */
-  decode(record: LogRecord): { key: string; message: M } | null;
-  /** Spawns the actor of `key` under `parent`. Its messages are Envelope<M>. */
-  spawn(parent: Ref<unknown>, key: string, unit: UnitContext): Ref<Envelope<M>>;
+export interface SupervisionSettings {
+  /** Longest one attempt at a record may take before its actor is deemed hung. */
+  recordDeadlineMs: number;
+  /** Attempts at a record, the first included, before it is given up. */
+  recordAttempts: number;
+  /** Pause before re-making a failed actor; doubles per consecutive failure of its key. */
+  restartBackoffMs: number;
+  maxRestartBackoffMs: number;
 }
 
 export interface PartitionHostOptions<M> {
@@ -57,39 +56,102 @@ export interface PartitionHostOptions<M> {
   maxInFlight: number;
   commitIntervalMs: number;
   passivateAfterMs: number;
+  supervision: SupervisionSettings;
+  /** Where poison records are parked; without it they are logged (whole) and skipped. */
+  deadLetters?: DeadLetters;
   logger: Logger;
   metrics?: TroupeMetrics;
 }
 
-interface HostedActor<M> {
-  ref: Ref<Envelope<M>>;
+/** One record taken from the log and not yet finished. */
+class Delivery<M> {
+  /** Failed attempts so far. */
+  failures = 0;
+  /** The actor generation it was last handed to; 0 while it waits for its actor. */
+  generation = 0;
+  /** When the current attempt was handed to the actor (ms); its deadline runs from here. */
+  startedAt = 0;
+  finished = false;
+  /** Given up: being parked and answered; never handed to an actor again. */
+  givenUp = false;
+
+  constructor(
+    readonly offset: number,
+    readonly key: string,
+    readonly message: M,
+    readonly record: LogRecord,
+    readonly trace: Context | undefined,
+    readonly takenAt: number,
+  ) {}
+}
+
+/** The envelope of one attempt at a delivery. */
+class RecordEnvelope<M> implements Envelope<M> {
+  constructor(
+    readonly delivery: Delivery<M>,
+    readonly message: M,
+    readonly done: () => void,
+    readonly trace: Context | undefined,
+  ) {}
+}
+
+/** A message an actor posted to itself. */
+class SelfPost {
+  constructor(readonly value: unknown) {}
+}
+
+/** The actor of one key, across its restarts. */
+interface Slot<M> {
+  key: string;
   kind: string;
+  /** Raised at every (re)spawn; an envelope, crash or post of an older generation is stale. */
+  generation: number;
+  ref: Ref<unknown> | null;
+  actor: HostedActor<M> | null;
+  /** Deliveries of this key not finished. */
   inFlight: number;
   lastActive: number;
+  /** Consecutive failures, for the backoff; cleared when a record finishes. */
+  failures: number;
+  restartTimer: NodeJS.Timeout | null;
 }
+
+type FailureCause = 'crash' | 'deadline';
 
 export class PartitionHost<M> {
   private readonly node: Ref<unknown>;
-  private readonly actors = new Map<string, HostedActor<M>>();
+  private readonly slots = new Map<string, Slot<M>>();
+  /** Unfinished deliveries by offset, in offset order. */
+  private readonly deliveries = new Map<number, Delivery<M>>();
   private watermark: Watermark | null = null;
   private lastCommitted = -1;
   private committing: Promise<void> | null = null;
   private paused = false;
   private stopped = false;
+  private isSuspended = false;
+  /** Generations are numbered host-wide: every actor made gets the next one. */
+  private generations = 0;
+  /** Generations up to this one ran before a fence: what they report is not trusted. */
+  private fencedThrough = 0;
+  private parkedCount = 0;
   private readonly commitTimer: NodeJS.Timeout;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly deadlineTimer: NodeJS.Timeout;
   private drainWaiters: Array<() => void> = [];
   private readonly partitionLabel: { topic: string; partition: string };
 
   constructor(private readonly options: PartitionHostOptions<M>) {
     const { tp } = options;
-    this.node = spawnStateless(options.parent, () => undefined, `${tp.topic}-${tp.partition}`);
+    this.node = spawn(options.parent, (state: undefined) => state, encodeURIComponent(`${tp.topic}-${tp.partition}`));
     this.partitionLabel = { topic: tp.topic, partition: String(tp.partition) };
     this.commitTimer = setInterval(() => void this.commit(), options.commitIntervalMs);
     this.commitTimer.unref();
     const sweepEvery = Math.max(50, Math.min(60_000, Math.floor(options.passivateAfterMs / 4)));
     this.sweepTimer = setInterval(() => this.passivateIdle(), sweepEvery);
     this.sweepTimer.unref();
+    const deadlineEvery = Math.max(10, Math.min(1000, Math.floor(options.supervision.recordDeadlineMs / 4)));
+    this.deadlineTimer = setInterval(() => this.enforceDeadlines(), deadlineEvery);
+    this.deadlineTimer.unref();
   }
 
   get inFlight(): number {
@@ -97,35 +159,64 @@ export class PartitionHost<M> {
   }
 
   get activeActors(): number {
-    return this.actors.size;
+    return this.slots.size;
   }
 
-  /** Takes a batch from the consumer: tracks and dispatches each record, pausing when full. */
+  /** Fenced: no actor runs, records are kept (and taken in) until `resume` or `abandon`. */
+  get suspended(): boolean {
+    return this.isSuspended;
+  }
+
+  /**
+   * Stops every actor at once and keeps every unfinished record (the unit was fenced: what the
+   * actors hold may be stale). Nothing is committed past them.
+   */
+  suspend(): void {
+    if (this.stopped || this.isSuspended) return;
+    this.isSuspended = true;
+    this.fencedThrough = this.generations;
+    this.stopAllActors();
+  }
+
+  /** Fresh actors (state rebuilt from storage) take every unfinished record again, in order. */
+  resume(): void {
+    if (this.stopped || !this.isSuspended) return;
+    this.isSuspended = false;
+    const now = Date.now();
+    for (const delivery of this.deliveries.values()) {
+      const slot = this.slotFor(delivery.key, now);
+      slot.inFlight++;
+      if (!delivery.givenUp && slot.ref !== null) this.handTo(slot, delivery, now);
+    }
+  }
+
+  /** Live figures for the unit registry (`/units`, readiness). */
+  probe(): UnitProbe {
+    return { inFlight: this.deliveries.size, oldestInFlightMs: this.oldestInFlightMs(), parked: this.parkedCount };
+  }
+
+  /** Takes a batch from the consumer: tracks and dispatches each record, pausing when full. Never throws. */
   accept(records: readonly LogRecord[]): void {
     if (this.stopped) return;
+    const now = Date.now();
     for (const record of records) {
       const offset = Number(record.offset);
       this.watermark ??= new Watermark(offset);
       this.watermark.track(offset);
       const decoded = this.decode(record);
       if (decoded === null) {
-        this.watermark.finish(offset);
+        void this.parkUndecodable(record, offset);
         continue;
       }
-      const actor = this.actorFor(decoded.key);
-      actor.inFlight++;
-      actor.lastActive = Date.now();
-      let finished = false;
-      const done = (): void => {
-        if (finished) return;
-        finished = true;
-        actor.inFlight--;
-        actor.lastActive = Date.now();
-        this.finish(offset);
-      };
-      // Extracted only when the headers carry one: an untraced record costs nothing here.
       const trace = carriesTrace(record.headers) ? contextFromHeaders(record.headers) : undefined;
-      dispatch(actor.ref, { message: decoded.message, done, trace });
+      const delivery = new Delivery(offset, decoded.key, decoded.message, record, trace, now);
+      this.deliveries.set(offset, delivery);
+      if (this.isSuspended) continue; // taken by `resume`
+      const slot = this.slotFor(decoded.key, now);
+      slot.inFlight++;
+      slot.lastActive = now;
+      // A key whose actor is restarting keeps its records until the fresh actor takes them all.
+      if (slot.ref !== null) this.handTo(slot, delivery, now);
     }
     this.updateDepth();
     if (!this.paused && this.inFlight >= this.options.maxInFlight) {
@@ -138,7 +229,8 @@ export class PartitionHost<M> {
   /**
    * Stops intake and waits (up to `timeoutMs`) for in-flight records to finish, commits, and
    * stops every actor. Records still unfinished at the timeout are abandoned uncommitted: the
-   * next owner replays them.
+   * next owner replays them. Deadlines keep running meanwhile, so a hung record cannot hold a
+   * drain longer than its attempts take.
    */
   async drain(timeoutMs: number): Promise<void> {
     if (this.stopped) return;
@@ -163,26 +255,200 @@ export class PartitionHost<M> {
     this.shutdown();
   }
 
+  // ---- records in
+
   private decode(record: LogRecord): { key: string; message: M } | null {
     try {
-      const decoded = this.options.kind.decode(record);
-      if (decoded === null) this.options.logger.warn('skipping undecodable record', { topic: record.topic, partition: record.partition, offset: record.offset });
-      return decoded;
+      return this.options.kind.decode(record);
     } catch (err) {
-      this.options.logger.warn('skipping undecodable record', { offset: record.offset, error: (err as Error).message });
+      this.options.logger.warn('record does not decode', { ...this.position(record), error: asTroupeError(err).message });
       return null;
     }
   }
 
-  private actorFor(key: string): HostedActor<M> {
-    let actor = this.actors.get(key);
-    if (actor === undefined) {
+  private slotFor(key: string, now: number): Slot<M> {
+    let slot = this.slots.get(key);
+    if (slot === undefined) {
       const kind = this.options.kind.kindOf(key);
-      actor = { ref: this.options.kind.spawn(this.node, key, this.options.unit), kind, inFlight: 0, lastActive: Date.now() };
-      this.actors.set(key, actor);
+      slot = { key, kind, generation: 0, ref: null, actor: null, inFlight: 0, lastActive: now, failures: 0, restartTimer: null };
+      this.slots.set(key, slot);
       this.options.metrics?.activeActors.inc({ kind });
+      this.spawnActor(slot);
     }
-    return actor;
+    return slot;
+  }
+
+  /** Makes the slot's actor; a kind whose `create` throws has crashed like any other actor. */
+  private spawnActor(slot: Slot<M>): boolean {
+    const generation = (slot.generation = ++this.generations);
+    let ref: Ref<unknown> | null = null;
+    try {
+      ref = spawn(this.node, (state: undefined, message: RecordEnvelope<M> | SelfPost) => this.step(slot, generation, message).then(() => state), `a${generation}`);
+      const post = (value: unknown): void => {
+        if (slot.generation === generation && slot.ref !== null) dispatch(slot.ref, new SelfPost(value));
+      };
+      slot.actor = this.options.kind.create(slot.key, this.options.unit, post);
+      slot.ref = ref;
+      return true;
+    } catch (raw) {
+      if (ref !== null) stop(ref);
+      slot.ref = null;
+      slot.actor = null;
+      this.failed(slot, this.oldestOf(slot), asTroupeError(raw), 'crash');
+      return false;
+    }
+  }
+
+  private handTo(slot: Slot<M>, delivery: Delivery<M>, now: number): void {
+    delivery.generation = slot.generation;
+    delivery.startedAt = now;
+    const generation = slot.generation;
+    const done = (): void => {
+      if (generation > this.fencedThrough) this.complete(delivery, true);
+    };
+    dispatch(slot.ref as Ref<unknown>, new RecordEnvelope(delivery, delivery.message, done, delivery.trace));
+  }
+
+  /** Runs one message in the actor; a rejection is a crash of that generation. */
+  private async step(slot: Slot<M>, generation: number, message: RecordEnvelope<M> | SelfPost): Promise<void> {
+    const actor = slot.actor;
+    if (slot.generation !== generation || actor === null) return; // a stopped generation
+    const delivery = message instanceof RecordEnvelope ? message.delivery : undefined;
+    if (delivery !== undefined && (delivery.finished || delivery.generation !== generation)) return;
+    try {
+      if (delivery !== undefined) await actor.handle(message as RecordEnvelope<M>);
+      else if (actor.handleInternal !== undefined) await actor.handleInternal((message as SelfPost).value);
+    } catch (raw) {
+      if (slot.generation !== generation || this.stopped) return;
+      this.failed(slot, delivery ?? this.oldestOf(slot), asTroupeError(raw), 'crash');
+    }
+  }
+
+  // ---- supervision
+
+  /**
+   * An attempt failed (the actor crashed, or hung past the deadline): the actor is stopped and
+   * re-made after a backoff; the record is given up once it has failed `recordAttempts` times.
+   */
+  private failed(slot: Slot<M>, victim: Delivery<M> | undefined, error: TroupeError, cause: FailureCause): void {
+    const { logger, metrics, supervision, unit } = this.options;
+    metrics?.recordFailures.inc({ topic: this.options.tp.topic, kind: slot.kind, outcome: cause });
+    if (victim !== undefined) victim.failures++;
+    logger.warn(cause === 'deadline' ? 'actor hung past its record deadline; restarting it' : 'actor crashed; restarting it', {
+      unit: unit.unit,
+      kind: slot.kind,
+      ...(victim !== undefined ? { offset: victim.offset, attempt: victim.failures } : {}),
+      code: error.code,
+      error: error.message,
+    });
+    this.restart(slot);
+    if (victim !== undefined && victim.failures >= supervision.recordAttempts) void this.giveUp(victim, error, cause);
+  }
+
+  private restart(slot: Slot<M>): void {
+    this.stopActor(slot);
+    slot.failures++;
+    this.options.metrics?.actorRestarts.inc({ kind: slot.kind });
+    const { restartBackoffMs, maxRestartBackoffMs } = this.options.supervision;
+    const delay = Math.min(maxRestartBackoffMs, restartBackoffMs * 2 ** Math.min(slot.failures - 1, 20));
+    slot.restartTimer = setTimeout(() => {
+      slot.restartTimer = null;
+      if (this.stopped || this.slots.get(slot.key) !== slot) return;
+      if (!this.spawnActor(slot)) return;
+      const now = Date.now();
+      for (const delivery of this.deliveries.values()) {
+        if (delivery.key === slot.key && !delivery.givenUp) this.handTo(slot, delivery, now);
+      }
+    }, delay);
+    slot.restartTimer.unref();
+  }
+
+  /** Parks the record if it is poison, answers its requester, then finishes it. */
+  private async giveUp(delivery: Delivery<M>, error: TroupeError, cause: FailureCause): Promise<void> {
+    delivery.givenUp = true;
+    const incident = `${this.options.unit.unit}@${delivery.offset}`;
+    const poison = cause === 'deadline' || !error.retriable;
+    const { logger, metrics, kind } = this.options;
+    logger.error(poison ? 'record failed on every attempt; parking it' : 'record failed on every attempt; refusing it', {
+      incident,
+      key: delivery.key.slice(0, 100),
+      attempts: delivery.failures,
+      code: error.code,
+      error: error.message,
+    });
+    if (poison) await this.park(delivery.record, cause === 'deadline' ? new TroupeError('timeout', `no attempt finished within ${this.options.supervision.recordDeadlineMs} ms`) : error, delivery.failures, kind.kindOf(delivery.key));
+    else metrics?.recordFailures.inc({ topic: this.options.tp.topic, kind: kind.kindOf(delivery.key), outcome: 'refused' });
+    // The requester learns that it may try again (`unavailable`) or that this is a bug (`internal`).
+    const answer = cause === 'deadline' || error.retriable ? new TroupeError('unavailable', 'try again') : new TroupeError('internal', `internal error (${incident})`);
+    try {
+      await kind.refuse?.(delivery.message, answer, incident);
+    } catch (err) {
+      logger.warn('could not answer the requester of a record given up', { incident, error: asTroupeError(err).message });
+    }
+    this.complete(delivery, false);
+  }
+
+  private async park(record: LogRecord, error: TroupeError, attempts: number, kind: string): Promise<void> {
+    this.parkedCount++;
+    this.options.metrics?.recordsParked.inc({ topic: record.topic, kind });
+    const deadLetters = this.options.deadLetters;
+    try {
+      if (deadLetters === undefined) throw new TroupeError('unavailable', 'no dead-letter topic configured');
+      await deadLetters.park(record, error, attempts);
+    } catch (err) {
+      // Not even the dead-letter topic took it: the log line is the last copy.
+      this.options.logger.error('could not park a record; logging it whole', {
+        ...this.position(record),
+        key: record.key.slice(0, 200),
+        value: Buffer.from(record.value).toString('base64'),
+        error: asTroupeError(err).message,
+      });
+    }
+  }
+
+  private async parkUndecodable(record: LogRecord, offset: number): Promise<void> {
+    await this.park(record, new TroupeError('invalid_argument', 'the record does not decode'), 1, 'undecodable');
+    this.finish(offset);
+  }
+
+  /** Gives each slot whose current attempt ran past the deadline one failure (its oldest record). */
+  private enforceDeadlines(): void {
+    if (this.stopped || this.deliveries.size === 0) return;
+    const limit = Date.now() - this.options.supervision.recordDeadlineMs;
+    let expired: Map<Slot<M>, Delivery<M>> | null = null;
+    for (const delivery of this.deliveries.values()) {
+      if (delivery.generation === 0 || delivery.givenUp || delivery.startedAt > limit) continue;
+      const slot = this.slots.get(delivery.key);
+      if (slot === undefined || slot.generation !== delivery.generation) continue;
+      expired ??= new Map();
+      if (!expired.has(slot)) expired.set(slot, delivery);
+    }
+    if (expired === null) return;
+    for (const [slot, delivery] of expired) {
+      this.failed(slot, delivery, new TroupeError('timeout', `record not finished within ${this.options.supervision.recordDeadlineMs} ms`), 'deadline');
+    }
+  }
+
+  /** The key's oldest unfinished delivery that is still being attempted. */
+  private oldestOf(slot: Slot<M>): Delivery<M> | undefined {
+    for (const delivery of this.deliveries.values()) if (delivery.key === slot.key && !delivery.givenUp) return delivery;
+    return undefined;
+  }
+
+  // ---- records out
+
+  /** A delivery is finished: by its actor (`ok`), or given up. Later calls are ignored. */
+  private complete(delivery: Delivery<M>, ok: boolean): void {
+    if (delivery.finished) return;
+    delivery.finished = true;
+    this.deliveries.delete(delivery.offset);
+    const slot = this.slots.get(delivery.key);
+    if (slot !== undefined) {
+      slot.inFlight--;
+      slot.lastActive = Date.now();
+      if (ok) slot.failures = 0;
+    }
+    this.finish(delivery.offset);
   }
 
   private finish(offset: number): void {
@@ -193,7 +459,7 @@ export class PartitionHost<M> {
       this.paused = false;
       this.options.consumer.resume(this.options.tp);
     }
-    if (watermark.inFlight === 0 && this.drainWaiters.length > 0) {
+    if (this.deliveries.size === 0 && watermark.inFlight === 0 && this.drainWaiters.length > 0) {
       const waiters = this.drainWaiters;
       this.drainWaiters = [];
       for (const wake of waiters) wake();
@@ -220,20 +486,54 @@ export class PartitionHost<M> {
     return this.committing;
   }
 
+  // ---- actor lifetimes
+
   private passivateIdle(): void {
     const idleBefore = Date.now() - this.options.passivateAfterMs;
-    for (const [key, actor] of this.actors) {
-      if (actor.inFlight === 0 && actor.lastActive < idleBefore) {
-        this.actors.delete(key);
-        stop(actor.ref);
-        this.options.metrics?.activeActors.dec({ kind: actor.kind });
-        this.options.metrics?.passivations.inc({ kind: actor.kind });
+    for (const [key, slot] of this.slots) {
+      if (slot.inFlight === 0 && slot.restartTimer === null && slot.lastActive < idleBefore) {
+        this.slots.delete(key);
+        this.stopActor(slot);
+        this.options.metrics?.activeActors.dec({ kind: slot.kind });
+        this.options.metrics?.passivations.inc({ kind: slot.kind });
       }
     }
   }
 
+  private stopActor(slot: Slot<M>): void {
+    slot.generation = ++this.generations; // whatever the old actor still reports is stale from here on
+    try {
+      slot.actor?.stop?.();
+    } catch (err) {
+      this.options.logger.warn('actor stop hook failed', { kind: slot.kind, error: asTroupeError(err).message });
+    }
+    if (slot.ref !== null) stop(slot.ref);
+    slot.ref = null;
+    slot.actor = null;
+  }
+
+  private stopAllActors(): void {
+    for (const slot of this.slots.values()) {
+      if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
+      slot.restartTimer = null;
+      this.stopActor(slot); // nact 7 does not stop the children of a stopped actor
+      this.options.metrics?.activeActors.dec({ kind: slot.kind });
+    }
+    this.slots.clear();
+  }
+
+  private oldestInFlightMs(): number {
+    for (const delivery of this.deliveries.values()) return Date.now() - delivery.takenAt;
+    return 0;
+  }
+
   private updateDepth(): void {
     this.options.metrics?.mailboxDepth.set(this.partitionLabel, this.inFlight);
+    this.options.metrics?.oldestInFlightSeconds.set(this.partitionLabel, this.oldestInFlightMs() / 1000);
+  }
+
+  private position(record: LogRecord): Record<string, unknown> {
+    return { topic: record.topic, partition: record.partition, offset: record.offset };
   }
 
   private shutdown(): void {
@@ -241,13 +541,11 @@ export class PartitionHost<M> {
     this.stopped = true;
     clearInterval(this.commitTimer);
     clearInterval(this.sweepTimer);
-    for (const actor of this.actors.values()) {
-      stop(actor.ref); // nact 7 does not stop the children of a stopped actor
-      this.options.metrics?.activeActors.dec({ kind: actor.kind });
-    }
-    this.actors.clear();
+    clearInterval(this.deadlineTimer);
+    this.stopAllActors();
     stop(this.node);
     this.options.metrics?.mailboxDepth.remove(this.partitionLabel);
+    this.options.metrics?.oldestInFlightSeconds.remove(this.partitionLabel);
     for (const wake of this.drainWaiters) wake();
     this.drainWaiters = [];
   }

@@ -7,14 +7,12 @@
  * (`presence` frames). Its state is rebuilt from the presence port on activation, so passivation
  * loses nothing.
  */
-import { spawn, type Ref } from 'nact';
-import { asTroupeError } from '../../transport/errors.js';
 import type { LogicDeps } from '../logic/deps.js';
 import { presenceFrame } from '../protocol/frames.js';
 import type { PresenceRecord, UpstreamRecord } from '../records/types.js';
-import type { Envelope } from '../runtime/partition-host.js';
+import type { Envelope, HostedActor } from '../runtime/hosted-kind.js';
 
-export class SessionActor {
+export class SessionActor implements HostedActor<UpstreamRecord> {
   /** Connections known open ("gatewayId/connId"); null until rebuilt from presence. */
   private connections: Set<string> | null = null;
 
@@ -23,28 +21,14 @@ export class SessionActor {
     private readonly deps: LogicDeps,
   ) {}
 
-  static spawn(parent: Ref<unknown>, userId: string, deps: LogicDeps): Ref<Envelope<UpstreamRecord>> {
-    return spawn(
-      parent,
-      async (actor: SessionActor, envelope: Envelope<UpstreamRecord>) => {
-        await actor.handle(envelope);
-        return actor;
-      },
-      userId,
-      { initialStateFunc: () => new SessionActor(userId, deps) },
-    ) as Ref<Envelope<UpstreamRecord>>;
-  }
-
+  /**
+   * A failing step (presence or the store unreachable) throws: the host makes a fresh actor,
+   * which rebuilds the connections from presence, and tries the record again.
+   */
   async handle(envelope: Envelope<UpstreamRecord>): Promise<void> {
     const record = envelope.message;
-    try {
-      if (record.type === 'online' || record.type === 'offline') await this.onPresence(record);
-    } catch (raw) {
-      this.connections = null; // rebuild from presence next time
-      this.deps.logger.warn('session actor step failed', { user: this.userId, error: asTroupeError(raw).message });
-    } finally {
-      envelope.done();
-    }
+    if (record.type === 'online' || record.type === 'offline') await this.onPresence(record);
+    envelope.done();
   }
 
   private async onPresence(record: PresenceRecord): Promise<void> {

@@ -15,4 +15,6 @@ export interface TaskDeps {
   retryDelayMs?: number;
   /** Longest backoff between two attempts of a job. Default 2000. */
   maxRetryDelayMs?: number;
+  /** Attempts at a job failing with a retriable error before the worker gives it to its host. Default 8. */
+  attempts?: number;
 }

@@ -7,46 +7,33 @@
  * sending connection left out). The job's record is marked finished only once those records
  * are produced, so the partition's watermark never commits past an undelivered job.
  *
- * A job that fails with a retriable error (presence or log unavailable) is retried with backoff
- * for as long as the worker lives; the conversation's later jobs wait behind it, and a partition
- * whose jobs pile up is paused by its host. When the host stops the worker (revocation after
- * the drain timeout, fencing, lease loss) the job is left unfinished: the partition's next owner
- * replays it. A job that can never succeed (a non-retriable error) is dropped with an error
- * log; the message is durable and members catch up by seq.
+ * A job that fails with a retriable error (presence or log unavailable) is retried with backoff,
+ * `attempts` times; the conversation's later jobs wait behind it, and a partition whose jobs
+ * pile up is paused by its host. If it still fails, the worker throws: its host
+ * (actors/runtime/partition-host.ts) makes a fresh worker after a backoff and tries again, and
+ * after its record attempts gives the job up (logged and counted; members catch up by seq).
+ * When the host stops the worker (revocation after the drain timeout, fencing, lease loss) the
+ * job is left unfinished: the partition's next owner replays it. A job that can never succeed
+ * (a non-retriable error) is dropped with an error log; the message is durable and members
+ * catch up by seq.
  *
  * Replays are harmless: a job delivered again pushes a (conv, seq) frame the clients already
  * hold, and they drop it (PROTOCOL.md, "Delivery": completeness comes from seq).
  */
 import { SpanKind, type Context } from '@opentelemetry/api';
-import { spawn, type Ref } from 'nact';
 import { retry, TroupeError } from '../../transport/errors.js';
 import type { TaskRecord } from '../records/types.js';
-import type { Envelope } from '../runtime/partition-host.js';
+import type { Envelope, HostedActor } from '../runtime/hosted-kind.js';
 import { contextOf, recordFailure, SPAN_TASK_FANOUT, startSpan } from '../runtime/tracing.js';
 import type { TaskDeps } from './deps.js';
 
-export class FanoutWorker {
+export class FanoutWorker implements HostedActor<TaskRecord> {
   private stopped = false;
 
   constructor(
     private readonly conv: string,
     private readonly deps: TaskDeps,
   ) {}
-
-  static spawn(parent: Ref<unknown>, conv: string, deps: TaskDeps): Ref<Envelope<TaskRecord>> {
-    return spawn(
-      parent,
-      async (worker: FanoutWorker, envelope: Envelope<TaskRecord>) => {
-        await worker.handle(envelope);
-        return worker;
-      },
-      conv,
-      {
-        initialStateFunc: () => new FanoutWorker(conv, deps),
-        afterStop: (worker: FanoutWorker) => worker.stop(),
-      },
-    );
-  }
 
   /** The host stopped this worker: give up the job in hand without finishing it. */
   stop(): void {
@@ -59,7 +46,7 @@ export class FanoutWorker {
     const ctx = span === undefined ? undefined : contextOf(span, trace);
     try {
       await retry(() => this.deliver(job, ctx), {
-        attempts: Number.POSITIVE_INFINITY,
+        attempts: this.deps.attempts ?? 8,
         initialDelayMs: this.deps.retryDelayMs ?? 50,
         maxDelayMs: this.deps.maxRetryDelayMs ?? 2000,
         abort: () => this.stopped,
@@ -72,6 +59,10 @@ export class FanoutWorker {
         return; // unfinished: the partition's next owner replays it
       }
       const err = raw as TroupeError;
+      if (err.retriable) {
+        span?.end();
+        throw err; // still failing: the host restarts this worker and tries again
+      }
       if (span !== undefined) recordFailure(span, err);
       this.deps.logger.error('fanout job dropped; its members get the message on sync', {
         conv: this.conv,

@@ -5,11 +5,10 @@
  * Hosted by PartitionHosting (unit prefix `task`), which commits a partition's watermark only
  * past jobs whose deliveries were produced.
  */
-import type { Ref } from 'nact';
 import type { LogRecord } from '../../transport/log/port.js';
 import { decodeTask } from '../records/codec.js';
 import type { TaskRecord } from '../records/types.js';
-import type { Envelope, HostedKind } from '../runtime/partition-host.js';
+import type { HostedKind } from '../runtime/hosted-kind.js';
 import type { TaskDeps } from './deps.js';
 import { FanoutWorker } from './fanout-worker.js';
 
@@ -20,6 +19,6 @@ export function taskKind(deps: TaskDeps): HostedKind<TaskRecord> {
   return {
     kindOf: () => 'fanout',
     decode: (record: LogRecord) => ({ key: record.key, message: decodeTask(record.value) }),
-    spawn: (parent: Ref<unknown>, key: string): Ref<Envelope<TaskRecord>> => FanoutWorker.spawn(parent, key, deps),
+    create: (key) => new FanoutWorker(key, deps),
   };
 }

@@ -4,15 +4,18 @@
  * `/troupe/<cluster>/claims/<unitPrefix>/<p>` (actors/runtime/partition-hosting.ts). The logic
  * role (`im-upstream`) and the task role (`im-task`) differ only in what they host.
  */
+import { deadLetterTopic } from '../../actors/runtime/dead-letters.js';
 import { PartitionHosting } from '../../actors/runtime/partition-hosting.js';
-import type { HostedKind } from '../../actors/runtime/partition-host.js';
+import type { HostedKind } from '../../actors/runtime/hosted-kind.js';
 import type { Logger } from '../../actors/runtime/logger.js';
 import type { Lease } from '../../transport/coord/port.js';
-import type { Log } from '../../transport/log/port.js';
+import type { Log, Producer } from '../../transport/log/port.js';
 import type { RoleContext } from './role-context.js';
 
 export interface HostedGroupOptions<M> {
   log: Log;
+  /** Produces parked (dead-letter) records. */
+  producer: Producer;
   lease: Lease;
   groupId: string;
   topic: string;
@@ -44,6 +47,19 @@ export async function startHostedGroup<M>(ctx: RoleContext, options: HostedGroup
     commitIntervalMs: config.actors.commitIntervalMs,
     passivateAfterMs: config.actors.passivateAfterMs,
     drainTimeoutMs: config.shutdown.drainTimeoutMs,
+    supervision: {
+      recordDeadlineMs: config.actors.recordDeadlineMs,
+      recordAttempts: config.actors.recordAttempts,
+      restartBackoffMs: config.actors.restartBackoffMs,
+      maxRestartBackoffMs: config.actors.maxRestartBackoffMs,
+    },
+    lifecycle: {
+      // A claim another node holds is its drain (up to the drain timeout) or its lease running out.
+      maxClaimWaitMs: config.shutdown.drainTimeoutMs + 3 * config.cluster.leaseTtlMs,
+    },
+    deadLetters: deadLetterTopic(options.producer, config.log.deadLetterTopic),
+    units: ctx.units,
+    onEscalate: ctx.escalate,
     logger: options.logger,
     metrics: ctx.metrics,
   });

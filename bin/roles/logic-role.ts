@@ -52,6 +52,7 @@ export async function startLogicRole(ctx: RoleContext, ports: LogicPorts): Promi
   };
   const group = await startHostedGroup<UpstreamRecord>(ctx, {
     log: ports.log,
+    producer: ports.producer,
     lease: ports.lease,
     groupId: LOGIC_GROUP,
     topic: config.log.upstreamTopic,

@@ -7,6 +7,7 @@
 import type { Ref } from 'nact';
 import type { TroupeMetrics } from '../../actors/metrics.js';
 import type { Logger } from '../../actors/runtime/logger.js';
+import type { Escalate } from '../../actors/runtime/unit-lifecycle.js';
 import type { UnitRegistry } from '../../actors/runtime/unit-registry.js';
 import type { TroupeConfig } from '../../config/types.js';
 
@@ -18,4 +19,9 @@ export interface RoleContext {
   system: Ref<unknown>;
   /** The placement units this node serves (partitions, shards) and their states: readiness, `/units`. */
   units: UnitRegistry;
+  /**
+   * A unit that could not be claimed, hosted or released after its retries: a cluster node exits
+   * for its supervisor (as on lease loss); the embedded server keeps it reported as not ready.
+   */
+  escalate: Escalate;
 }

@@ -33,6 +33,7 @@ export async function startTaskRole(ctx: RoleContext, ports: TaskPorts): Promise
   const outbox = new Outbox(ports.producer, ports.presence, config.log.downstreamTopicPrefix);
   return startHostedGroup<TaskRecord>(ctx, {
     log: ports.log,
+    producer: ports.producer,
     lease: ports.lease,
     groupId: TASK_GROUP,
     topic: config.log.taskTopic,

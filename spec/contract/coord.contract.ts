@@ -165,13 +165,12 @@ export function describeCoordContract(name: string, factory: () => Promise<Coord
         expect(kv).to.include({ value: 'node-a', createRevision: claim?.createRevision, leaseId: lease.id });
       });
 
-      it('refuses to claim a key that exists, whoever holds it', async function () {
+      it('refuses to claim a key that another lease (or no lease) holds', async function () {
         const a = await grant();
         const b = await grant();
         const key = `${prefix}claims/1`;
         const claim = await a.claim(key, 'node-a');
         expect(await b.claim(key, 'node-b')).to.equal(null);
-        expect(await a.claim(key, 'node-a-again')).to.equal(null);
         const kv = await mustGet(key);
         expect(kv).to.include({ value: 'node-a', createRevision: claim?.createRevision, leaseId: a.id });
 
@@ -179,6 +178,16 @@ export function describeCoordContract(name: string, factory: () => Promise<Coord
         await coord.put(plain, 'unleased');
         expect(await b.claim(plain, 'node-b')).to.equal(null);
         expect((await mustGet(plain)).value).to.equal('unleased');
+      });
+
+      it('adopts a key its own lease already holds, unchanged and with its original fencing epoch', async function () {
+        const a = await grant();
+        const key = `${prefix}claims/1`;
+        const claim = await a.claim(key, 'node-a');
+        const again = await a.claim(key, 'node-a-again');
+        expect(again).to.deep.equal(claim);
+        const kv = await mustGet(key);
+        expect(kv).to.include({ value: 'node-a', createRevision: claim?.createRevision, modRevision: kv.createRevision, leaseId: a.id });
       });
 
       it('lets another lease claim a released key, with a larger fencing epoch', async function () {

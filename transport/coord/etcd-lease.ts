@@ -90,11 +90,14 @@ export class EtcdLease implements Lease {
     this.assertLive();
     const client = this.client;
     const res = await this.call('claim', () =>
-      client.if(key, 'Create', '==', 0).then(client.put(key).value(value).lease(this.leaseId)).commit(),
+      client.if(key, 'Create', '==', 0).then(client.put(key).value(value).lease(this.leaseId)).else(client.get(key)).commit(),
     );
     // Given up while the claim was under way: the owner has been told to stop, so it gets no claim.
     this.assertLive();
-    return res.succeeded ? { key, createRevision: Number(res.header.revision) } : null;
+    if (res.succeeded) return { key, createRevision: Number(res.header.revision) };
+    // Held already: adopted when it is this lease's own (a claim whose release failed).
+    const held = res.responses[0]?.response_range?.kvs[0];
+    return held !== undefined && held.lease === this.leaseId ? { key, createRevision: Number(held.create_revision) } : null;
   }
 
   async put(key: string, value: string): Promise<void> {

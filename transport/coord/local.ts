@@ -122,7 +122,9 @@ export class LocalCoordinator implements Coordinator {
 
   private claimFor(lease: LocalLease, key: string, value: string): Claim | null {
     this.assertOpen();
-    if (this.kvs.has(key)) return null;
+    const held = this.kvs.get(key);
+    // Held already: adopted when it is this lease's own (a claim whose release failed).
+    if (held !== undefined) return held.leaseId === lease.id ? { key, createRevision: held.createRevision } : null;
     const kv = this.write(key, value, lease);
     return { key, createRevision: kv.createRevision };
   }

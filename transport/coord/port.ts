@@ -13,7 +13,7 @@
  *   deleted and `onLost` listeners are called. The owner must stop acting on what the lease
  *   held as soon as `onLost` fires (and, in etcd mode, before the TTL can have run out).
  * - **Claims.** `claim()` creates a key under the lease only if the key does not exist, in one
- *   atomic step. The returned `createRevision` is the claim's fencing epoch: a later claim of
+ *   atomic step (a key already under the same lease is adopted, unchanged). The returned `createRevision` is the claim's fencing epoch: a later claim of
  *   the same key always has a larger one.
  * - **Watches.** A watch delivers every change under its prefix after `fromRevision` (or after
  *   the watch started), in revision order, each exactly once, surviving reconnects.
@@ -42,7 +42,11 @@ export interface Claim {
 export interface Lease {
   readonly id: string;
   readonly ttlMs: number;
-  /** Creates `key` attached to this lease if absent; null when it exists (held by anyone). */
+  /**
+   * Creates `key` attached to this lease if absent. When it exists attached to this same lease
+   * (the caller's own claim, e.g. one whose release failed), returns that claim with its original
+   * revision: the owner adopts it. Null when another lease (or no lease) holds it.
+   */
   claim(key: string, value: string): Promise<Claim | null>;
   /** Writes `key` attached to this lease (registry entries). */
   put(key: string, value: string): Promise<void>;

@@ -5,149 +5,9 @@
  */
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';
-import { start, stop as stopActor, type Ref } from 'nact';
-import { silentLogger } from '../../../actors/runtime/logger.js';
-import { PartitionHosting } from '../../../actors/runtime/partition-hosting.js';
-import { LocalCoordinator } from '../../../transport/coord/local.js';
-import type { Lease } from '../../../transport/coord/port.js';
-import { MemoryLog } from '../../../transport/log/memory.js';
-import type { ConsumerListener, GroupConsumer, TopicPartition } from '../../../transport/log/port.js';
-import { uniqueName, waitFor } from '../../support/wait-for.js';
-import { RecordingKind, THROWING, UNDECODABLE, type TestMessage } from './recording-kind.js';
-
-const COMMIT_INTERVAL_MS = 10;
-/** How long a negative check watches: many commit intervals and fetch turns. */
-const QUIET_MS = 80;
-
-interface HostingSettings {
-  maxInFlight?: number;
-  passivateAfterMs?: number;
-  maxBatchRecords?: number;
-  /** Delay added to every offset commit, as a remote broker would take. */
-  commitDelayMs?: number;
-}
-
-/** A GroupConsumer of the memory log whose commits take a while (like Kafka's). */
-function slowCommits(inner: GroupConsumer, delayMs: number): GroupConsumer {
-  return {
-    start: (listener: ConsumerListener) => inner.start(listener),
-    commit: async (tp: TopicPartition, offset: string) => {
-      await delay(delayMs);
-      await inner.commit(tp, offset);
-    },
-    pause: (tp) => inner.pause(tp),
-    resume: (tp) => inner.resume(tp),
-    stop: () => inner.stop(),
-  };
-}
-
-/** One node's hosting of a one-partition topic, on a fresh log, coordinator and actor system. */
-class Bench {
-  readonly log = new MemoryLog();
-  readonly coord = new LocalCoordinator();
-  readonly system: Ref<unknown> = start();
-  readonly topic = uniqueName('hosted');
-  readonly group = uniqueName('group');
-  readonly cluster = uniqueName('cluster');
-  readonly tp: TopicPartition = { topic: this.topic, partition: 0 };
-  readonly claimKey = `/troupe/${this.cluster}/claims/test/0`;
-  readonly kind = new RecordingKind();
-  /** Committed offset seen at each claim release, in order. */
-  readonly committedAtRelease: Array<string | null> = [];
-  lease!: Lease;
-  hosting: PartitionHosting<TestMessage> | null = null;
-  consumer: GroupConsumer | null = null;
-  private readonly producer = this.log.producer();
-
-  async open(): Promise<this> {
-    await this.log.createTopics([{ topic: this.topic, partitions: 1 }]);
-    this.lease = this.spyOnRelease(await this.coord.grantLease(10_000));
-    return this;
-  }
-
-  /** Starts a hosting and its consumer; resolves when the consumer has joined (partition hosted). */
-  async startHosting(settings: HostingSettings = {}): Promise<void> {
-    await this.beginHosting(settings);
-  }
-
-  /** Starts a hosting; returns the consumer's start promise without awaiting it. */
-  beginHosting(settings: HostingSettings = {}): Promise<void> {
-    const hosting = new PartitionHosting<TestMessage>({
-      unitPrefix: 'test',
-      cluster: this.cluster,
-      nodeId: 'node-1',
-      lease: this.lease,
-      kind: this.kind,
-      parent: this.system,
-      maxInFlight: settings.maxInFlight ?? 100,
-      commitIntervalMs: COMMIT_INTERVAL_MS,
-      passivateAfterMs: settings.passivateAfterMs ?? 60_000,
-      drainTimeoutMs: 5_000,
-      claimRetryMs: 10,
-      logger: silentLogger,
-    });
-    const raw = this.log.consumer({ groupId: this.group, topics: [this.topic], fromBeginning: true, maxBatchRecords: settings.maxBatchRecords ?? 500 });
-    const consumer = settings.commitDelayMs === undefined ? raw : slowCommits(raw, settings.commitDelayMs);
-    hosting.attach(consumer);
-    this.hosting = hosting;
-    this.consumer = consumer;
-    return consumer.start(hosting);
-  }
-
-  /** Stops the consumer (revoking: drain, commit, release) and the hosting's actors. */
-  async stopHosting(): Promise<void> {
-    await this.consumer?.stop();
-    this.hosting?.close();
-    this.consumer = null;
-    this.hosting = null;
-  }
-
-  /** Appends one record per value, all with `key`; returns their offsets. */
-  async produce(key: string, ...values: string[]): Promise<number[]> {
-    const positions = await this.producer.send(
-      this.topic,
-      values.map((value) => ({ key, value: Buffer.from(value) })),
-    );
-    return positions.map((p) => Number(p.offset));
-  }
-
-  committed(): Promise<string | null> {
-    return this.log.committedOffset(this.group, this.tp);
-  }
-
-  async waitCommitted(offset: number): Promise<void> {
-    await waitFor(async () => (await this.committed()) === String(offset), { message: `commit of offset ${offset}`, timeoutMs: 3000 });
-  }
-
-  async waitDelivered(count: number): Promise<void> {
-    await waitFor(() => this.kind.deliveries.length >= count, { message: `${count} deliveries`, timeoutMs: 3000 });
-  }
-
-  async close(): Promise<void> {
-    this.kind.releaseAll();
-    await this.stopHosting();
-    await this.producer.close();
-    await this.log.close();
-    await this.coord.close();
-    stopActor(this.system);
-  }
-
-  /** Wraps the lease so that every release records the committed offset at that moment. */
-  private spyOnRelease(inner: Lease): Lease {
-    return {
-      id: inner.id,
-      ttlMs: inner.ttlMs,
-      claim: (key, value) => inner.claim(key, value),
-      put: (key, value) => inner.put(key, value),
-      release: async (key) => {
-        this.committedAtRelease.push(await this.committed());
-        await inner.release(key);
-      },
-      onLost: (listener) => inner.onLost(listener),
-      revoke: () => inner.revoke(),
-    };
-  }
-}
+import { waitFor } from '../../support/wait-for.js';
+import { Bench, COMMIT_INTERVAL_MS, QUIET_MS } from './hosting-bench.js';
+import { THROWING, UNDECODABLE } from './recording-kind.js';
 
 describe('PartitionHost and PartitionHosting', function () {
   let bench: Bench;
@@ -384,7 +244,7 @@ describe('PartitionHost and PartitionHosting', function () {
       expect(await bench.coord.get(bench.claimKey), 'the claim went with the lease').to.equal(null);
     });
 
-    it('stops a fenced partition without committing', async function () {
+    it('stops a fenced partition at once, commits nothing past the fence, and hands its records to fresh actors under a larger epoch', async function () {
       await bench.startHosting();
       const { kind } = bench;
       kind.manualAll = true;
@@ -393,18 +253,39 @@ describe('PartitionHost and PartitionHosting', function () {
       await waitFor(() => kind.waiting.length === 2, { message: 'two records waiting' });
       kind.finish(0);
       await bench.waitCommitted(1);
+      const fencedEpoch = kind.deliveries[1]!.unit.epoch;
 
       kind.deliveries[1]!.unit.fence('a newer owner wrote');
-      await waitFor(() => kind.stops.length === 2, { message: 'the actors to be stopped' });
-      kind.finish(1);
-      await bench.produce('c', 'c-1');
-      await delay(QUIET_MS);
-      expect(await bench.committed(), 'nothing committed after the fence').to.equal('1');
-      expect(kind.values()).to.deep.equal(['a-1', 'b-1']);
+      await waitFor(() => kind.stops.length === 2, { message: 'the fenced actors to be stopped' });
+      kind.finish(1); // the fenced actor's late report is not trusted
+      await waitFor(() => kind.values('b').length === 2, { message: 'b-1 handed to a fresh actor' });
+      expect(await bench.committed(), 'nothing committed past the fence by the fenced actor').to.equal('1');
+      const again = kind.deliveries[kind.deliveries.length - 1]!;
+      expect(again).to.include({ value: 'b-1', incarnation: 2, handledBefore: 0 });
+      expect(again.unit.epoch, 'a new claim, a larger epoch').to.be.greaterThan(fencedEpoch);
+      expect((await bench.coord.get(bench.claimKey))?.createRevision).to.equal(again.unit.epoch);
 
-      await bench.stopHosting();
-      expect(await bench.committed(), 'the revocation does not commit a fenced partition').to.equal('1');
-      expect(await bench.coord.get(bench.claimKey), 'the claim is released on revocation').to.equal(null);
+      await bench.produce('c', 'c-1');
+      await waitFor(() => kind.waiting.includes(2), { message: 'c-1 taken after the re-claim' });
+      kind.finish(1, 2);
+      await bench.waitCommitted(3);
+      expect(bench.units.stateOf('test/0')).to.equal('hosted');
+      expect(bench.escalations).to.deep.equal([]);
+    });
+
+    it('escalates a unit fenced again and again instead of re-claiming it forever', async function () {
+      await bench.startHosting();
+      const { kind } = bench;
+      kind.manualAll = true;
+      await bench.produce('a', 'a-1');
+      for (let fence = 1; fence <= 3; fence++) {
+        await waitFor(() => kind.deliveries.length === fence, { message: `delivery ${fence}` });
+        kind.deliveries[fence - 1]!.unit.fence(`fence ${fence}`);
+      }
+      await waitFor(() => bench.escalations.length === 1, { message: 'the escalation' });
+      expect(bench.escalations[0]).to.deep.include({ unit: 'test/0', step: 'host' });
+      expect(bench.units.stateOf('test/0')).to.equal('fenced');
+      expect(bench.units.ready()).to.equal(false);
     });
   });
 });

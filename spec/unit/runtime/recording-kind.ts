@@ -4,8 +4,8 @@
  * hold). A key can also be "blocked": its actor then waits inside its handler, as an actor busy
  * with a slow write would, so its later records queue in its mailbox.
  */
-import { spawn, type Ref } from 'nact';
-import type { Envelope, HostedKind, UnitContext } from '../../../actors/runtime/partition-host.js';
+import type { Envelope, HostedActor, HostedKind, UnitContext } from '../../../actors/runtime/hosted-kind.js';
+import type { TroupeError } from '../../../transport/errors.js';
 import type { LogRecord } from '../../../transport/log/port.js';
 
 export interface TestMessage {
@@ -39,6 +39,9 @@ export class RecordingKind implements HostedKind<TestMessage> {
   private readonly pending = new Map<number, () => void>();
   private readonly blocked = new Map<string, { promise: Promise<void>; open: () => void }>();
   private readonly incarnations = new Map<string, number>();
+  private readonly crashes = new Map<string, { times: number; error: Error }>();
+  /** Records the host gave up on and answered through `refuse`, in order. */
+  readonly refusals: Array<{ value: string; offset: number; code: string; incident: string }> = [];
 
   kindOf(): string {
     return 'test';
@@ -51,24 +54,37 @@ export class RecordingKind implements HostedKind<TestMessage> {
     return { key: record.key, message: { value, offset: Number(record.offset) } };
   }
 
-  spawn(parent: Ref<unknown>, key: string, unit: UnitContext): Ref<Envelope<TestMessage>> {
+  create(key: string, unit: UnitContext): HostedActor<TestMessage> {
     const incarnation = (this.incarnations.get(key) ?? 0) + 1;
     this.incarnations.set(key, incarnation);
     this.spawns.push({ key, unit });
-    return spawn(
-      parent,
-      async (state: { handled: number }, envelope: Envelope<TestMessage>) => {
+    let handled = 0;
+    return {
+      handle: async (envelope: Envelope<TestMessage>) => {
         const { value, offset } = envelope.message;
-        this.deliveries.push({ key, value, offset, incarnation, handledBefore: state.handled, unit });
+        this.deliveries.push({ key, value, offset, incarnation, handledBefore: handled, unit });
         const gate = this.blocked.get(key);
         if (gate !== undefined) await gate.promise;
+        const crash = this.crashes.get(value);
+        if (crash !== undefined && crash.times > 0) {
+          crash.times--;
+          throw crash.error;
+        }
         if (this.manualAll || this.manualKeys.has(key)) this.pending.set(offset, envelope.done);
         else envelope.done();
-        return { handled: state.handled + 1 };
+        handled++;
       },
-      key,
-      { initialState: { handled: 0 }, afterStop: () => void this.stops.push(key) },
-    ) as Ref<Envelope<TestMessage>>;
+      stop: () => void this.stops.push(key),
+    };
+  }
+
+  /** The next `times` attempts at the record with this value throw `error` (a crash of its actor). */
+  crashOn(value: string, times: number, error: Error): void {
+    this.crashes.set(value, { times, error });
+  }
+
+  async refuse(message: TestMessage, error: TroupeError, incident: string): Promise<void> {
+    this.refusals.push({ value: message.value, offset: message.offset, code: error.code, incident });
   }
 
   /** Values delivered so far, optionally of one key, in delivery order. */
