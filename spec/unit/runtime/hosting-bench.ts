@@ -11,6 +11,7 @@ import { PartitionHosting } from '../../../actors/runtime/partition-hosting.js';
 import { UnitRegistry } from '../../../actors/runtime/unit-registry.js';
 import { LocalCoordinator } from '../../../transport/coord/local.js';
 import type { Lease } from '../../../transport/coord/port.js';
+import type { TroupeError } from '../../../transport/errors.js';
 import { MemoryLog } from '../../../transport/log/memory.js';
 import type { ConsumerListener, GroupConsumer, LogRecord, TopicPartition } from '../../../transport/log/port.js';
 import { uniqueName, waitFor } from '../../support/wait-for.js';
@@ -56,7 +57,13 @@ export class Bench {
   readonly claimKey = `/troupe/${this.cluster}/claims/test/0`;
   readonly kind = new RecordingKind();
   readonly deadLetterTopic = uniqueName('dead-letter');
-  readonly units = new UnitRegistry();
+  /** Stuck after 1 s, so that a spec can see a hung record make the node unready. */
+  readonly units = new UnitRegistry({ stuckAfterMs: 1000 });
+  /** Records parked in the dead-letter topic, as a reader of that topic sees them. */
+  readonly parked: LogRecord[] = [];
+  /** Failures the next claims (or releases) throw, one each, in order: a coordinator blip on cue. */
+  readonly claimFailures: TroupeError[] = [];
+  readonly releaseFailures: TroupeError[] = [];
   readonly escalations: Array<{ unit: string; step: string; code: string }> = [];
   /** Committed offset seen at each claim release, in order. */
   readonly committedAtRelease: Array<string | null> = [];
@@ -64,10 +71,20 @@ export class Bench {
   hosting: PartitionHosting<TestMessage> | null = null;
   consumer: GroupConsumer | null = null;
   private readonly producer = this.log.producer();
+  private deadLetterReader: GroupConsumer | null = null;
 
   async open(): Promise<this> {
-    await this.log.createTopics([{ topic: this.topic, partitions: 1 }]);
+    await this.log.createTopics([
+      { topic: this.topic, partitions: 1 },
+      { topic: this.deadLetterTopic, partitions: 1 },
+    ]);
     this.lease = this.spyOnRelease(await this.coord.grantLease(10_000));
+    this.deadLetterReader = this.log.consumer({ groupId: uniqueName('dead-letter-reader'), topics: [this.deadLetterTopic], fromBeginning: true });
+    await this.deadLetterReader.start({
+      onAssigned: async () => undefined,
+      onRevoked: async () => undefined,
+      onRecords: async (_tp, records) => void this.parked.push(...records),
+    });
     return this;
   }
 
@@ -141,6 +158,7 @@ export class Bench {
   async close(): Promise<void> {
     this.kind.releaseAll();
     await this.stopHosting();
+    await this.deadLetterReader?.stop();
     await this.producer.close();
     await this.log.close();
     await this.coord.close();
@@ -152,9 +170,15 @@ export class Bench {
     return {
       id: inner.id,
       ttlMs: inner.ttlMs,
-      claim: (key, value) => inner.claim(key, value),
+      claim: async (key, value) => {
+        const failure = this.claimFailures.shift();
+        if (failure !== undefined) throw failure;
+        return inner.claim(key, value);
+      },
       put: (key, value) => inner.put(key, value),
       release: async (key) => {
+        const failure = this.releaseFailures.shift();
+        if (failure !== undefined) throw failure;
         this.committedAtRelease.push(await this.committed());
         await inner.release(key);
       },
