@@ -2,7 +2,13 @@
  * Parsing and validation of client frames (PROTOCOL.md, "Client to server"). A frame that is
  * refused yields the protocol's error code, a message naming the field, and the frame's `id`
  * as `ref` whenever it had a string one (even an invalid one).
+ *
+ * A `conv` that is a string but cannot be a conversation id is refused here with `not_found`,
+ * exactly as the conversation actor refuses one that does not exist (docs/protocol.md,
+ * "Errors"): nothing a client makes up is produced to the log or looked up in the store. It is
+ * judged after every other field, so such a frame gets the answer a missing conversation would.
  */
+import { isConversationId } from '../ids.js';
 
 export interface FrameLimits {
   maxMessageBodyBytes: number;
@@ -19,7 +25,7 @@ export type ClientFrame =
   | { type: 'sync'; conv: string; after: number; limit: number; ref?: string };
 
 export interface FrameRefusal {
-  code: 'bad_request' | 'too_large';
+  code: 'bad_request' | 'too_large' | 'not_found';
   message: string;
   ref?: string;
 }
@@ -27,14 +33,16 @@ export interface FrameRefusal {
 export type ParsedFrame = { ok: true; frame: ClientFrame } | ({ ok: false } & FrameRefusal);
 
 const CLIENT_ID = /^[A-Za-z0-9_-]{1,64}$/;
-const MAX_CONV_ID = 64;
+const CONV_FIELD = 'conv: a conversation id string is required';
+const NO_SUCH_CONVERSATION = 'no such conversation';
 
 function refuse(code: FrameRefusal['code'], message: string, ref: string | undefined): ParsedFrame {
   return ref === undefined ? { ok: false, code, message } : { ok: false, code, message, ref };
 }
 
-function isConvId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_CONV_ID;
+/** The shape of `conv`; whether the string can name a conversation is judged last. */
+function isConvField(value: unknown): value is string {
+  return typeof value === 'string';
 }
 
 function isSeq(value: unknown): value is number {
@@ -71,7 +79,7 @@ export function parseClientFrame(text: string, limits: FrameLimits): ParsedFrame
       return { ok: true, frame: withRef({ type: 'ping' as const }) };
     case 'send': {
       if (ref === undefined || !CLIENT_ID.test(ref)) return refuse('bad_request', 'id: 1–64 characters of A-Z a-z 0-9 _ - are required', ref);
-      if (!isConvId(frame.conv)) return refuse('bad_request', 'conv: a conversation id string is required', ref);
+      if (!isConvField(frame.conv)) return refuse('bad_request', CONV_FIELD, ref);
       const body = frame.body;
       if (typeof body !== 'object' || body === null || Array.isArray(body)) return refuse('bad_request', 'body: an object is required', ref);
       const textField = (body as Record<string, unknown>).text;
@@ -83,17 +91,20 @@ export function parseClientFrame(text: string, limits: FrameLimits): ParsedFrame
       if (Buffer.byteLength(bodyJson, 'utf8') > limits.maxMessageBodyBytes) {
         return refuse('too_large', `body: at most ${limits.maxMessageBodyBytes} bytes of JSON`, ref);
       }
+      if (!isConversationId(frame.conv)) return refuse('not_found', NO_SUCH_CONVERSATION, ref);
       return { ok: true, frame: { type: 'send', id: ref, conv: frame.conv, body: bodyJson } };
     }
     case 'read':
-      if (!isConvId(frame.conv)) return refuse('bad_request', 'conv: a conversation id string is required', ref);
+      if (!isConvField(frame.conv)) return refuse('bad_request', CONV_FIELD, ref);
       if (!isSeq(frame.seq)) return refuse('bad_request', 'seq: a non-negative integer is required', ref);
+      if (!isConversationId(frame.conv)) return refuse('not_found', NO_SUCH_CONVERSATION, ref);
       return { ok: true, frame: withRef({ type: 'read' as const, conv: frame.conv, seq: clampSafe(frame.seq) }) };
     case 'typing':
-      if (!isConvId(frame.conv)) return refuse('bad_request', 'conv: a conversation id string is required', ref);
+      if (!isConvField(frame.conv)) return refuse('bad_request', CONV_FIELD, ref);
+      if (!isConversationId(frame.conv)) return refuse('not_found', NO_SUCH_CONVERSATION, ref);
       return { ok: true, frame: withRef({ type: 'typing' as const, conv: frame.conv }) };
     case 'sync': {
-      if (!isConvId(frame.conv)) return refuse('bad_request', 'conv: a conversation id string is required', ref);
+      if (!isConvField(frame.conv)) return refuse('bad_request', CONV_FIELD, ref);
       if (!isSeq(frame.after)) return refuse('bad_request', 'after: a non-negative integer is required', ref);
       let limit = limits.syncDefaultLimit;
       if (frame.limit !== undefined) {
@@ -102,6 +113,7 @@ export function parseClientFrame(text: string, limits: FrameLimits): ParsedFrame
         }
         limit = Math.min(frame.limit, limits.syncMaxLimit);
       }
+      if (!isConversationId(frame.conv)) return refuse('not_found', NO_SUCH_CONVERSATION, ref);
       return { ok: true, frame: withRef({ type: 'sync' as const, conv: frame.conv, after: clampSafe(frame.after), limit }) };
     }
     case undefined:

@@ -6,7 +6,8 @@
 import { isTroupeError, TroupeError } from '../../transport/errors.js';
 import type { HttpRequest, HttpResponse } from '../../transport/http/port.js';
 import type { AccessClaims } from '../auth/tokens.js';
-import { parseAddMembers, parseLimitParam, parseSeqParam } from '../logic/conversation-requests.js';
+import { isUserId } from '../ids.js';
+import { firstMalformedUserId, noSuchUser, parseAddMembers, parseLimitParam, parseSeqParam, requireConversationId } from '../logic/conversation-requests.js';
 import { errorResponse } from './error-map.js';
 import type { GatewayDeps } from './gateway-deps.js';
 import type { LogRequests } from './log-requests.js';
@@ -74,16 +75,22 @@ export function httpApi(options: HttpApiOptions): (req: HttpRequest) => Promise<
     const page = await conversations.history(me.userId, id as string, after, limit);
     return { status: 200, contentType: 'application/json', body: `{"messages":${page.messagesJson},"more":${page.more}}` };
   });
+  // Member changes travel through the conversation's actor, keyed by its id: ids that cannot
+  // name a conversation or a user are answered here, as missing ones would be, and never reach
+  // the log (docs/protocol.md, "Errors").
   route('POST', '/v1/conversations/:id/members', async (req, [id]) => {
     const me = await user(req);
     const members = parseAddMembers(body(req), limits.maxMembers);
-    const conv = id as string;
+    const conv = requireConversationId(id as string);
+    const malformed = firstMalformedUserId(members);
+    if (malformed !== undefined) throw noSuchUser('members', malformed);
     return json(200, await requests.request(conv, (reply) => ({ type: 'members_add', conv, actor: me.userId, members, reply })));
   });
   route('DELETE', '/v1/conversations/:id/members/:userId', async (req, [id, target]) => {
     const me = await user(req);
-    const conv = id as string;
-    await requests.request(conv, (reply) => ({ type: 'member_remove', conv, actor: me.userId, user: target as string, reply }));
+    const conv = requireConversationId(id as string);
+    if (!isUserId(target)) throw new TroupeError('not_found', 'no such member');
+    await requests.request(conv, (reply) => ({ type: 'member_remove', conv, actor: me.userId, user: target, reply }));
     return { status: 204 };
   });
 
@@ -137,10 +144,15 @@ function body(req: HttpRequest): unknown {
   }
 }
 
+/**
+ * A path segment, percent-decoded. One that cannot be decoded is kept as it came: it still holds
+ * a `%`, so it names no id and no file, and its route answers it (after authentication) like any
+ * other name that matches nothing.
+ */
 function decodePathPart(part: string): string {
   try {
     return decodeURIComponent(part);
   } catch {
-    throw new TroupeError('invalid_argument', 'path: malformed percent-encoding');
+    return part;
   }
 }

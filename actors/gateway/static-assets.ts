@@ -5,6 +5,7 @@
  */
 import { TroupeError } from '../../transport/errors.js';
 import type { HttpResponse } from '../../transport/http/port.js';
+import { shownId } from '../ids.js';
 
 export interface StaticAsset {
   /** The full Content-Type header, e.g. `text/javascript; charset=utf-8`. */
@@ -32,9 +33,12 @@ const ASSET_HEADERS: Readonly<Record<string, string>> = {
   'referrer-policy': 'no-referrer',
 };
 
-/** The response for one file, or `not_found` for any name the map does not hold. */
+/**
+ * The response for one file, or `not_found` for any name the map does not hold (the name is
+ * repeated cut and escaped: it is whatever the client put in the path).
+ */
 export function assetResponse(assets: StaticAssets, name: string): HttpResponse {
   const asset = assets.get(name);
-  if (asset === undefined) throw new TroupeError('not_found', `no file ${name} in the web client`);
+  if (asset === undefined) throw new TroupeError('not_found', `no file ${shownId(name)} in the web client`);
   return { status: 200, contentType: asset.contentType, body: asset.body, headers: ASSET_HEADERS };
 }

@@ -2,10 +2,14 @@
  * Validation of the conversation endpoints' inputs (PROTOCOL.md, "HTTP"). Each parser takes
  * parsed JSON of unknown shape and returns typed values or throws `invalid_argument` whose
  * message starts with the field's name.
+ *
+ * The parsers check shapes only: an id field must be a string. Whether that string can be an
+ * id at all is judged by the functions below them, which answer `not_found` exactly as for an
+ * id that names nothing (docs/protocol.md, "Errors"), so a made-up id never reaches the log, an
+ * actor or a query.
  */
 import { TroupeError } from '../../transport/errors.js';
-
-const ID_MAX = 64;
+import { isConversationId, isUserId, shownId } from '../ids.js';
 
 export type CreateConversationRequest =
   | { type: 'direct'; peer: string }
@@ -20,17 +24,13 @@ function asObject(body: unknown): Record<string, unknown> {
   return body as Record<string, unknown>;
 }
 
-function isId(value: unknown): value is string {
-  return typeof value === 'string' && value.length > 0 && value.length <= ID_MAX;
-}
-
 /** A list of user ids: strings, at most `max` of them, duplicates dropped (first kept). */
 export function parseMemberList(value: unknown, field: string, max: number): string[] {
   if (!Array.isArray(value)) invalid(`${field}: an array of user ids is expected`);
   if (value.length > max) invalid(`${field}: at most ${max} members`);
   const seen = new Set<string>();
   for (const id of value) {
-    if (!isId(id)) invalid(`${field}: every member must be a user id string`);
+    if (typeof id !== 'string') invalid(`${field}: every member must be a user id string`);
     seen.add(id);
   }
   return [...seen];
@@ -39,7 +39,7 @@ export function parseMemberList(value: unknown, field: string, max: number): str
 export function parseCreateConversation(body: unknown, limits: { maxNameChars: number; maxMembers: number }): CreateConversationRequest {
   const fields = asObject(body);
   if (fields.type === 'direct') {
-    if (!isId(fields.peer)) invalid('peer: a user id string is required');
+    if (typeof fields.peer !== 'string') invalid('peer: a user id string is required');
     return { type: 'direct', peer: fields.peer };
   }
   if (fields.type === 'group') {
@@ -57,6 +57,22 @@ export function parseAddMembers(body: unknown, maxMembers: number): string[] {
   const members = parseMemberList(fields.members, 'members', maxMembers);
   if (members.length === 0) invalid('members: at least one user id is required');
   return members;
+}
+
+/** A conversation id from a path, or `not_found` (the answer to a missing conversation). */
+export function requireConversationId(id: string): string {
+  if (!isConversationId(id)) throw new TroupeError('not_found', 'no such conversation');
+  return id;
+}
+
+/** The first of `ids` that cannot be a user id, if any. */
+export function firstMalformedUserId(ids: readonly string[]): string | undefined {
+  return ids.find((id) => !isUserId(id));
+}
+
+/** The answer to a user id in a body (`field`) that names no user: malformed or unknown alike. */
+export function noSuchUser(field: string, id: string): TroupeError {
+  return new TroupeError('not_found', `${field}: no user ${shownId(id)}`);
 }
 
 /** A non-negative integer query value, or `fallback` when absent. */

@@ -10,11 +10,11 @@
 import { TroupeError } from '../../transport/errors.js';
 import type { Producer } from '../../transport/log/port.js';
 import type { ConversationRow, Store } from '../../transport/store/port.js';
-import { newId } from '../ids.js';
+import { isConversationId, isUserId, newId } from '../ids.js';
 import { conversationDto, type ConversationDto } from '../protocol/dto.js';
 import { messagesJson } from '../protocol/frames.js';
 import { upstreamRecord } from '../records/upstream-record.js';
-import { parseCreateConversation } from './conversation-requests.js';
+import { noSuchUser, parseCreateConversation } from './conversation-requests.js';
 
 export interface ConversationServiceOptions {
   store: Store;
@@ -43,7 +43,8 @@ export class ConversationService {
     const { store } = this.options;
     if (request.type === 'direct') {
       if (request.peer === userId) throw new TroupeError('invalid_argument', 'peer: a direct conversation needs another user');
-      if ((await store.getUser(request.peer)) === null) throw new TroupeError('not_found', 'peer: no such user');
+      // A peer that cannot be a user id is answered as an unknown one, without a query.
+      if (!isUserId(request.peer) || (await store.getUser(request.peer)) === null) throw new TroupeError('not_found', 'peer: no such user');
       const { conv, created } = await store.getOrCreateDirect(newId('c'), userId, request.peer, this.now());
       if (created) await this.announce(conv.id, userId);
       const member = await store.getMember(conv.id, userId);
@@ -51,9 +52,13 @@ export class ConversationService {
     }
     const others = request.members.filter((id) => id !== userId);
     if (others.length > 0) {
-      const found = new Set((await store.getUsers(others)).map((u) => u.id));
-      const unknown = others.find((id) => !found.has(id));
-      if (unknown !== undefined) throw new TroupeError('not_found', `members: no user ${unknown}`);
+      // The first member that names nobody is the one refused, whether it is unknown or not an
+      // id at all; only the well-formed ids before the first malformed one are looked up.
+      const malformed = others.findIndex((id) => !isUserId(id));
+      const lookedUp = malformed === -1 ? others : others.slice(0, malformed);
+      const found = new Set(lookedUp.length > 0 ? (await store.getUsers(lookedUp)).map((u) => u.id) : []);
+      const unknown = lookedUp.find((id) => !found.has(id)) ?? (malformed === -1 ? undefined : others[malformed]);
+      if (unknown !== undefined) throw noSuchUser('members', unknown);
     }
     if (others.length + 1 > this.options.groups.maxMembers) {
       throw new TroupeError('invalid_argument', `members: a group holds at most ${this.options.groups.maxMembers} members`);
@@ -87,6 +92,7 @@ export class ConversationService {
 
   /** `GET /v1/conversations/:id`. */
   async get(userId: string, convId: string): Promise<ConversationDto> {
+    if (!isConversationId(convId)) throw notFound(); // names nothing: no query
     const [conv, members] = await Promise.all([this.options.store.getConversation(convId), this.options.store.getMembers(convId)]);
     const me = members.find((m) => m.userId === userId);
     if (conv === null || me === undefined) throw notFound();
@@ -98,6 +104,7 @@ export class ConversationService {
    * as stored, not parsed again), and whether more exist.
    */
   async history(userId: string, convId: string, after: number, limit: number): Promise<{ messagesJson: string; more: boolean; count: number }> {
+    if (!isConversationId(convId)) throw notFound();
     if ((await this.options.store.getMember(convId, userId)) === null) throw notFound();
     const page = await this.options.store.listMessages(convId, after, limit);
     return { messagesJson: messagesJson(page.messages), more: page.more, count: page.messages.length };
@@ -105,6 +112,7 @@ export class ConversationService {
 
   /** Raw page for the WebSocket `sync` frame. */
   async page(userId: string, convId: string, after: number, limit: number): Promise<Awaited<ReturnType<Store['listMessages']>>> {
+    if (!isConversationId(convId)) throw notFound();
     if ((await this.options.store.getMember(convId, userId)) === null) throw notFound();
     return this.options.store.listMessages(convId, after, limit);
   }

@@ -7,10 +7,13 @@ import { execFile } from 'node:child_process';
 import { expect } from 'chai';
 import { api, closeAllClients, connect, registerAndLogin, type Api, type Json, type LoggedIn, type WsClient } from '../support/client.js';
 import { clientMsgId, createDirect, createGroup, fetchAllMessages, getConversation, sendMany, sendMessage } from '../support/chat.js';
+import { checkHostileClient } from '../support/hostile.js';
 import { waitFor } from '../support/wait-for.js';
 import { launchLocalCluster, type RunningCluster } from './local-cluster.js';
 
 const LARGE_GROUP_THRESHOLD = 6;
+/** Partitions of im-upstream (the default, given so the hostile check knows which to cover). */
+const UPSTREAM_PARTITIONS = 16;
 
 describe('cluster: 2 gateways, 2 logic, 2 repo, 1 task as processes (troupe local-cluster)', function () {
   this.timeout(60_000);
@@ -31,6 +34,7 @@ describe('cluster: 2 gateways, 2 logic, 2 repo, 1 task as processes (troupe loca
         auth: { argon2: { memoryKiB: 1024, iterations: 1 } },
         groups: { largeGroupThreshold: LARGE_GROUP_THRESHOLD },
         task: { chunkSize: 3 },
+        log: { upstreamPartitions: UPSTREAM_PARTITIONS },
       },
     );
     [g1, g2] = cluster.gatewayUrls as [string, string];
@@ -215,5 +219,10 @@ describe('cluster: 2 gateways, 2 logic, 2 repo, 1 task as processes (troupe loca
       for (const ack of acks) await client.next((f) => f.type === 'msg' && f.conv === group.id && f.seq === ack.seq, 20_000);
     }
     await clients[1]!.assertNoFrame((f) => f.type === 'msg' && f.conv === group.id, 300);
+  });
+
+  it(`a hostile client's malformed ids are refused at the gateway at once, and every one of the ${UPSTREAM_PARTITIONS} upstream partitions still acks within 2 s`, async function () {
+    this.timeout(30_000);
+    await checkHostileClient(g2, UPSTREAM_PARTITIONS);
   });
 });

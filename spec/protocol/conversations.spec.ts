@@ -81,6 +81,17 @@ describe('protocol: conversations', function () {
       expectHttpError(res, 404, 'not_found');
     });
 
+    it('answers a peer that cannot be a user id exactly like an unknown one: 404 not_found naming peer', async function () {
+      const a = await login();
+      const unknown = await http('POST', '/v1/conversations', { type: 'direct', peer: 'u_doesnotexist0000' }, a.accessToken);
+      expectHttpError(unknown, 404, 'not_found', 'peer');
+      for (const peer of ["' OR 1=1 --", '', 'u_a/b', 'u_\u0000', `u_${'a'.repeat(10_240)}`]) {
+        const res = await http('POST', '/v1/conversations', { type: 'direct', peer }, a.accessToken);
+        expectHttpError(res, 404, 'not_found', 'peer');
+        expect(res.body.error.message).to.equal(unknown.body.error.message);
+      }
+    });
+
     it('refuses a missing or non-string peer: 400 invalid_argument naming peer', async function () {
       const a = await login();
       expectHttpError(await http('POST', '/v1/conversations', { type: 'direct' }, a.accessToken), 400, 'invalid_argument', 'peer');
@@ -131,6 +142,20 @@ describe('protocol: conversations', function () {
       const conv = await createGroup(http, owner, [m1.user.id]);
       const { ready } = await connect(server.wsUrl(m1.accessToken));
       expect(ready.conversations).to.deep.include({ id: conv.id, lastSeq: 0, readSeq: 0 });
+    });
+
+    it('names the first member that is unknown or cannot be a user id (404 not_found), cut and escaped', async function () {
+      const [a, b] = [await login(), await login()];
+      const refusal = async (members: string[]): Promise<string> => {
+        const res = await http('POST', '/v1/conversations', { type: 'group', name: 'g', members }, a.accessToken);
+        expectHttpError(res, 404, 'not_found', 'members');
+        return res.body.error.message as string;
+      };
+      expect(await refusal([b.user.id, 'u_doesnotexist0000', 'bad id'])).to.equal('members: no user u_doesnotexist0000');
+      expect(await refusal([b.user.id, 'bad\u0000id', 'u_doesnotexist0000'])).to.equal('members: no user "bad\\u0000id"');
+      expect(await refusal([`u_${'a'.repeat(10_240)}`])).to.equal(`members: no user "u_${'a'.repeat(38)}"…`);
+      const list = await http('GET', '/v1/conversations', undefined, a.accessToken);
+      expect(list.body.conversations, 'no group was made').to.deep.equal([]);
     });
 
     const badBodies: Array<[string, Record<string, unknown>, string]> = [

@@ -91,6 +91,17 @@ describe('protocol: members', function () {
       expect(view.memberCount).to.equal(2);
     });
 
+    it('answers a member id that cannot be a user id like an unknown one: 404 not_found naming members, nothing added', async function () {
+      const [owner, m1] = [await login(), await login()];
+      const conv = await createGroup(http, owner, []);
+      const unknown = await http('POST', `/v1/conversations/${conv.id}/members`, { members: ['u_doesnotexist0000'] }, owner.accessToken);
+      expectHttpError(unknown, 404, 'not_found', 'members');
+      const malformed = await http('POST', `/v1/conversations/${conv.id}/members`, { members: [m1.user.id, "u_' OR 1=1 --"] }, owner.accessToken);
+      expectHttpError(malformed, 404, 'not_found', 'members');
+      expect(malformed.body.error.message).to.equal(`members: no user "u_' OR 1=1 --"`);
+      expect((await getConversation(http, owner.accessToken, conv.id)).memberCount).to.equal(1);
+    });
+
     it('refuses a missing or non-array members field: 400 invalid_argument naming members', async function () {
       const owner = await login();
       const conv = await createGroup(http, owner, []);
@@ -134,6 +145,19 @@ describe('protocol: members', function () {
       expectHttpError(res, 403, 'forbidden');
       const view = await getConversation(http, owner.accessToken, conv.id);
       expect(view.members).to.include(m2.user.id);
+    });
+
+    it('answers a user id that cannot be one like a non-member: 404 not_found, nobody removed', async function () {
+      const [owner, m1, outsider] = [await login(), await login(), await login()];
+      const conv = await createGroup(http, owner, [m1.user.id]);
+      const nonMember = await http('DELETE', `/v1/conversations/${conv.id}/members/${outsider.user.id}`, undefined, owner.accessToken);
+      expectHttpError(nonMember, 404, 'not_found');
+      for (const target of ["u_' OR 1=1 --", 'u_a%2Fb', conv.id]) {
+        const res = await http('DELETE', `/v1/conversations/${conv.id}/members/${encodeURIComponent(target)}`, undefined, owner.accessToken);
+        expectHttpError(res, 404, 'not_found');
+        expect(res.body.error.message).to.equal(nonMember.body.error.message);
+      }
+      expect((await getConversation(http, owner.accessToken, conv.id)).memberCount).to.equal(2);
     });
 
     it('answers a non-member trying to remove someone 404 not_found', async function () {

@@ -2,7 +2,8 @@
 // with `bad_request` and `too_large`, `ref` rules, binary frames, the `send` field rules (id
 // 1–64 of [A-Za-z0-9_-], body an object of at most 8 KiB JSON, text at most 4,000
 // characters), `read`/`sync`/`typing` field rules, and "a refused frame never closes the
-// connection by itself" (and is never stored).
+// connection by itself" (and is never stored); a `conv` string that cannot be a conversation id
+// answered `not_found` with the frame's ref, exactly like a conversation that does not exist.
 import { expect } from 'chai';
 import { api, closeAllClients, connect, registerAndLogin, type Api, type Json, type LoggedIn, type WsClient } from '../support/client.js';
 import { clientMsgId, createGroup, fetchAllMessages, getConversation, sendMessage } from '../support/chat.js';
@@ -138,6 +139,27 @@ describe('protocol: WebSocket refused frames', function () {
       });
     }
 
+    // A conv that is a string names a conversation or nothing: one that cannot be an id is
+    // answered like a well-formed one that does not exist (docs/protocol.md, "Errors").
+    const noSuchConvs: Array<[string, string]> = [
+      ['a well-formed id of no conversation', 'c_doesnotexist0000'],
+      ['empty', ''],
+      ['an SQL fragment', "' OR 1=1 --"],
+      ['65 characters', `c_${'a'.repeat(63)}`],
+      ['a user id', 'u_abcdefghijklmnop'],
+    ];
+    for (const [label, conv] of noSuchConvs) {
+      it(`refuses a conv that is ${label}: not_found with the id as ref, nothing stored`, async function () {
+        const r = await room();
+        const id = clientMsgId('nosuch');
+        r.client.send({ type: 'send', id, conv, body: { text: 'where?' } });
+        const error = await r.client.next((f) => f.type === 'error' && f.ref === id);
+        expectErrorFrame(error, 'not_found', id);
+        expect(error.message).to.equal('no such conversation');
+        await expectNothingHappened(r);
+      });
+    }
+
     const badBodies: Array<[string, unknown]> = [
       ['missing', undefined],
       ['a string', 'hello'],
@@ -226,6 +248,22 @@ describe('protocol: WebSocket refused frames', function () {
         const r = await room();
         r.client.send(build(r.conv));
         expectErrorFrame(await r.client.nextOf('error'), 'bad_request');
+        await r.client.assertNoFrame((f) => f.type === 'history');
+        await expectNothingHappened(r);
+      });
+    }
+
+    for (const type of ['read', 'sync', 'typing'] as const) {
+      it(`answers ${type} naming a conv that cannot be an id not_found with its ref, as a missing conversation`, async function () {
+        const r = await room();
+        const frame = (conv: string, id: string): Record<string, unknown> => ({ type, id, conv, ...(type === 'read' ? { seq: 1 } : type === 'sync' ? { after: 0 } : {}) });
+        r.client.send(frame('c_doesnotexist0000', `${type}-missing`));
+        const missing = await r.client.next((f) => f.type === 'error' && f.ref === `${type}-missing`);
+        expectErrorFrame(missing, 'not_found', `${type}-missing`);
+        r.client.send(frame("c_' OR 1=1 --", `${type}-malformed`));
+        const malformed = await r.client.next((f) => f.type === 'error' && f.ref === `${type}-malformed`);
+        expectErrorFrame(malformed, 'not_found', `${type}-malformed`);
+        expect(malformed.message).to.equal(missing.message);
         await r.client.assertNoFrame((f) => f.type === 'history');
         await expectNothingHappened(r);
       });

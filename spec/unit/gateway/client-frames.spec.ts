@@ -1,7 +1,8 @@
 /**
  * Client frame validation (actors/gateway/client-frames.ts) against PROTOCOL.md: every refusal
  * with its code, a message naming the field, and the `ref` rule (the frame's `id` whenever it
- * is a string, even an invalid one); text counted in characters, bodies in bytes; sync limits.
+ * is a string, even an invalid one); text counted in characters, bodies in bytes; sync limits;
+ * a `conv` string that cannot be a conversation id answered `not_found` like a missing one.
  */
 import { expect } from 'chai';
 import { parseClientFrame, type FrameLimits, type ParsedFrame } from '../../../actors/gateway/client-frames.js';
@@ -17,8 +18,8 @@ const send = (overrides: Record<string, unknown>): Record<string, unknown> => ({
 interface Refusal {
   name: string;
   frame: unknown;
-  code: 'bad_request' | 'too_large';
-  /** The field the message must name (it starts with `<field>:`). */
+  code: 'bad_request' | 'too_large' | 'not_found';
+  /** The field the message must name (it starts with `<field>:`); for not_found, no field. */
   field: string;
   /** The expected ref; absent means the refusal must carry none. */
   ref?: string;
@@ -42,9 +43,19 @@ const refusals: Refusal[] = [
   { name: 'send with a non-ASCII id', frame: send({ id: 'é' }), code: 'bad_request', field: 'id', ref: 'é' },
   { name: 'send with a 65-character id', frame: send({ id: 'a'.repeat(65) }), code: 'bad_request', field: 'id', ref: 'a'.repeat(65) },
   { name: 'send without conv', frame: send({ conv: undefined }), code: 'bad_request', field: 'conv', ref: 'msg-1' },
-  { name: 'send with an empty conv', frame: send({ conv: '' }), code: 'bad_request', field: 'conv', ref: 'msg-1' },
   { name: 'send with a numeric conv', frame: send({ conv: 3 }), code: 'bad_request', field: 'conv', ref: 'msg-1' },
-  { name: 'send with a 65-character conv', frame: send({ conv: 'c'.repeat(65) }), code: 'bad_request', field: 'conv', ref: 'msg-1' },
+  { name: 'send with a null conv', frame: send({ conv: null }), code: 'bad_request', field: 'conv', ref: 'msg-1' },
+  { name: 'send with an object conv', frame: send({ conv: { id: 'c_1' } }), code: 'bad_request', field: 'conv', ref: 'msg-1' },
+  // A string that cannot be a conversation id names no conversation (docs/protocol.md, "Errors").
+  { name: 'send with an empty conv', frame: send({ conv: '' }), code: 'not_found', field: '', ref: 'msg-1' },
+  { name: 'send with a 65-character conv', frame: send({ conv: `c_${'c'.repeat(63)}` }), code: 'not_found', field: '', ref: 'msg-1' },
+  { name: 'send with an SQL fragment as conv', frame: send({ conv: "' OR 1=1 --" }), code: 'not_found', field: '', ref: 'msg-1' },
+  { name: 'send with a user id as conv', frame: send({ conv: 'u_1' }), code: 'not_found', field: '', ref: 'msg-1' },
+  { name: 'send with a slash in its conv', frame: send({ conv: 'c_a/b' }), code: 'not_found', field: '', ref: 'msg-1' },
+  { name: 'send with a 10 KB conv', frame: send({ conv: `c_${'a'.repeat(10_240)}` }), code: 'not_found', field: '', ref: 'msg-1' },
+  // Every other field is judged first, as it is for a well-formed conversation that does not exist.
+  { name: 'send with a malformed conv and no body', frame: send({ conv: 'c_a b', body: undefined }), code: 'bad_request', field: 'body', ref: 'msg-1' },
+  { name: 'send with a malformed conv and a malformed id', frame: send({ conv: 'c_a b', id: 'a b' }), code: 'bad_request', field: 'id', ref: 'a b' },
   { name: 'send without body', frame: send({ body: undefined }), code: 'bad_request', field: 'body', ref: 'msg-1' },
   { name: 'send with a null body', frame: send({ body: null }), code: 'bad_request', field: 'body', ref: 'msg-1' },
   { name: 'send with a string body', frame: send({ body: 'hi' }), code: 'bad_request', field: 'body', ref: 'msg-1' },
@@ -60,9 +71,14 @@ const refusals: Refusal[] = [
   { name: 'read with a negative seq', frame: { type: 'read', conv: 'c_1', seq: -1 }, code: 'bad_request', field: 'seq' },
   { name: 'read with a fractional seq', frame: { type: 'read', conv: 'c_1', seq: 1.5 }, code: 'bad_request', field: 'seq' },
   { name: 'read with a string seq', frame: { type: 'read', conv: 'c_1', seq: '3', id: 'r' }, code: 'bad_request', field: 'seq', ref: 'r' },
+  { name: 'read with a malformed conv', frame: { type: 'read', conv: 'c_..', seq: 1, id: 'r' }, code: 'not_found', field: '', ref: 'r' },
+  { name: 'read with a malformed conv and no id', frame: { type: 'read', conv: 'c_%2F', seq: 1 }, code: 'not_found', field: '' },
+  { name: 'read with a malformed conv and a bad seq', frame: { type: 'read', conv: 'c_%2F', seq: -1, id: 'r' }, code: 'bad_request', field: 'seq', ref: 'r' },
 
   { name: 'typing without conv', frame: { type: 'typing', id: 't' }, code: 'bad_request', field: 'conv', ref: 't' },
   { name: 'typing with a numeric conv', frame: { type: 'typing', conv: 1 }, code: 'bad_request', field: 'conv' },
+  { name: 'typing with a malformed conv', frame: { type: 'typing', conv: 'c_\u0000', id: 't' }, code: 'not_found', field: '', ref: 't' },
+  { name: 'typing with a message id as conv', frame: { type: 'typing', conv: 'm_1', id: 't' }, code: 'not_found', field: '', ref: 't' },
 
   { name: 'sync without conv', frame: { type: 'sync', after: 0 }, code: 'bad_request', field: 'conv' },
   { name: 'sync without after', frame: { type: 'sync', conv: 'c_1', id: 's' }, code: 'bad_request', field: 'after', ref: 's' },
@@ -71,16 +87,21 @@ const refusals: Refusal[] = [
   { name: 'sync with a fractional limit', frame: { type: 'sync', conv: 'c_1', after: 0, limit: 2.5 }, code: 'bad_request', field: 'limit' },
   { name: 'sync with a string limit', frame: { type: 'sync', conv: 'c_1', after: 0, limit: '10', id: 's' }, code: 'bad_request', field: 'limit', ref: 's' },
   { name: 'sync with a null limit', frame: { type: 'sync', conv: 'c_1', after: 0, limit: null }, code: 'bad_request', field: 'limit' },
+  { name: 'sync with a non-string conv', frame: { type: 'sync', conv: ['c_1'], after: 0, id: 's' }, code: 'bad_request', field: 'conv', ref: 's' },
+  { name: 'sync with a malformed conv', frame: { type: 'sync', conv: 'c_😀', after: 0, id: 's' }, code: 'not_found', field: '', ref: 's' },
+  { name: 'sync with a malformed conv and a bad limit', frame: { type: 'sync', conv: 'c_😀', after: 0, limit: 0, id: 's' }, code: 'bad_request', field: 'limit', ref: 's' },
 ];
 
 describe('parseClientFrame', function () {
   describe('refusals', function () {
     for (const refusal of refusals) {
-      it(`refuses ${refusal.name} with ${refusal.code} naming ${refusal.field}`, function () {
+      const what = refusal.code === 'not_found' ? 'as a missing conversation' : `naming ${refusal.field}`;
+      it(`refuses ${refusal.name} with ${refusal.code} ${what}`, function () {
         const parsed = parse(refusal.frame);
         if (parsed.ok) expect.fail(`accepted: ${JSON.stringify(parsed.frame).slice(0, 80)}`);
         expect(parsed.code).to.equal(refusal.code);
-        expect(parsed.message.startsWith(`${refusal.field}:`), parsed.message).to.equal(true);
+        if (refusal.code === 'not_found') expect(parsed.message).to.equal('no such conversation');
+        else expect(parsed.message.startsWith(`${refusal.field}:`), parsed.message).to.equal(true);
         if (refusal.ref === undefined) expect(parsed).to.not.have.property('ref');
         else expect(parsed.ref).to.equal(refusal.ref);
       });
@@ -100,6 +121,13 @@ describe('parseClientFrame', function () {
       expect(id).to.have.length(64);
       const parsed = parse(send({ id }));
       expect(parsed.ok && parsed.frame.type === 'send' && parsed.frame.id).to.equal(id);
+    });
+
+    it('accepts every conversation id the server makes, and hand-made ones up to 64 characters', function () {
+      for (const conv of ['c_jObb9RJa4xYtB0qZ', 'c_1', `c_${'aZ09_-'.repeat(10)}ab`]) {
+        const parsed = parse(send({ conv }));
+        expect(parsed.ok && parsed.frame.type === 'send' && parsed.frame.conv, JSON.stringify(parsed).slice(0, 120)).to.equal(conv);
+      }
     });
 
     it('accepts a body without text', function () {

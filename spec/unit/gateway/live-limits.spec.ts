@@ -59,7 +59,7 @@ describe('gateway limits changed at runtime', function () {
 
   it('checks frames against the new text and body limits', async function () {
     const limits = gatewayLimitsOf(config);
-    const send = JSON.stringify({ type: 'send', id: 'c1', conv: 'd:a:b', body: { text: 'x'.repeat(50) } });
+    const send = JSON.stringify({ type: 'send', id: 'c1', conv: 'c_live', body: { text: 'x'.repeat(50) } });
     expect(parseClientFrame(send, limits).ok).to.equal(true);
     await coord.put(`${prefix}gateway.maxTextChars`, '10');
     await waitFor(() => config.gateway.maxTextChars === 10);
