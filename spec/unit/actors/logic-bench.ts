@@ -23,7 +23,9 @@ import { decodeDownstream, encodeUpstream } from '../../../actors/records/codec.
 import type { ConnAddress, UpstreamRecord } from '../../../actors/records/types.js';
 import { GroupCommitStore } from '../../../actors/repo/group-commit-store.js';
 import type { Logger } from '../../../actors/runtime/logger.js';
+import { deadLetterTopic } from '../../../actors/runtime/dead-letters.js';
 import { PartitionHosting } from '../../../actors/runtime/partition-hosting.js';
+import { UnitRegistry } from '../../../actors/runtime/unit-registry.js';
 import { migrateLatest } from '../../../sql/migrate.js';
 import { LocalCoordinator } from '../../../transport/coord/local.js';
 import type { Lease } from '../../../transport/coord/port.js';
@@ -68,6 +70,8 @@ export interface LogLine {
 
 export interface LogicSettings {
   passivateAfterMs?: number;
+  /** The host's record deadline. Default 10 s. */
+  recordDeadlineMs?: number;
   /** Groups with more members than this go out as fanout jobs on `taskTopic`. Default 1000. */
   largeGroupThreshold?: number;
   /** Members per fanout job. Default 500. */
@@ -94,6 +98,15 @@ export class LogicBench {
   appendDelayMs = 0;
   /** Failures the next database appendMessages calls throw, one each, in order. */
   readonly appendFailures: TroupeError[] = [];
+  /**
+   * Failures the logic node's store and presence throw on cue, by method name: the next call of
+   * that method rejects with the first error queued for it (the store is the repo actors call,
+   * in front of the database).
+   */
+  readonly storeFailures = new Map<string, Cue[]>();
+  readonly presenceFailures = new Map<string, Cue[]>();
+  readonly units = new UnitRegistry();
+  readonly deadLetterTopic = uniqueName('dead-letter');
 
   database!: KnexStore;
   /** What the running logic node was given; its settings may be changed live. */
@@ -154,8 +167,8 @@ export class LogicBench {
   /** Starts the logic consumer and its hosting (as bin/embedded.ts does). */
   async startLogic(settings: LogicSettings = {}): Promise<void> {
     const deps: LogicDeps = {
-      store: this.store,
-      outbox: new Outbox(this.producer, this.presence, this.downstreamPrefix),
+      store: failingOnCue(this.store, this.storeFailures),
+      outbox: new Outbox(this.producer, failingOnCue(this.presence, this.presenceFailures), this.downstreamPrefix),
       fanout: new FanoutJobs(this.producer, this.taskTopic),
       settings: {
         dedupeWindow: 1000,
@@ -179,7 +192,16 @@ export class LogicBench {
       commitIntervalMs: 10,
       passivateAfterMs: settings.passivateAfterMs ?? 60_000,
       drainTimeoutMs: 5000,
-      claimRetryMs: 10,
+      supervision: {
+        recordDeadlineMs: settings.recordDeadlineMs ?? 10_000,
+        recordAttempts: 3,
+        restartBackoffMs: 5,
+        maxRestartBackoffMs: 50,
+      },
+      lifecycle: { claimRetryMs: 10, retryDelayMs: 5 },
+      deadLetters: deadLetterTopic(this.producer, this.deadLetterTopic),
+      units: this.units,
+      onEscalate: (unit, step, error) => this.logs.push({ level: 'error', message: 'escalated', meta: { unit, step, error: error.message } }),
       logger: this.logger,
       metrics: this.metrics,
     });
@@ -314,4 +336,34 @@ export class LogicBench {
       this.delivered.push({ gatewayId, connIds: decoded.connIds, frame });
     }
   }
+}
+
+/** What the next call of a method does: fail with the error, go through (`PASS`), or never answer (`HANG`). */
+export type Cue = TroupeError | typeof PASS | typeof HANG;
+export const PASS = 'pass';
+export const HANG = 'hang';
+
+/**
+ * `target` with every method failing on cue: a call of a method whose queue in `failures` holds
+ * a cue takes it off the queue and rejects with it, goes through, or hangs; an empty queue goes
+ * through.
+ */
+export function failingOnCue<T extends object>(target: T, failures: Map<string, Cue[]>): T {
+  return new Proxy(target, {
+    get(object, property, receiver) {
+      const value: unknown = Reflect.get(object, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        const cue = failures.get(String(property))?.shift();
+        if (cue === HANG) return new Promise(() => undefined);
+        if (cue !== undefined && cue !== PASS) return Promise.reject(cue);
+        return (value as (...a: unknown[]) => unknown).apply(object, args);
+      };
+    },
+  });
+}
+
+/** Queues cues for the next calls of `method` (see failingOnCue). */
+export function failNext(failures: Map<string, Cue[]>, method: string, ...cues: Cue[]): void {
+  failures.set(method, [...(failures.get(method) ?? []), ...cues]);
 }

@@ -99,7 +99,9 @@ export class TaskNode {
       commitIntervalMs: 10,
       passivateAfterMs: 60_000,
       drainTimeoutMs: options.drainTimeoutMs ?? 5000,
-      claimRetryMs: 10,
+      supervision: { recordDeadlineMs: 10_000, recordAttempts: 3, restartBackoffMs: 5, maxRestartBackoffMs: 50 },
+      lifecycle: { claimRetryMs: 10, retryDelayMs: 5 },
+      onEscalate: (unit, step, error) => this.logs.push({ level: 'error', message: 'escalated', meta: { unit, step, error: error.message } }),
       logger: this.logger,
     });
     const consumer = bench.log.consumer({ groupId: this.group, topics: [bench.taskTopic], fromBeginning: true });
