@@ -5,6 +5,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { expect } from 'chai';
 import { api, closeAllClients, connect, registerAndLogin, type Json } from '../support/client.js';
 import { createDirect, createGroup, fetchAllMessages, getConversation, sendMessage } from '../support/chat.js';
@@ -78,5 +79,29 @@ describe('protocol: restart on the same data', function () {
     expect(resent).to.deep.equal(acks[1]);
     const next = await sendMessage(cb2, group.id, { text: 'after restart' });
     expect(next.seq).to.equal(6);
+  });
+
+  it('keeps accepting messages after a restart whose clock runs behind the epochs already stored', async function () {
+    const first = await startTestServer({}, { dataDir, keepDataDir: true });
+    servers.push(first);
+    const a = await registerAndLogin(first.baseUrl);
+    const b = await registerAndLogin(first.baseUrl);
+    const group = await createGroup(api(first.baseUrl), a, [b.user.id], 'clock');
+    const { client: before } = await connect(first.wsUrl(a.accessToken));
+    await sendMessage(before, group.id, { text: 'before' });
+    await closeAllClients();
+    await first.stop();
+
+    // As if the last run's clock had been a day ahead of this one's: every stored epoch is
+    // newer than any revision this run's clock would start from.
+    const db = new Database(join(dataDir, 'troupe.sqlite'));
+    db.prepare('UPDATE epochs SET epoch = epoch + ?').run(86_400_000);
+    db.close();
+
+    const second = await startTestServer({}, { dataDir, keepDataDir: true });
+    servers.push(second);
+    const { client: after } = await connect(second.wsUrl(a.accessToken));
+    const ack = await sendMessage(after, group.id, { text: 'after' });
+    expect(ack.seq).to.equal(2);
   });
 });
