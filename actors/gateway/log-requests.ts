@@ -50,8 +50,16 @@ export class LogRequests {
   onReply(reply: ReplyRecord): void {
     const waiting = this.settle(reply.requestId);
     if (waiting === undefined) return;
-    if (reply.error !== undefined) waiting.reject(new TroupeError(reply.error.code as ErrorCode, reply.error.message));
-    else waiting.resolve(reply.result === undefined ? null : JSON.parse(reply.result));
+    if (reply.error !== undefined) {
+      waiting.reject(new TroupeError(reply.error.code as ErrorCode, reply.error.message));
+      return;
+    }
+    // A reply that does not parse fails its own request, never the downstream consumer.
+    try {
+      waiting.resolve(reply.result === undefined ? null : JSON.parse(reply.result));
+    } catch (err) {
+      waiting.reject(new TroupeError('internal', 'a reply from logic did not parse', { cause: err }));
+    }
   }
 
   /** Fails every waiting request (shutdown). */
