@@ -29,6 +29,8 @@ export interface EmbeddedServer {
   /** Graceful shutdown: see `stop` in startEmbedded. */
   stop(): Promise<void>;
   metrics: TroupeMetrics;
+  /** The partitions this process hosts and their states (what /units shows; /readyz follows them). */
+  units: UnitRegistry;
 }
 
 export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger): Promise<EmbeddedServer> {
@@ -68,7 +70,7 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
   // ---- the roles, on those ports
   const logic = await startLogicRole(ctx, { log, producer, lease, presence, store });
   const task = await startTaskRole(ctx, { log, producer, lease, presence });
-  const gateway = await startGatewayRole(ctx, { log, producer, presence, store });
+  const gateway = await startGatewayRole(ctx, { log, producer, presence, store }, 'embedded');
   logger.info('troupe embedded server listening', { host: config.gateway.host, port: gateway.port, dataDir: config.dataDir });
 
   let stopping: Promise<void> | null = null;
@@ -100,5 +102,5 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
     return stopping;
   };
 
-  return { port: gateway.port, stop, metrics };
+  return { port: gateway.port, stop, metrics, units };
 }

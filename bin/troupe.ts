@@ -51,17 +51,23 @@ async function main(argv: readonly string[]): Promise<void> {
         await (await import('./commands/task.js')).runTask(config);
         break;
       case 'local-cluster': {
-        const { gateways = 2, logic = 2, repo = 2, task = 1, basePort } = action.options;
-        await (await import('./commands/local-cluster.js')).runLocalCluster(config, {
-          gateways, logic, repo, task,
-          ...(basePort === undefined ? {} : { basePort }),
-          ...(action.configFile === undefined ? {} : { configFile: action.configFile }),
-        });
+        const { localClusterOptions, runLocalCluster } = await import('./commands/local-cluster.js');
+        await runLocalCluster(config, localClusterOptions(action.options, action.flags, action.configFile));
         break;
       }
       case 'config':
         process.exitCode = await (await import('./commands/config.js')).runConfig(config, action.operands ?? []);
         break;
+      case 'status': {
+        const url = action.flags?.url;
+        process.exitCode = await (await import('./commands/status.js')).runStatus(config, {
+          json: action.flags?.json === true,
+          timeoutMs: action.options.timeoutMs ?? 2000,
+          etcdFlag: action.overrides['cluster.etcd'] !== undefined,
+          ...(typeof url === 'string' ? { url } : {}),
+        });
+        break;
+      }
     }
   } catch (err) {
     const status = await report(err, config);

@@ -12,12 +12,22 @@ import type { ClientSocket, GatewayHandlers, HttpRequest, HttpResponse, SocketHa
 import type { ConsumerListener, GroupConsumer, LogRecord, TopicPartition } from '../../transport/log/port.js';
 import type { AccessClaims } from '../auth/tokens.js';
 import { decodeDownstream } from '../records/codec.js';
+import { nodeStatus, type NodeStatus } from '../runtime/node-status.js';
 import { carriesTrace, contextFromHeaders, SPAN_GATEWAY_DELIVER, SpanKind, startSpan } from '../runtime/tracing.js';
+import type { UnitRegistry } from '../runtime/unit-registry.js';
 import { CLOSE_TRY_LATER, Connection } from './connection-actor.js';
 import { errorResponse } from './error-map.js';
 import type { GatewayDeps } from './gateway-deps.js';
 import { httpApi } from './http-api.js';
 import { LogRequests } from './log-requests.js';
+
+/** The node a gateway runs in, for /readyz and /units. */
+export interface GatewayNode {
+  /** `gateway`, or `embedded` when every role shares the process. */
+  role: string;
+  /** The placement units of the node (the embedded mode's partitions; none on a cluster gateway). */
+  units?: UnitRegistry;
+}
 
 export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener {
   private readonly root: Ref<unknown>;
@@ -31,10 +41,11 @@ export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener 
   constructor(
     private readonly deps: GatewayDeps,
     parent: Ref<unknown>,
+    private readonly node: GatewayNode = { role: 'gateway' },
   ) {
     this.root = spawnStateless(parent, () => undefined, `gateway-${deps.gatewayId}`);
     this.requests = new LogRequests(deps.producer, deps.upstreamTopic, deps.gatewayId, deps.limits.requestTimeoutMs);
-    this.http = httpApi({ deps, requests: this.requests, ready: () => this.readyFlag && !this.draining });
+    this.http = httpApi({ deps, requests: this.requests, status: () => this.status() });
     this.heartbeat = setInterval(() => void this.refreshPresence(), deps.limits.presenceHeartbeatMs);
     this.heartbeat.unref();
   }
@@ -50,6 +61,14 @@ export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener 
 
   get connections(): number {
     return this.deps.registry.size;
+  }
+
+  /** Ready once the downstream consumer joined and until the drain, and while the node's units are. */
+  status(): NodeStatus {
+    const own: string[] = [];
+    if (!this.readyFlag) own.push('starting: the downstream consumer has not joined yet');
+    if (this.draining) own.push('draining');
+    return nodeStatus(this.deps.gatewayId, this.node.role, own, this.node.units);
   }
 
   // ---- GatewayHandlers

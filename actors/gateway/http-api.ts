@@ -8,6 +8,7 @@ import type { HttpRequest, HttpResponse } from '../../transport/http/port.js';
 import type { AccessClaims } from '../auth/tokens.js';
 import { isUserId } from '../ids.js';
 import { firstMalformedUserId, noSuchUser, parseAddMembers, parseLimitParam, parseSeqParam, requireConversationId } from '../logic/conversation-requests.js';
+import { readyzAnswer, type NodeStatus } from '../runtime/node-status.js';
 import { errorResponse } from './error-map.js';
 import type { GatewayDeps } from './gateway-deps.js';
 import type { LogRequests } from './log-requests.js';
@@ -25,8 +26,8 @@ interface Route {
 export interface HttpApiOptions {
   deps: GatewayDeps;
   requests: LogRequests;
-  /** Whether the process can serve (for /readyz). */
-  ready: () => boolean;
+  /** Whether the node serves, why not, and its placement units (for /readyz and /units). */
+  status: () => NodeStatus;
 }
 
 /** A path segment naming a conversation or user: any length, so that a malformed id is
@@ -95,7 +96,11 @@ export function httpApi(options: HttpApiOptions): (req: HttpRequest) => Promise<
   });
 
   route('GET', '/healthz', async () => json(200, { status: 'ok' }));
-  route('GET', '/readyz', async () => (options.ready() ? json(200, { status: 'ready' }) : json(503, { error: { code: 'unavailable', message: 'not ready' } })));
+  route('GET', '/readyz', async () => {
+    const { status, body } = readyzAnswer(options.status());
+    return json(status, body);
+  });
+  route('GET', '/units', async () => json(200, options.status()));
   route('GET', '/metrics', async () => {
     if (metrics === undefined) throw new TroupeError('not_found', 'metrics are off');
     const { contentType, text } = await metrics.exposition();

@@ -7,7 +7,9 @@
  *   owner's lease; its create revision is the shard's fencing epoch.
  *
  * Both values are JSON `{ nodeId, address }`, where `address` is the `host:port` of the node's
- * gRPC server, so a router learns where to send a shard's calls from the claim alone.
+ * gRPC server, so a router learns where to send a shard's calls from the claim alone. The
+ * registration may also carry `ops`, the `http://host:port` of the node's /readyz, /units and
+ * /metrics, for `troupe status`.
  */
 
 /** A repo node as registered and as written into its claims. */
@@ -15,6 +17,8 @@ export interface RepoNode {
   nodeId: string;
   /** `host:port` of the node's gRPC server. */
   address: string;
+  /** `http://host:port` of its ops listener (registration only; absent in claims). */
+  ops?: string;
 }
 
 export function repoNodesPrefix(cluster: string): string {
@@ -34,7 +38,7 @@ export function repoClaimKey(cluster: string, shard: number): string {
 }
 
 export function encodeRepoNode(node: RepoNode): string {
-  return JSON.stringify({ nodeId: node.nodeId, address: node.address });
+  return JSON.stringify({ nodeId: node.nodeId, address: node.address, ...(node.ops === undefined ? {} : { ops: node.ops }) });
 }
 
 /** The node a registry or claim value names; undefined for a value that is not one. */
@@ -46,9 +50,9 @@ export function decodeRepoNode(value: string): RepoNode | undefined {
     return undefined;
   }
   if (typeof parsed !== 'object' || parsed === null) return undefined;
-  const { nodeId, address } = parsed as Record<string, unknown>;
+  const { nodeId, address, ops } = parsed as Record<string, unknown>;
   if (typeof nodeId !== 'string' || typeof address !== 'string') return undefined;
-  return { nodeId, address };
+  return { nodeId, address, ...(typeof ops === 'string' ? { ops } : {}) };
 }
 
 /** The shard a claim key under `claimsPrefix` names, if it is one of `0 .. shards - 1`. */

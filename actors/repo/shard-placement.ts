@@ -45,6 +45,8 @@ export interface ShardPlacementOptions {
   nodeId: string;
   /** `host:port` of this node's gRPC server, published for routers. */
   address: string;
+  /** `http://host:port` of this node's ops listener, published in the registration for `troupe status`. */
+  ops?: string;
   /** Number of repo shards; the same on every node of the cluster. */
   shards: number;
   /** Called once the shard is claimed and before it appears in `owned()`. */
@@ -139,7 +141,7 @@ export class ShardPlacement {
 
   private async register(): Promise<void> {
     if (this.phase !== 'new') throw this.endedError();
-    const { coord, lease, nodeId, address } = this.options;
+    const { coord, lease, nodeId, address, ops } = this.options;
     lease.onLost(() => this.onLeaseLost());
     try {
       const { kvs, revision } = await coord.getPrefix(this.nodesPrefix);
@@ -147,7 +149,7 @@ export class ShardPlacement {
       this.watchers.push(await coord.watchPrefix(this.nodesPrefix, this.onNodeEvent, revision));
       this.watchers.push(await coord.watchPrefix(this.claimsPrefix, this.onClaimEvent));
       if (this.phase !== 'new') throw this.endedError(); // stopped or lost meanwhile
-      await lease.put(this.nodeKey, encodeRepoNode({ nodeId, address }));
+      await lease.put(this.nodeKey, encodeRepoNode({ nodeId, address, ops }));
       if (this.phase !== 'new') throw this.endedError();
     } catch (err) {
       if (this.phase === 'new') this.phase = 'stopped';
@@ -219,9 +221,9 @@ export class ShardPlacement {
 
   /** Someone deleted this running node's registration: the others would stop counting it. */
   private reregister(): void {
-    const { lease, nodeId, address } = this.options;
+    const { lease, nodeId, address, ops } = this.options;
     this.log.warn('repo node registration was deleted; registering again', { nodeId });
-    lease.put(this.nodeKey, encodeRepoNode({ nodeId, address })).catch((err: unknown) => {
+    lease.put(this.nodeKey, encodeRepoNode({ nodeId, address, ops })).catch((err: unknown) => {
       if (this.phase === 'running') this.log.error('could not register the repo node again', { error: String(err) });
     });
   }

@@ -13,18 +13,19 @@ import { closest } from '../../config/suggest.js';
 import { checkValue } from '../../config/validate.js';
 import { TroupeError } from '../../transport/errors.js';
 
-export type CommandName = 'dev' | 'migrate' | 'gateway' | 'logic' | 'repo' | 'task' | 'local-cluster' | 'config';
+export type CommandName = 'dev' | 'migrate' | 'gateway' | 'logic' | 'repo' | 'task' | 'local-cluster' | 'config' | 'status';
 
 export interface FlagSpec {
   flag: `--${string}`;
-  /** Placeholder of the value in help texts. */
+  /** Placeholder of the value in help texts; empty for a switch. */
   placeholder: string;
   /**
    * The configuration key the flag sets, 'configFile' for --config, or a command option that is
-   * not configuration (an integer, e.g. local-cluster's --gateways).
+   * not configuration: an integer (e.g. local-cluster's --gateways), a switch without a value
+   * (e.g. --json) or a text the command reads (e.g. status's --url).
    */
-  target: ConfigKey | 'configFile' | CommandOption;
-  /** A valid value, for help texts and error messages. */
+  target: ConfigKey | 'configFile' | CommandOption | CommandSwitch | CommandText;
+  /** A valid value, for help texts and error messages; empty for a switch. */
   example: string;
   description: string;
 }
@@ -34,6 +35,19 @@ export interface CommandOption {
   min: number;
   max: number;
   default?: number;
+}
+
+/** A flag that takes no value: `flags[name]` is true when it is given. */
+export interface CommandSwitch {
+  switch: string;
+}
+
+/** A flag whose value is text for the command, not configuration: `flags[name]` holds it. */
+export interface CommandText {
+  text: string;
+  /** What a valid value is, in the words of the error message ("must be …"). */
+  rule: string;
+  valid(value: string): boolean;
 }
 
 export interface CommandSpec {
@@ -46,6 +60,8 @@ export interface CommandSpec {
   operands?: string;
   /** Paragraphs added to the command's help. */
   notes?: readonly string[];
+  /** The command's own exit statuses, in place of the general line in its help. */
+  exit?: string;
 }
 
 const DATA_DIR: FlagSpec = {
@@ -129,6 +145,7 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       count('repo', 1, 'repo processes', 2),
       count('task', 0, 'task processes', 1),
       { flag: '--base-port', placeholder: 'P', target: { option: 'basePort', min: 1024, max: 65000 }, example: '8080', description: 'gateways listen on P, P+1, …; other ports follow (default: free ports)' },
+      { flag: '--no-restart', placeholder: '', target: { switch: 'noRestart' }, example: '', description: 'a role process that ends is reported and left dead, not started again (fault drills)' },
       CONFIG,
     ],
   },
@@ -151,7 +168,42 @@ export const COMMANDS: Readonly<Record<CommandName, CommandSpec>> = {
       `Live keys (any other key takes a restart):\n${LIVE_KEYS.map((key) => `  ${key}`).join('\n')}`,
     ],
   },
+  status: {
+    summary: 'show every node and placement unit of a cluster, from etcd and each node\'s /units; exit 1 if one is not right',
+    flags: [
+      { flag: '--etcd', placeholder: 'URLS', target: 'cluster.etcd', example: 'http://etcd1:2379', description: 'etcd endpoints of the cluster' },
+      { flag: '--cluster', placeholder: 'NAME', target: 'node.cluster', example: 'troupe', description: 'cluster name, the prefix of its etcd keys' },
+      {
+        flag: '--url', placeholder: 'URL', example: 'http://127.0.0.1:8080',
+        target: { text: 'url', rule: 'an http:// or https:// URL with a host', valid: isHttpUrl },
+        description: 'ask one server instead of a cluster: an embedded server, or one node\'s ops address',
+      },
+      { flag: '--json', placeholder: '', target: { switch: 'json' }, example: '', description: 'print the same report as JSON' },
+      { flag: '--timeout', placeholder: 'MS', target: { option: 'timeoutMs', min: 50, max: 60_000, default: 2000 }, example: '2000', description: 'longest wait for etcd and for each node\'s answer' },
+      CONFIG,
+    ],
+    notes: [
+      'Reads the nodes (/troupe/<cluster>/nodes/<role>/<id>: role, id, lease, ops address) and the claims\n' +
+        '(/troupe/<cluster>/claims/<unit>: owner, epoch) from etcd, then asks every node\'s /units and /metrics.\n' +
+        'Prints one row per node (ready, or why not) and one per unit: upstream/<p>, task/<p>, repo/<shard>\n' +
+        '(as many as log.upstreamPartitions, log.taskPartitions and repo.shards of this command\'s\n' +
+        'configuration say), with its owner, epoch, state, time in that state, records in flight, age of\n' +
+        'the oldest unfinished one, records parked and consumer lag. A unit no node claims is UNCLAIMED;\n' +
+        'a node that does not answer within --timeout is shown as such. Then the problems, one a line.',
+    ],
+    exit: 'Exit status: 0 when every unit is claimed and hosted and every node is ready; 1 otherwise, or when\n' +
+      'etcd or the --url server cannot be reached; 2 for an invalid command line.',
+  },
 };
+
+function isHttpUrl(value: string): boolean {
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
+  } catch {
+    return false;
+  }
+}
 
 const COMMAND_NAMES = Object.keys(COMMANDS) as CommandName[];
 
@@ -167,6 +219,11 @@ export type CliAction =
     options: Record<string, number>;
     /** The words besides flags, in order; only for a command that takes them (CommandSpec.operands). */
     operands?: string[];
+    /**
+     * Switches given (true) and texts (their value), by name; only for a command that has such
+     * flags (CommandSwitch, CommandText).
+     */
+    flags?: Record<string, string | true>;
   };
 
 /** Parses the arguments after `troupe` (process.argv.slice(2)). */
@@ -190,7 +247,9 @@ function parseRun(command: CommandName, rest: readonly string[]): CliAction {
   const see = `(see troupe ${command} --help)`;
   const overrides: Record<string, unknown> = {};
   const options: Record<string, number> = {};
-  for (const f of flags) if (typeof f.target === 'object' && f.target.default !== undefined) options[f.target.option] = f.target.default;
+  for (const f of flags) if (typeof f.target === 'object' && 'option' in f.target && f.target.default !== undefined) options[f.target.option] = f.target.default;
+  const takesFlags = flags.some((f) => typeof f.target === 'object' && !('option' in f.target));
+  const given: Record<string, string | true> = {};
   let configFile: string | undefined;
   const operands: string[] = [];
 
@@ -210,6 +269,11 @@ function parseRun(command: CommandName, rest: readonly string[]): CliAction {
       throw usage(`unknown flag ${name} for "troupe ${command}"${hint} ${see}`);
     }
 
+    if (typeof spec.target === 'object' && 'switch' in spec.target) {
+      if (eq !== -1) throw usage(`${name} of "troupe ${command}" takes no value: write ${name} alone ${see}`);
+      given[spec.target.switch] = true;
+      continue;
+    }
     let value: string | undefined;
     if (eq !== -1) value = token.slice(eq + 1);
     else if (rest[i + 1] !== undefined && !rest[i + 1]!.startsWith('--')) value = rest[++i];
@@ -219,6 +283,13 @@ function parseRun(command: CommandName, rest: readonly string[]): CliAction {
 
     if (spec.target === 'configFile') {
       configFile = value;
+      continue;
+    }
+    if (typeof spec.target === 'object' && 'text' in spec.target) {
+      if (!spec.target.valid(value)) {
+        throw usage(`invalid value ${JSON.stringify(value)} for ${name} of "troupe ${command}": must be ${spec.target.rule}, e.g. ${name} ${spec.example}`);
+      }
+      given[spec.target.text] = value;
       continue;
     }
     if (typeof spec.target === 'object') {
@@ -236,7 +307,7 @@ function parseRun(command: CommandName, rest: readonly string[]): CliAction {
     }
     overrides[spec.target] = checked.value;
   }
-  return { kind: 'run', command, configFile, overrides, options, ...(takesOperands === undefined ? {} : { operands }) };
+  return { kind: 'run', command, configFile, overrides, options, ...(takesOperands === undefined ? {} : { operands }), ...(takesFlags ? { flags: given } : {}) };
 }
 
 function knownCommand(word: string | undefined): CommandName | undefined {

@@ -62,16 +62,16 @@ function commandHelp(command: CommandName): string {
     ...(spec.notes ?? []).flatMap((note) => [note, '']),
     ENVIRONMENT,
     '',
-    EXIT,
+    spec.exit ?? EXIT,
     '',
   ].join('\n');
 }
 
 function flagRow(flag: FlagSpec): readonly [string, string] {
   const key = flag.target === 'configFile' ? ''
-    : typeof flag.target === 'object' ? (flag.target.default === undefined ? '' : ` (default ${flag.target.default})`)
+    : typeof flag.target === 'object' ? ('option' in flag.target && flag.target.default !== undefined ? ` (default ${flag.target.default})` : '')
     : ` (${flag.target})`;
-  return [`${flag.flag} ${flag.placeholder}`, `${flag.description}${key}`];
+  return [flag.placeholder === '' ? flag.flag : `${flag.flag} ${flag.placeholder}`, `${flag.description}${key}`];
 }
 
 function table(rows: ReadonlyArray<readonly [string, string]>): string[] {

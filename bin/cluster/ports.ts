@@ -36,6 +36,14 @@ export interface ClusterPorts {
    * a gateway, whose lease was lost); `lease` is the new one afterwards.
    */
   reregister(): Promise<Lease>;
+  /**
+   * Where this node answers /healthz, /readyz, /metrics and /units (`http://host:port`: the ops
+   * listener, or a gateway's own HTTP server); null until advertiseOps. Part of the registration,
+   * so a tool finds every node's /units from etcd alone (`troupe status`).
+   */
+  readonly ops: string | null;
+  /** Sets `ops` and writes the registration again under the current lease (repo nodes register through their shard placement). */
+  advertiseOps(url: string): Promise<void>;
   /** Redis presence; absent for the repo role, which does not need it. */
   presence: Presence | null;
   /** Redis cache (shared counters such as failed logins); absent for the repo role. */
@@ -58,10 +66,11 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     throw asTroupeError(err);
   }
   // Repo nodes register through their shard placement, with the address routers need.
+  let ops: string | null = null;
   const register = async (under: Lease): Promise<void> => {
     if (role === 'repo') return;
     const nodeKey = `/troupe/${config.node.cluster}/nodes/${role}/${config.node.id}`;
-    await under.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid }));
+    await under.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid, ...(ops === null ? {} : { ops }) }));
   };
   await register(lease);
 
@@ -109,6 +118,13 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
       ports.lease = fresh;
       return fresh;
     },
+    get ops() {
+      return ops;
+    },
+    advertiseOps: async (url) => {
+      ops = url;
+      await register(ports.lease);
+    },
     close: async () => {
       await producer.close().catch(() => undefined);
       await log.close().catch(() => undefined);
@@ -119,4 +135,14 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     },
   };
   return ports;
+}
+
+/**
+ * The URL other nodes and tools dial for an HTTP listener bound to `host`: a wildcard address
+ * (every interface) is advertised as this host's loopback, as rpc.advertise's default is.
+ */
+export function advertisedHttpUrl(host: string, port: number): string {
+  const wildcard = host === '' || host === '0.0.0.0' || host === '::' || host === '[::]';
+  const shown = wildcard ? '127.0.0.1' : host.includes(':') && !host.startsWith('[') ? `[${host}]` : host;
+  return `http://${shown}:${port}`;
 }

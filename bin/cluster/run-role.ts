@@ -1,7 +1,8 @@
 /**
  * Runs one role of a cluster node in the foreground (`troupe gateway|logic|repo|task`): opens
- * the real ports, starts the role, serves /healthz /readyz /metrics (on the ops port, or on the
- * gateway's own port), and drains on SIGINT/SIGTERM: readiness goes 503 first, the role stops
+ * the real ports, serves /healthz /readyz /units /metrics (on the ops port, or on the gateway's
+ * own port), starts the role, writes where those answer into the node's registration, and drains
+ * on SIGINT/SIGTERM: readiness goes 503 first, the role stops
  * intake and finishes what it took, then the node deregisters and exits 0. A second signal, or a
  * drain over shutdown.drainTimeoutMs, exits 1 at once.
  *
@@ -11,6 +12,8 @@
  */
 import { start as startActorSystem, stop as stopActor } from 'nact';
 import { TroupeMetrics } from '../../actors/metrics.js';
+import type { Logger } from '../../actors/runtime/logger.js';
+import { nodeStatus, type NodeStatus } from '../../actors/runtime/node-status.js';
 import { UnitRegistry } from '../../actors/runtime/unit-registry.js';
 import type { TroupeConfig } from '../../config/types.js';
 import { createLogger } from '../logger.js';
@@ -18,10 +21,18 @@ import { drainOnSignal } from '../drain-on-signal.js';
 import { startOpsServer, type OpsServer } from '../ops-server.js';
 import type { RoleContext } from '../roles/role-context.js';
 import { startTelemetry } from '../telemetry.js';
-import { openClusterPorts, type ClusterPorts, type RoleName } from './ports.js';
+import { advertisedHttpUrl, openClusterPorts, type ClusterPorts, type RoleName } from './ports.js';
 import { startRuntimeConfig } from './runtime-config.js';
 
 export const EXIT_LEASE_LOST = 3;
+
+/** What a role's own `ready()` being false means, for /readyz and /units. */
+const NOT_READY: Record<RoleName, string> = {
+  gateway: 'the gateway is not ready yet',
+  logic: 'not serving yet: the consumer group is not joined, or a repo shard has no owner yet',
+  repo: 'not every repo shard this node should own is claimed yet',
+  task: 'not serving yet: the consumer group is not joined',
+};
 
 export interface RunningRole {
   ready(): boolean;
@@ -29,8 +40,8 @@ export interface RunningRole {
   drain(): Promise<void>;
   /** Fields of the "started" log line, e.g. the ports it listens on. */
   describe?: Record<string, unknown>;
-  /** The role serves /healthz, /readyz and /metrics itself (the gateway). */
-  servesOps?: boolean;
+  /** Where the role serves /healthz, /readyz, /units and /metrics itself (the gateway's HTTP URL). */
+  opsUrl?: string;
 }
 
 export async function runClusterRole(
@@ -66,26 +77,41 @@ export async function runClusterRole(
   ports.lease.onLost(onLeaseLost);
   const units = new UnitRegistry({ metrics });
   const ctx: RoleContext = { config, nodeId: config.node.id, logger, metrics, system, units };
-  let running: RunningRole;
+  let running: RunningRole | undefined;
+  const status = (): NodeStatus => {
+    const own: string[] = [];
+    if (running === undefined) own.push('starting');
+    else if (!running.ready()) own.push(NOT_READY[role]);
+    if (draining) own.push('draining');
+    return nodeStatus(config.node.id, role, own, units);
+  };
+  // The ops listener starts before the role, so that its address is in the registration before
+  // the role claims anything (a repo node registers through its shard placement, which reads
+  // ports.ops); until the role runs, /readyz answers 503 "starting". Gateways serve these paths
+  // on their own HTTP port, known once the role listens.
+  let ops: OpsServer | null = null;
   try {
+    if (role !== 'gateway') {
+      ops = await startOpsServer({ host: config.ops.host, port: config.ops.port, metrics, status });
+      await advertise(ports, advertisedHttpUrl(config.ops.host, ops.port), logger);
+    }
     running = await start(ctx, ports);
   } catch (err) {
+    await ops?.close();
     await live.close();
     await ports.close();
     throw err;
   }
-  let ops: OpsServer | null = null;
-  if (running.servesOps !== true) {
-    ops = await startOpsServer({ host: config.ops.host, port: config.ops.port, metrics, ready: () => !draining && running.ready() });
-  }
-  logger.info(`troupe ${role} started`, { nodeId: config.node.id, cluster: config.node.cluster, ...(ops ? { opsPort: ops.port } : {}), ...running.describe });
+  const started = running;
+  if (started.opsUrl !== undefined) await advertise(ports, started.opsUrl, logger);
+  logger.info(`troupe ${role} started`, { nodeId: config.node.id, cluster: config.node.cluster, ...(ops ? { opsPort: ops.port } : {}), ops: ports.ops, ...started.describe });
 
   drainOnSignal({
     logger,
     drainTimeoutMs: config.shutdown.drainTimeoutMs,
     onSignal: () => (draining = true), // readiness turns 503 first
     drain: async () => {
-      await running.drain();
+      await started.drain();
       await ops?.close();
       await live.close();
       await ports.close();
@@ -94,4 +120,16 @@ export async function runClusterRole(
       logger.info('shut down cleanly');
     },
   });
+}
+
+/**
+ * Writes the ops URL into the registration. A failure only costs `troupe status` this node's
+ * address until the next registration (which carries it), so it is logged, not fatal.
+ */
+async function advertise(ports: ClusterPorts, url: string, logger: Logger): Promise<void> {
+  try {
+    await ports.advertiseOps(url);
+  } catch (err) {
+    logger.warn('could not write the ops address into the registration', { ops: url, error: (err as Error).message });
+  }
 }

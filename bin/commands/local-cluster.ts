@@ -2,7 +2,9 @@
  * `troupe local-cluster`: starts a whole cluster on this machine (see
  * bin/local-cluster/launcher.ts), prints one line per process and `cluster ready`, and stops
  * everything (removing its folders) on SIGINT or SIGTERM. A role process that ends on its own is
- * reported (`<role> <nodeId> pid <pid> ended (…); restarting`) and started again.
+ * reported (`<role> <nodeId> pid <pid> ended (…); restarting`) and started again, or with
+ * `--no-restart` reported (`…; not restarted (--no-restart)`) and left dead, so a fault drill can
+ * show the survivors took over.
  */
 import type { TroupeConfig } from '../../config/types.js';
 import { startLocalCluster } from '../local-cluster/launcher.js';
@@ -15,6 +17,19 @@ export interface LocalClusterCounts {
   basePort?: number;
   /** Given to every role as its --config. */
   configFile?: string;
+  /** Start a role process that ended again (the default); false: leave it dead (--no-restart). */
+  restart?: boolean;
+}
+
+/** The launcher's options from the parsed command line (bin/cli/args.ts: counts, --base-port, --no-restart, --config). */
+export function localClusterOptions(options: Record<string, number>, flags: Record<string, string | true> | undefined, configFile: string | undefined): LocalClusterCounts {
+  const { gateways = 2, logic = 2, repo = 2, task = 1, basePort } = options;
+  return {
+    gateways, logic, repo, task,
+    restart: flags?.noRestart !== true,
+    ...(basePort === undefined ? {} : { basePort }),
+    ...(configFile === undefined ? {} : { configFile }),
+  };
 }
 
 export async function runLocalCluster(config: TroupeConfig, counts: LocalClusterCounts): Promise<void> {

@@ -33,6 +33,8 @@ export async function runRepo(config: TroupeConfig): Promise<void> {
       cluster: config.node.cluster,
       nodeId: ctx.nodeId,
       address: advertise,
+      // The ops listener is up before the role starts (run-role.ts): its address goes in the registration.
+      ...(ports.ops === null ? {} : { ops: ports.ops }),
       shards: config.repo.shards,
       onAcquire: () => ctx.metrics.repoShardsOwned.set(placement.owned().size + 1),
       onRelease: async (shard) => {

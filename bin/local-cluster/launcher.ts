@@ -44,7 +44,9 @@ export interface LocalClusterOptions {
   entry?: string;
   /**
    * Start a role again (same node id and ports) when it ends on its own, as a supervisor would:
-   * a node exits on purpose when it lost its lease (3) or its consumer (4). Default true.
+   * a node exits on purpose when it lost its lease (3) or its consumer (4). Default true; false
+   * (`--no-restart`) reports it and leaves it dead, for fault drills where a restarted node
+   * would hide whether the survivors took over.
    */
   restart?: boolean;
 }
@@ -158,7 +160,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const supervise = (child: RoleProcess): void => {
       child.child.once('exit', () => {
         if (stopping) return;
-        say(`${child.spec.role} ${child.spec.nodeId} pid ${child.pid} ended (${child.exited})${options.restart === false ? '' : '; restarting'}`);
+        say(`${child.spec.role} ${child.spec.nodeId} pid ${child.pid} ended (${child.exited}); ${options.restart === false ? 'not restarted (--no-restart)' : 'restarting'}`);
         if (options.restart === false) return;
         setTimeout(() => {
           if (stopping) return;

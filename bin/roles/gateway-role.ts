@@ -46,7 +46,8 @@ export interface GatewayRole {
   close(): Promise<void>;
 }
 
-export async function startGatewayRole(ctx: RoleContext, ports: GatewayPorts): Promise<GatewayRole> {
+/** `role` names the node in /units: `embedded` when the other roles share the process. */
+export async function startGatewayRole(ctx: RoleContext, ports: GatewayPorts, role: 'gateway' | 'embedded' = 'gateway'): Promise<GatewayRole> {
   const { config, metrics } = ctx;
   const gatewayId = ctx.nodeId;
   const logger = ctx.logger.child({ role: 'gateway' });
@@ -84,7 +85,8 @@ export async function startGatewayRole(ctx: RoleContext, ports: GatewayPorts): P
     metrics,
     assets: web.assets,
   };
-  const gateway = new Gateway(deps, ctx.system);
+  // Its /readyz and /units answer for the whole node: the embedded mode's partitions live in ctx.units.
+  const gateway = new Gateway(deps, ctx.system, { role, units: ctx.units });
   const consumer = ports.log.consumer({ groupId: `gateway-${gatewayId}`, topics: [downstreamTopic], fromBeginning: false });
   gateway.attach(consumer);
   await consumer.start(gateway);

@@ -107,6 +107,37 @@ describe('cluster: 2 gateways, 2 logic, 2 repo, 1 task as processes (troupe loca
     }
   });
 
+  it('`troupe status --json` shows every upstream and task partition and repo shard claimed by a live node and hosted', async function () {
+    const status = (): Promise<{ code: number | null; out: string; err: string }> =>
+      new Promise((resolve) => {
+        execFile(process.execPath, ['--import', 'tsx', 'bin/troupe.ts', 'status', '--json', '--etcd', cluster.etcd], (err, stdout, stderr) =>
+          resolve({ code: err === null ? 0 : ((err as { code?: number }).code ?? 1), out: stdout, err: stderr }),
+        );
+      });
+    // Right after start-up a shard or partition may still be moving: wait for the steady state.
+    let last = { code: null as number | null, out: '', err: '' };
+    await waitFor(async () => (last = await status()).code === 0, { timeoutMs: 30_000, intervalMs: 1000, message: 'troupe status exits 0' }).catch(() => {
+      expect.fail(`troupe status exited ${last.code}: ${last.err}${last.out}`);
+    });
+    const report = JSON.parse(last.out) as { ok: boolean; nodes: Json[]; units: Json[] };
+    expect(report.ok).to.equal(true);
+    const live = new Set(report.nodes.filter((n) => n.answered && n.ready && typeof n.ops === 'string').map((n) => n.nodeId as string));
+    expect([...live].sort()).to.deep.equal([...cluster.pids.keys()].sort());
+    const expected = [
+      ...Array.from({ length: UPSTREAM_PARTITIONS }, (_, p) => `upstream/${p}`),
+      ...Array.from({ length: 8 }, (_, p) => `task/${p}`),
+      ...Array.from({ length: 64 }, (_, s) => `repo/${s}`),
+    ];
+    expect(report.units.map((u) => u.unit).sort()).to.deep.equal(expected.sort());
+    for (const unit of report.units) {
+      expect(unit.state, unit.unit).to.equal('hosted');
+      expect(live.has(unit.owner), `${unit.unit} owned by a live node (${unit.owner})`).to.equal(true);
+      expect(unit.epoch, unit.unit).to.be.a('number');
+      const role = (unit.unit as string).split('/')[0] === 'upstream' ? 'logic' : (unit.unit as string).split('/')[0];
+      expect(unit.owner, unit.unit).to.match(new RegExp(`^${role}-\\d+$`));
+    }
+  });
+
   it('a token from one gateway opens a WebSocket on the other (shared signing keys)', async function () {
     const user = await registerAndLogin(g1);
     const { ready } = await connect(ws(g2, user.accessToken), 15_000);

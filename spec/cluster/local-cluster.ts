@@ -1,7 +1,9 @@
 /**
  * `troupe local-cluster` as the cluster specs use it: the real command in a child process, its
  * stdout lines parsed into processes and gateway URLs, stopped with SIGTERM (and checked to exit
- * 0) afterwards. A configuration file given with --config reaches every role.
+ * 0) afterwards. A configuration file given with --config reaches every role. With `restart:
+ * false` the launcher runs with --no-restart: a role that ends stays dead (fault specs that must
+ * show the survivors took over).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -27,7 +29,7 @@ export interface RunningCluster {
 }
 
 export async function launchLocalCluster(
-  counts: { gateways: number; logic: number; repo: number; task: number },
+  counts: { gateways: number; logic: number; repo: number; task: number; restart?: boolean },
   config: Record<string, unknown>,
   timeoutMs = 180_000,
 ): Promise<RunningCluster> {
@@ -40,6 +42,7 @@ export async function launchLocalCluster(
       '--import', 'tsx', 'bin/troupe.ts', 'local-cluster',
       '--gateways', String(counts.gateways), '--logic', String(counts.logic), '--repo', String(counts.repo), '--task', String(counts.task),
       '--config', configFile,
+      ...(counts.restart === false ? ['--no-restart'] : []),
     ],
     { stdio: ['ignore', 'pipe', 'pipe'], env: withoutTroupe(process.env) },
   );
@@ -70,7 +73,8 @@ export async function launchLocalCluster(
     });
   });
   const stop = async (): Promise<number | null> => {
-    // A role that ended while the specs ran was restarted by the launcher; say which, for the log.
+    // A role that ended while the specs ran was restarted by the launcher (or left dead with
+    // --no-restart); say which, for the log.
     for (const line of later) if (/ ended \(/.test(line)) process.stderr.write(`local-cluster: ${line}\n`);
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
     const [code] = await exited;

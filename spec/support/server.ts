@@ -6,6 +6,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { UnitRegistry } from '../../actors/runtime/unit-registry.js';
 import { startEmbedded } from '../../bin/embedded.js';
 import { loadConfig } from '../../config/load.js';
 
@@ -16,6 +17,8 @@ export interface TestServer {
   /** The WebSocket address for an access token. */
   wsUrl(token: string): string;
   dataDir: string;
+  /** The server's unit registry: a spec moves a unit through its states to drive /readyz and /units. */
+  units: UnitRegistry;
   /** Drains the server; removes the data folder unless it was kept. Idempotent. */
   stop(): Promise<void>;
 }
@@ -58,6 +61,7 @@ export async function startTestServer(
     baseUrl: `http://127.0.0.1:${port}`,
     wsUrl: (token: string) => `ws://127.0.0.1:${port}/v1/ws?token=${encodeURIComponent(token)}`,
     dataDir,
+    units: embedded.units,
     stop() {
       stopping ??= (async () => {
         try {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { COMMANDS, parseArgs, type CliAction } from '../../bin/cli/args.js';
 import { helpText } from '../../bin/cli/help.js';
+import { localClusterOptions } from '../../bin/commands/local-cluster.js';
 import { isTroupeError } from '../../transport/errors.js';
 
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -78,6 +79,7 @@ describe('cli: parseArgs', () => {
     expect(parseArgs(['local-cluster', '--gateways', '3', '--task=0', '--base-port', '9000'])).to.deep.equal({
       kind: 'run', command: 'local-cluster', configFile: undefined, overrides: {},
       options: { gateways: 3, logic: 2, repo: 2, task: 0, basePort: 9000 },
+      flags: {},
     });
     expect(() => parseArgs(['local-cluster', '--gateways', '0'])).to.throw('invalid value "0" for --gateways of "troupe local-cluster": must be an integer from 1 to 16');
     expect(() => parseArgs(['repo', '--port', '1'])).to.throw('unknown flag --port for "troupe repo"');
@@ -91,6 +93,39 @@ describe('cli: parseArgs', () => {
     });
     expect(parseArgs(['config'])).to.deep.include({ operands: [] });
     expect(parseArgs(['dev'])).not.to.have.property('operands');
+  });
+
+  it('takes local-cluster --no-restart as a switch and hands restart: false to the launcher', () => {
+    const action = parseArgs(['local-cluster', '--no-restart', '--logic', '3', '--config', 'c.yaml']);
+    expect(action).to.deep.include({ command: 'local-cluster', configFile: 'c.yaml', flags: { noRestart: true } });
+    if (action.kind !== 'run') expect.fail('a run');
+    expect(localClusterOptions(action.options, action.flags, action.configFile)).to.deep.equal({
+      gateways: 2, logic: 3, repo: 2, task: 1, restart: false, configFile: 'c.yaml',
+    });
+    const plain = parseArgs(['local-cluster', '--base-port', '9000']);
+    if (plain.kind !== 'run') expect.fail('a run');
+    expect(localClusterOptions(plain.options, plain.flags, plain.configFile)).to.deep.equal({ gateways: 2, logic: 2, repo: 2, task: 1, restart: true, basePort: 9000 });
+    expect(parseError(['local-cluster', '--no-restart=yes'])).to.equal('--no-restart of "troupe local-cluster" takes no value: write --no-restart alone (see troupe local-cluster --help)');
+    // A switch takes no value: the word after it is an operand, which local-cluster refuses.
+    expect(parseError(['local-cluster', '--no-restart', 'yes'])).to.include('unexpected argument "yes"');
+    expect(parseError(['local-cluster', '--no-restar'])).to.include('did you mean --no-restart?');
+  });
+
+  it('takes the flags of troupe status: etcd and cluster as configuration, --url, --json and --timeout', () => {
+    expect(parseArgs(['status', '--etcd', 'http://e:2379', '--cluster=c1', '--json', '--timeout', '500'])).to.deep.equal({
+      kind: 'run', command: 'status', configFile: undefined,
+      overrides: { 'cluster.etcd': 'http://e:2379', 'node.cluster': 'c1' },
+      options: { timeoutMs: 500 },
+      flags: { json: true },
+    });
+    expect(parseArgs(['status', '--url', 'http://127.0.0.1:8080'])).to.deep.include({ options: { timeoutMs: 2000 }, flags: { url: 'http://127.0.0.1:8080' } });
+    expect(parseError(['status', '--url', 'ftp://h:1'])).to.equal(
+      'invalid value "ftp://h:1" for --url of "troupe status": must be an http:// or https:// URL with a host, e.g. --url http://127.0.0.1:8080',
+    );
+    expect(parseError(['status', '--url', 'localhost:8080'])).to.include('invalid value "localhost:8080" for --url');
+    expect(parseError(['status', '--timeout', '0'])).to.include('invalid value "0" for --timeout of "troupe status": must be an integer from 50 to 60000');
+    expect(parseError(['status', '--json=1'])).to.include('--json of "troupe status" takes no value');
+    expect(parseError(['status', 'now'])).to.include('unexpected argument "now" for "troupe status"');
   });
 
   it('answers --help, -h and help [command] with the right help', () => {
@@ -108,7 +143,7 @@ describe('cli: parseArgs', () => {
   });
 
   it('refuses an unknown command, suggesting a near one', () => {
-    expect(parseError(['deb'])).to.equal('unknown command "deb"; did you mean dev? (commands: dev, migrate, gateway, logic, repo, task, local-cluster, config, help; see troupe --help)');
+    expect(parseError(['deb'])).to.equal('unknown command "deb"; did you mean dev? (commands: dev, migrate, gateway, logic, repo, task, local-cluster, config, status, help; see troupe --help)');
     expect(parseError(['help', 'serve'])).to.include('unknown command "serve"');
   });
 
@@ -158,6 +193,14 @@ describe('cli: helpText', () => {
       for (const flag of spec.flags) expect(text).to.include(`${flag.flag} ${flag.placeholder}`);
     }
   });
+
+  it('says what troupe status exits with, and that local-cluster --no-restart leaves a dead role dead', () => {
+    const status = helpText('status');
+    expect(status).to.include('Exit status: 0 when every unit is claimed and hosted and every node is ready; 1 otherwise');
+    expect(status).not.to.include('Exit status: 0 done');
+    expect(status).to.match(/--json\s+print the same report as JSON/);
+    expect(helpText('local-cluster')).to.match(/--no-restart\s+a role process that ends is reported and left dead/);
+  });
 });
 
 describe('cli: the troupe process', () => {
@@ -190,6 +233,15 @@ describe('cli: the troupe process', () => {
     const result = await troupe(['dev'], { TROUPE_GATEWAY__PORT: 'x' });
     expect(result.status).to.equal(2);
     expect(result.stderr).to.equal('troupe: config: gateway.port must be an integer from 0 to 65535 (got "x" from TROUPE_GATEWAY__PORT)\n');
+  });
+
+  it('troupe status exits 2 with one line naming --etcd and --url when it has neither, or both', async () => {
+    const neither = await troupe(['status']);
+    expect(neither.status).to.equal(2);
+    expect(neither.stderr).to.match(/^troupe: troupe status needs --etcd URLS \(a cluster\) or --url URL \(one server\)[^\n]*\n$/);
+    const both = await troupe(['status', '--url', 'http://127.0.0.1:1', '--etcd', 'http://127.0.0.1:2']);
+    expect(both.status).to.equal(2);
+    expect(both.stderr).to.equal('troupe: troupe status takes --url (one server) or --etcd (a cluster), not both (see troupe status --help)\n');
   });
 
   it('migrate creates the SQLite database under --data-dir and exits 0', async () => {
