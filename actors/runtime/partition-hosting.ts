@@ -134,8 +134,7 @@ export class PartitionHosting<M> implements ConsumerListener {
     });
     const entry: Hosted<M> = { lifecycle, context: { unit, epoch: 0, fence: (reason) => this.fence(tp, reason) }, host: null, fences: [], recovering: false };
     this.units.set(id, entry);
-    const wanted = (): boolean => !this.lost && !this.revoked.has(id) && this.units.get(id) === entry;
-    const epoch = await lifecycle.claim(wanted);
+    const epoch = await lifecycle.claim(() => this.wants(id, entry));
     if (epoch === null) return;
     try {
       const consumer = this.consumer;
@@ -206,14 +205,18 @@ export class PartitionHosting<M> implements ConsumerListener {
 
   private async reclaim(id: string, entry: Hosted<M>): Promise<void> {
     await entry.lifecycle.release();
-    const wanted = (): boolean => !this.lost && !this.revoked.has(id) && this.units.get(id) === entry;
-    const epoch = await entry.lifecycle.claim(wanted);
+    const epoch = await entry.lifecycle.claim(() => this.wants(id, entry));
     const host = entry.host;
-    if (epoch === null || host === null || !wanted()) return;
+    if (epoch === null || host === null || !this.wants(id, entry)) return;
     entry.context.epoch = epoch;
     host.resume();
     entry.lifecycle.hosted(() => host.probe());
     this.options.logger.warn('fenced partition claimed again; its records are taken again', { unit: entry.context.unit, epoch });
+  }
+
+  /** Whether this node should still serve the unit: assigned, not revoked, lease held. */
+  private wants(id: string, entry: Hosted<M>): boolean {
+    return !this.lost && !this.revoked.has(id) && this.units.get(id) === entry;
   }
 
   private onLeaseLost(): void {
