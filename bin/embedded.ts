@@ -5,6 +5,7 @@
  * path"). This file is the one place where the embedded mode's concrete choices are made.
  */
 import { mkdir } from 'node:fs/promises';
+import type { Knex } from 'knex';
 import { start as startActorSystem, stop as stopActor } from 'nact';
 import { TroupeMetrics } from '../actors/metrics.js';
 import { GroupCommitStore } from '../actors/repo/group-commit-store.js';
@@ -57,15 +58,19 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
   const log = new MemoryLog({ defaultPartitions: config.log.upstreamPartitions });
   await log.createTopics([{ topic: config.log.upstreamTopic, partitions: config.log.upstreamPartitions }]);
   const producer = log.producer();
-  // Claim revisions are fencing epochs that the database remembers across restarts: start the
-  // in-process revision counter at the clock so that a restarted server's epochs are newer.
-  const coord = new LocalCoordinator({ initialRevision: Date.now() });
+  // Claim revisions are fencing epochs that the database remembers across restarts: a restarted
+  // server's must be newer than every epoch stored. Start past the newest stored epoch, so that a
+  // clock set back (or a fast restart) can never leave every write refused as stale.
+  const coord = new LocalCoordinator({ initialRevision: await firstRevision(knex) });
   const lease = await coord.grantLease(10_000);
   await lease.put(`/troupe/${config.node.cluster}/nodes/embedded/${nodeId}`, JSON.stringify({ nodeId, roles: ['gateway', 'logic', 'repo', 'task'] }));
   const presence = new MemoryPresence();
   const system = startActorSystem();
   const units = new UnitRegistry({ metrics });
-  const ctx: RoleContext = { config, nodeId, logger, metrics, system, units };
+  // One process serves everything here: a unit that cannot be served stays reported (/readyz is
+  // 503 and /units says why) rather than taking the whole server down.
+  const escalate: RoleContext['escalate'] = (unit, step, error) => logger.error('a unit could not be served; the server is not ready', { unit, step, error: error.message });
+  const ctx: RoleContext = { config, nodeId, logger, metrics, system, units, escalate };
 
   // ---- the roles, on those ports
   const logic = await startLogicRole(ctx, { log, producer, lease, presence, store });
@@ -103,4 +108,15 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
   };
 
   return { port: gateway.port, stop, metrics, units };
+}
+
+/**
+ * Where the in-process revision counter starts: past the newest epoch the database holds (its
+ * claims' revisions from earlier runs), and at least the clock in ms, which keeps the epochs of
+ * databases made before this rule comparable.
+ */
+async function firstRevision(knex: Knex): Promise<number> {
+  const row = await knex('epochs').max({ newest: 'epoch' }).first<{ newest: number | string | null } | undefined>();
+  const newest = Number(row?.newest ?? 0);
+  return Math.max(Date.now(), Number.isSafeInteger(newest) ? newest + 1 : 0);
 }

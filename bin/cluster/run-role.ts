@@ -25,6 +25,8 @@ import { advertisedHttpUrl, openClusterPorts, type ClusterPorts, type RoleName }
 import { startRuntimeConfig } from './runtime-config.js';
 
 export const EXIT_LEASE_LOST = 3;
+/** A unit (partition, shard) could not be claimed, hosted or released after its retries. */
+export const EXIT_UNIT_FAILED = 5;
 
 /** What a role's own `ready()` being false means, for /readyz and /units. */
 const NOT_READY: Record<RoleName, string> = {
@@ -76,7 +78,14 @@ export async function runClusterRole(
   };
   ports.lease.onLost(onLeaseLost);
   const units = new UnitRegistry({ metrics });
-  const ctx: RoleContext = { config, nodeId: config.node.id, logger, metrics, system, units };
+  // A unit stuck unclaimed, unreleased or fenced again and again: a fresh process (a new lease, a
+  // fresh group member) is the way back, as on lease loss; the supervisor restarts the node.
+  const escalate: RoleContext['escalate'] = (unit, step, error) => {
+    if (draining) return;
+    logger.error('a unit could not be served; this node exits for its supervisor', { unit, step, error: error.message, exitCode: EXIT_UNIT_FAILED });
+    process.exit(EXIT_UNIT_FAILED);
+  };
+  const ctx: RoleContext = { config, nodeId: config.node.id, logger, metrics, system, units, escalate };
   let running: RunningRole | undefined;
   const status = (): NodeStatus => {
     const own: string[] = [];

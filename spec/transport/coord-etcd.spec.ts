@@ -9,7 +9,6 @@
  */
 import { createServer, type AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
-import { setTimeout as pause } from 'node:timers/promises';
 import { expect } from 'chai';
 import { Etcd3 } from 'etcd3';
 import { EtcdCoordinator, type EtcdCoordinatorOptions } from '../../transport/coord/etcd.js';
@@ -18,9 +17,6 @@ import { describeCoordContract } from '../contract/coord.contract.js';
 import { startEtcd, type EtcdService } from '../../bin/services/etcd.js';
 import { expectTroupeRejection } from '../support/expect-rejection.js';
 import { uniqueName, waitFor } from '../support/wait-for.js';
-
-/** Window of a negative check: how long a repeated or stray event gets to show up. */
-const QUIET_MS = 500;
 
 function describeEvent(event: WatchEvent): string {
   return event.type === 'put' ? `put ${event.kv.key}=${event.kv.value}` : `delete ${event.key}`;
@@ -96,24 +92,35 @@ describe('etcd coordination', function () {
     });
 
     it('rounds a lease TTL up to whole seconds and keeps the lease alive past what etcd granted', async function () {
-      const lease = await coord.grantLease(1500);
-      expect(lease.ttlMs).to.equal(2000);
+      const { admin: other } = started();
+      const lease = await coord.grantLease(2500);
+      expect(lease.ttlMs).to.equal(3000);
       let lost = 0;
       lease.onLost(() => lost++);
       const claim = await lease.claim(`${prefix}claims/1`, 'node-a');
-      const { grantedTTL } = await started().admin.leaseClient.leaseTimeToLive({ ID: lease.id });
-      const grantedMs = Number(grantedTTL) * 1000;
-      expect(grantedMs).to.be.at.least(2000);
-      // Time itself is the behaviour under test: the lease outlives the TTL etcd granted.
-      await pause(grantedMs + 1000);
+      const { grantedTTL } = await other.leaseClient.leaseTimeToLive({ ID: lease.id });
+      expect(Number(grantedTTL) * 1000).to.be.at.least(3000);
+      // A control lease, granted after ours with the same TTL and never renewed: once etcd has
+      // expired it, ours, granted earlier, would have expired too had nothing renewed it. etcd's
+      // own expiry marks the passing of the TTL, not a sleep of the test's.
+      const control = await other.leaseClient.leaseGrant({ TTL: grantedTTL, ID: 0 });
+      expect(Number(control.TTL)).to.be.at.least(Number(grantedTTL));
+      await waitFor(async () => Number((await other.leaseClient.leaseTimeToLive({ ID: control.ID })).TTL) === -1, {
+        message: 'etcd to expire the control lease',
+      });
       expect(lost).to.equal(0);
+      expect(Number((await other.leaseClient.leaseTimeToLive({ ID: lease.id })).TTL)).to.be.above(0);
       expect((await coord.get(`${prefix}claims/1`))?.createRevision).to.equal(claim?.createRevision);
       await lease.put(`${prefix}nodes/a`, 'still usable');
     });
 
     it('gives a lease up before its TTL can run out when etcd stops answering', async function () {
       const { etcd: server } = started();
-      const ttlMs = 3000;
+      // The bound below is the property itself (etcd is down, so no event of its marks when it
+      // could expire the lease): a wall-clock one. The lease is given up at most half a TTL after
+      // etcd went down; the bound allows a sixth of the TTL more, a second with this TTL, for
+      // the event-loop lag of a loaded machine.
+      const ttlMs = 6000;
       const lease = await coord.grantLease(ttlMs);
       await lease.claim(`${prefix}claims/1`, 'node-a');
       let lostAt: number | undefined;
@@ -170,13 +177,17 @@ describe('etcd coordination', function () {
       await waitFor(() => events.length >= 4, { timeoutMs: 15_000, message: 'the changes made after the restart' });
       await coord.put(`${prefix}c`, '1');
       await waitFor(() => events.length >= 5, { timeoutMs: 15_000, message: 'a change made after the watch reconnected' });
-      await pause(QUIET_MS);
+      // A last change, delivered in revision order like the others: a change delivered twice
+      // (a replay from too early a revision) reaches the listener before it.
+      await coord.put(`${prefix}z`, 'last');
+      await waitFor(() => events.some((event) => event.type === 'put' && event.kv.key === `${prefix}z`), { message: 'the last change' });
       expect(events.map(describeEvent)).to.deep.equal([
         `put ${prefix}a=1`,
         `put ${prefix}b=1`,
         `put ${prefix}a=2`,
         `delete ${prefix}b`,
         `put ${prefix}c=1`,
+        `put ${prefix}z=last`,
       ]);
       const revisions = events.map(revisionOf);
       for (let i = 1; i < revisions.length; i++) expect(revisions[i]).to.be.greaterThan(revisions[i - 1] ?? Infinity);

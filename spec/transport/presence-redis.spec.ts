@@ -17,7 +17,8 @@ import { expectTroupeRejection } from '../support/expect-rejection.js';
 import { uniqueName, waitFor } from '../support/wait-for.js';
 
 const LONG_TTL_MS = 60_000;
-const SHORT_TTL_MS = 300;
+/** Long enough that a key is still there one command after it was set, even on a loaded machine. */
+const SHORT_TTL_MS = 1000;
 
 function uniquePrefix(): string {
   return `troupe:${uniqueName('spec')}:`;
@@ -160,7 +161,10 @@ describe('Redis presence and cache (redis-server)', function () {
   });
 
   describe('RedisPresence batches', function () {
-    /** Each client-to-server chunk reaches Redis this late: a round trip costs at least this. */
+    /**
+     * Each client-to-server chunk reaches Redis this late, so no reply can come back while the
+     * client is still writing the commands of one batch: the proxy counts round trips exactly.
+     */
     const DELAY_MS = 200;
     let proxy: DelayingProxy;
     let prefix: string;
@@ -185,21 +189,19 @@ describe('Redis presence and cache (redis-server)', function () {
     it('looks up users of several script chunks in one round trip', async function () {
       const users = Array.from({ length: 8 }, (_, n) => `u${n}`);
       for (const user of users.slice(0, 6)) await direct.add(user, { connId: `${user}-c`, gatewayId: 'gw' }, LONG_TTL_MS);
-      const started = Date.now();
+      proxy.resetRoundTrips();
       const result = await slow.lookup(users);
-      const elapsed = Date.now() - started;
       expect([...result.keys()].sort()).to.deep.equal(users.slice(0, 6));
-      // Four chunks of two users: four round trips would take at least 4 × DELAY_MS.
-      expect(elapsed).to.be.below(3 * DELAY_MS);
+      // Four chunks of two users: sent one after another's reply, they would be four round trips.
+      expect(proxy.roundTrips()).to.equal(1);
     });
 
     it('refreshes entries of several script chunks in one round trip', async function () {
       const entries = Array.from({ length: 8 }, (_, n) => ({ userId: `u${n}`, connId: `u${n}-c` }));
       for (const { userId, connId } of entries) await direct.add(userId, { connId, gatewayId: 'gw' }, 10_000);
-      const started = Date.now();
+      proxy.resetRoundTrips();
       await slow.refresh(entries, LONG_TTL_MS);
-      const elapsed = Date.now() - started;
-      expect(elapsed).to.be.below(3 * DELAY_MS);
+      expect(proxy.roundTrips()).to.equal(1);
       for (const { userId } of entries) {
         expect(await inspector().pttl(`${prefix}presence:${userId}`)).to.be.above(LONG_TTL_MS / 2);
       }
@@ -255,10 +257,13 @@ describe('Redis presence and cache (redis-server)', function () {
     });
 
     it('rejects calls at once with unavailable while the server is down, and serves again once it is back', async function () {
+      // "At once" is "without waiting for the command timeout": with a timeout this long, a
+      // call that waited for it would fail the bound below (and time the test out).
+      const commandTimeoutMs = 60_000;
       own = await startRedis();
       const prefix = uniquePrefix();
-      presence = await RedisPresence.connect(own.url, { keyPrefix: prefix });
-      cache = await RedisCache.connect(own.url, { keyPrefix: prefix });
+      presence = await RedisPresence.connect(own.url, { keyPrefix: prefix, commandTimeoutMs });
+      cache = await RedisCache.connect(own.url, { keyPrefix: prefix, commandTimeoutMs });
       await presence.add('u1', { connId: 'c1', gatewayId: 'gw' }, LONG_TTL_MS);
       await own.stop();
 
@@ -272,7 +277,7 @@ describe('Redis presence and cache (redis-server)', function () {
       await expectTroupeRejection(cache.getMany(['k']), 'unavailable');
       await expectTroupeRejection(cache.set('k', 'v', LONG_TTL_MS), 'unavailable');
       await expectTroupeRejection(cache.del('k'), 'unavailable');
-      expect(Date.now() - started, 'time to fail eight calls').to.be.below(1000);
+      expect(Date.now() - started, 'time to fail eight calls').to.be.below(commandTimeoutMs / 10);
 
       // The new server has no data and no scripts: the clients reconnect and load them again.
       restarted = await startRedis({ port: own.port });
@@ -295,13 +300,20 @@ describe('Redis presence and cache (redis-server)', function () {
     });
 
     it('rejects a call with unavailable once the command timeout passes on a server that stopped answering', async function () {
+      const commandTimeoutMs = 200;
       own = await startRedis();
-      presence = await RedisPresence.connect(own.url, { keyPrefix: uniquePrefix(), commandTimeoutMs: 200 });
+      presence = await RedisPresence.connect(own.url, { keyPrefix: uniquePrefix(), commandTimeoutMs });
       process.kill(own.pid, 'SIGSTOP');
-      const started = Date.now();
-      await expectTroupeRejection(presence.lookup(['u1']), 'unavailable');
-      expect(Date.now() - started).to.be.within(150, 2000);
-      process.kill(own.pid, 'SIGCONT');
+      try {
+        const started = Date.now();
+        await expectTroupeRejection(presence.lookup(['u1']), 'unavailable');
+        // The paused server never answers, so only the timeout can end the call: not before it
+        // (less a little for timer granularity), and not long after it, with room for a loaded
+        // machine's event-loop lag (the timeout of a call that hangs for good would be the test's).
+        expect(Date.now() - started).to.be.within(commandTimeoutMs - 50, commandTimeoutMs * 10);
+      } finally {
+        process.kill(own.pid, 'SIGCONT');
+      }
     });
 
     it('fails to connect with unavailable when nothing listens', async function () {
@@ -316,20 +328,34 @@ describe('Redis presence and cache (redis-server)', function () {
 
 interface DelayingProxy {
   port: number;
+  /** Round trips since the last reset: bursts of client data, each after a reply (or the reset). */
+  roundTrips(): number;
+  /** Starts counting round trips from zero; call it when no reply is outstanding. */
+  resetRoundTrips(): void;
   close(): Promise<void>;
 }
 
 /**
  * A TCP proxy to 127.0.0.1:`targetPort` that forwards what the client sends `delayMs` late
- * (in order), so every request/reply round trip costs at least `delayMs`.
+ * (in order), so every request/reply round trip costs at least `delayMs`, and that counts the
+ * round trips: a client that waits for a reply before it sends more starts a new one.
  */
 async function startDelayingProxy(targetPort: number, delayMs: number): Promise<DelayingProxy> {
   const sockets = new Set<Socket>();
+  let roundTrips = 0;
+  let replied = true;
   const server: Server = createServer((client) => {
     const upstream = connect({ host: '127.0.0.1', port: targetPort });
     sockets.add(client).add(upstream);
-    client.on('data', (chunk) => setTimeout(() => upstream.write(chunk), delayMs));
-    upstream.on('data', (chunk) => client.write(chunk));
+    client.on('data', (chunk) => {
+      if (replied) roundTrips++;
+      replied = false;
+      setTimeout(() => upstream.write(chunk), delayMs);
+    });
+    upstream.on('data', (chunk) => {
+      replied = true;
+      client.write(chunk);
+    });
     const end = (): void => {
       client.destroy();
       upstream.destroy();
@@ -340,6 +366,11 @@ async function startDelayingProxy(targetPort: number, delayMs: number): Promise<
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
     port: (server.address() as AddressInfo).port,
+    roundTrips: () => roundTrips,
+    resetRoundTrips: () => {
+      roundTrips = 0;
+      replied = true;
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
