@@ -2,11 +2,11 @@
 // (conversation, sender, id) is answered with the identical ack and stores nothing, however
 // long ago the first send was — after many other messages, and after the conversation went
 // idle. (The rest of the idempotency rows are in ws-frames.spec.ts and concurrency.spec.ts.)
-import { setTimeout as sleep } from 'node:timers/promises';
 import { expect } from 'chai';
 import { api, closeAllClients, connect, registerAndLogin } from '../support/client.js';
 import { clientMsgId, createGroup, fetchAllMessages, sendMany, sendMessage } from '../support/chat.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { waitFor } from '../support/wait-for.js';
 
 const UNLIMITED_FRAMES = { 'gateway.rateLimit.burst': 100000, 'gateway.rateLimit.perSecond': 100000 };
 
@@ -52,7 +52,7 @@ describe('protocol: idempotent sends after the conversation went idle', function
     await server?.stop();
   });
 
-  it('answers a re-send with the identical ack after the conversation was idle, storing nothing new', async function () {
+  it('answers a re-send with the identical ack after the conversation was idle and its actor passivated, storing nothing new', async function () {
     const http = api(server.baseUrl);
     const [a, b] = [await registerAndLogin(server.baseUrl), await registerAndLogin(server.baseUrl)];
     const conv = await createGroup(http, a, [b.user.id]);
@@ -61,8 +61,13 @@ describe('protocol: idempotent sends after the conversation went idle', function
     const first = await sendMessage(client, conv.id, { text: 'before the pause' }, id);
     await sendMessage(client, conv.id, { text: 'second' });
     await client.close();
-    // Passivation is defined by time: wait past it.
-    await sleep(2500);
+    // Wait for the passivation itself, as the server counts it: this server has no other
+    // conversation, so its first conversation passivation is this one's.
+    const passivated = async (): Promise<boolean> => {
+      const text = (await http('GET', '/metrics')).text;
+      return Number(/^troupe_passivations_total\{[^}]*kind="conversation"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0) >= 1;
+    };
+    await waitFor(passivated, { intervalMs: 100, message: 'the conversation actor to be passivated' });
     const { client: again } = await connect(server.wsUrl(a.accessToken));
     expect(await sendMessage(again, conv.id, { text: 'before the pause' }, id)).to.deep.equal(first);
     expect((await sendMessage(again, conv.id, { text: 'third' })).seq).to.equal(3);
