@@ -63,8 +63,11 @@ export interface PartitionHostOptions<M> {
   metrics?: TroupeMetrics;
 }
 
-/** One record taken from the log and not yet finished. */
-class Delivery<M> {
+/**
+ * One record taken from the log and not yet finished; it is also the envelope its actor gets
+ * (one object and one closure per record, as light as the hot path allows).
+ */
+class Delivery<M> implements Envelope<M> {
   /** Failed attempts so far. */
   failures = 0;
   /** The actor generation it was last handed to; 0 while it waits for its actor. */
@@ -74,6 +77,7 @@ class Delivery<M> {
   finished = false;
   /** Given up: being parked and answered; never handed to an actor again. */
   givenUp = false;
+  readonly done: () => void;
 
   constructor(
     readonly offset: number,
@@ -82,17 +86,10 @@ class Delivery<M> {
     readonly record: LogRecord,
     readonly trace: Context | undefined,
     readonly takenAt: number,
-  ) {}
-}
-
-/** The envelope of one attempt at a delivery. */
-class RecordEnvelope<M> implements Envelope<M> {
-  constructor(
-    readonly delivery: Delivery<M>,
-    readonly message: M,
-    readonly done: () => void,
-    readonly trace: Context | undefined,
-  ) {}
+    finish: (delivery: Delivery<M>) => void,
+  ) {
+    this.done = () => finish(this);
+  }
 }
 
 /** A message an actor posted to itself. */
@@ -131,8 +128,6 @@ export class PartitionHost<M> {
   private isSuspended = false;
   /** Generations are numbered host-wide: every actor made gets the next one. */
   private generations = 0;
-  /** Generations up to this one ran before a fence: what they report is not trusted. */
-  private fencedThrough = 0;
   private parkedCount = 0;
   private readonly commitTimer: NodeJS.Timeout;
   private readonly sweepTimer: NodeJS.Timeout;
@@ -174,8 +169,16 @@ export class PartitionHost<M> {
   suspend(): void {
     if (this.stopped || this.isSuspended) return;
     this.isSuspended = true;
-    this.fencedThrough = this.generations;
     this.stopAllActors();
+    // What the fenced actors still report is not trusted: their records get fresh envelopes, and
+    // the old ones count as finished to them. (Records being given up keep theirs.)
+    for (const [offset, old] of this.deliveries) {
+      if (old.givenUp) continue;
+      const fresh = new Delivery(offset, old.key, old.message, old.record, old.trace, old.takenAt, this.finishedByActor);
+      fresh.failures = old.failures;
+      old.finished = true;
+      this.deliveries.set(offset, fresh);
+    }
   }
 
   /** Fresh actors (state rebuilt from storage) take every unfinished record again, in order. */
@@ -209,7 +212,7 @@ export class PartitionHost<M> {
         continue;
       }
       const trace = carriesTrace(record.headers) ? contextFromHeaders(record.headers) : undefined;
-      const delivery = new Delivery(offset, decoded.key, decoded.message, record, trace, now);
+      const delivery = new Delivery(offset, decoded.key, decoded.message, record, trace, now, this.finishedByActor);
       this.deliveries.set(offset, delivery);
       if (this.isSuspended) continue; // taken by `resume`
       const slot = this.slotFor(decoded.key, now);
@@ -283,7 +286,8 @@ export class PartitionHost<M> {
     const generation = (slot.generation = ++this.generations);
     let ref: Ref<unknown> | null = null;
     try {
-      ref = spawn(this.node, (state: undefined, message: RecordEnvelope<M> | SelfPost) => this.step(slot, generation, message).then(() => state), `a${generation}`);
+      // The actor's nact state is unused (the kind's actor holds its own): the step's result is it.
+      ref = spawn(this.node, (_state: undefined, message: Delivery<M> | SelfPost) => this.step(slot, generation, message), `a${generation}`);
       const post = (value: unknown): void => {
         if (slot.generation === generation && slot.ref !== null) dispatch(slot.ref, new SelfPost(value));
       };
@@ -302,21 +306,20 @@ export class PartitionHost<M> {
   private handTo(slot: Slot<M>, delivery: Delivery<M>, now: number): void {
     delivery.generation = slot.generation;
     delivery.startedAt = now;
-    const generation = slot.generation;
-    const done = (): void => {
-      if (generation > this.fencedThrough) this.complete(delivery, true);
-    };
-    dispatch(slot.ref as Ref<unknown>, new RecordEnvelope(delivery, delivery.message, done, delivery.trace));
+    dispatch(slot.ref as Ref<unknown>, delivery);
   }
 
+  /** `done()` of every delivery: a record is finished once, whoever finishes it first. */
+  private readonly finishedByActor = (delivery: Delivery<M>): void => this.complete(delivery, true);
+
   /** Runs one message in the actor; a rejection is a crash of that generation. */
-  private async step(slot: Slot<M>, generation: number, message: RecordEnvelope<M> | SelfPost): Promise<void> {
+  private async step(slot: Slot<M>, generation: number, message: Delivery<M> | SelfPost): Promise<undefined> {
     const actor = slot.actor;
     if (slot.generation !== generation || actor === null) return; // a stopped generation
-    const delivery = message instanceof RecordEnvelope ? message.delivery : undefined;
+    const delivery = message instanceof Delivery ? message : undefined;
     if (delivery !== undefined && (delivery.finished || delivery.generation !== generation)) return;
     try {
-      if (delivery !== undefined) await actor.handle(message as RecordEnvelope<M>);
+      if (delivery !== undefined) await actor.handle(delivery);
       else if (actor.handleInternal !== undefined) await actor.handleInternal((message as SelfPost).value);
     } catch (raw) {
       if (slot.generation !== generation || this.stopped) return;
