@@ -12,7 +12,7 @@
  *
  * then prints a summary and writes it as JSON to bench/out/. The load generator is this process,
  * on the same cores as the server: its CPU is reported per step so a reader can tell which side
- * ran out first (DESIGN.md, "Performance method").
+ * ran out first (docs/architecture.md).
  */
 import { isTroupeError } from '../transport/errors.js';
 import { startClusterTarget, stopAllClusters } from './lib/cluster-target.js';

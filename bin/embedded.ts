@@ -1,8 +1,7 @@
 /**
  * The embedded mode (`troupe dev`, `npm start`): the gateway, logic and repo roles in one process, on the
  * in-process ports (log, coordination, presence) and SQLite. The actors are the same as in
- * cluster mode; only the implementations wired here differ (DESIGN.md, "Two modes, one code
- * path"). This file is the one place where the embedded mode's concrete choices are made.
+ * cluster mode; only the implementations wired here differ (docs/architecture.md). This file is the one place where the embedded mode's concrete choices are made.
  */
 import { mkdir } from 'node:fs/promises';
 import type { Knex } from 'knex';

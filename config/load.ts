@@ -159,7 +159,7 @@ function checkRelations(values: Map<ConfigKey, Sourced>): void {
   atMost('gateway.presenceHeartbeatMs', 'gateway.presenceTtlMs', true);
   atMost('gateway.maxMessageBodyBytes', 'gateway.maxFrameBytes', false);
   // The transport must take a frame over the protocol's limit, or it drops the socket before
-  // the gateway can close it with 1009 (see ENVIRONMENT.md, uWebSockets.js).
+  // the gateway can close it with 1009 (uWebSockets.js drops a frame over its own limit without a close frame).
   atMost('gateway.maxFrameBytes', 'gateway.transportMaxPayloadBytes', true);
 
   const client = at('storage.client');

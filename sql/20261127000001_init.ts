@@ -1,5 +1,5 @@
 /**
- * The initial schema (DESIGN.md, "Storage"), valid on SQLite and MySQL/MariaDB.
+ * The initial schema (docs/architecture.md, "Store"), valid on SQLite and MySQL/MariaDB.
  *
  * Sizes: ids are opaque strings of at most 40 characters (made by the caller), usernames at
  * most 64 (the protocol allows 32), client message ids at most 64 (as in the protocol).

@@ -1,7 +1,7 @@
 import { TroupeError } from '../../transport/errors.js';
 
 /**
- * Validation of the auth endpoints' bodies (PROTOCOL.md, "HTTP"). Bodies arrive as parsed JSON
+ * Validation of the auth endpoints' bodies (docs/protocol.md). Bodies arrive as parsed JSON
  * of unknown shape; each parser returns typed values or throws `invalid_argument` whose message
  * starts with the field's name.
  */

@@ -15,7 +15,7 @@ export interface UserDto {
   displayName: string;
 }
 
-/** The answer to login and refresh (PROTOCOL.md, `POST /v1/sessions`). */
+/** The answer to login and refresh (docs/protocol.md, `POST /v1/sessions`). */
 export interface SessionDto {
   accessToken: string;
   refreshToken: string;
@@ -43,7 +43,7 @@ const KNOWN_USERS_MAX = 100_000;
 const BAD_REFRESH_TOKEN = 'invalid refresh token';
 
 /**
- * The auth endpoints' logic (PROTOCOL.md: `POST /v1/users`, `POST /v1/sessions`,
+ * The auth endpoints' logic (docs/protocol.md: `POST /v1/users`, `POST /v1/sessions`,
  * `POST /v1/sessions/refresh`, `DELETE /v1/sessions`, `GET /v1/me`) and bearer-token checks.
  * Routes hand it parsed JSON bodies (`unknown`); it validates them, and every failure is a
  * TroupeError with a protocol code.

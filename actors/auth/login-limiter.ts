@@ -93,7 +93,7 @@ class FailureWindows {
 }
 
 /**
- * Limits failed logins (PROTOCOL.md, `rate_limited`): by default 10 a minute per username and
+ * Limits failed logins (docs/protocol.md, `rate_limited`): by default 10 a minute per username and
  * 100 a minute per client address. Only failures count, so successful logins and registrations
  * are never limited (load testers log in thousands of users from one address).
  *

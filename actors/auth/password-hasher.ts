@@ -18,7 +18,7 @@ export interface PasswordHasherOptions {
 }
 
 /**
- * argon2id password hashing on a bounded pool (DESIGN.md, "Security").
+ * argon2id password hashing on a bounded pool (docs/architecture.md).
  *
  * argon2 already computes on libuv's threadpool, off the event loop; the pool (see
  * BoundedPool) bounds how many threads it may hold and how many calls may wait, so that a

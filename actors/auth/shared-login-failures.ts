@@ -1,5 +1,5 @@
 /**
- * Failed-login counts shared by every gateway of a cluster (PROTOCOL.md: more than 10 failed
+ * Failed-login counts shared by every gateway of a cluster (docs/protocol.md: more than 10 failed
  * logins a minute for one username, or 100 from one client address, are `rate_limited`), so
  * that spreading guesses over N gateways does not buy N times the attempts.
  *

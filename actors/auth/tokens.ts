@@ -44,7 +44,7 @@ const TOKEN_TYPE = 'at+jwt';
 const MAX_TOKEN_CHARS = 4096;
 
 /**
- * Access tokens: short-lived EdDSA JWTs (DESIGN.md, "Security"), verified locally by every
+ * Access tokens: short-lived EdDSA JWTs (docs/architecture.md), verified locally by every
  * node that holds the public keys.
  *
  * A token carries `iss`, `aud`, `sub` (the user id), `iat`, `exp`, the user's username and

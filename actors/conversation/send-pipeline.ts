@@ -1,5 +1,5 @@
 /**
- * The conversation actor's sends (DESIGN.md, "Sending a message", steps 3–4).
+ * The conversation actor's sends (docs/architecture.md, "The send path, step by step", steps 3–4).
  *
  * Sends are accepted in record order and written in batches, one batch in flight at a time:
  * while a batch is being made durable, later sends queue and form the next batch, so a busy

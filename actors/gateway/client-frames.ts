@@ -1,5 +1,5 @@
 /**
- * Parsing and validation of client frames (PROTOCOL.md, "Client to server"). A frame that is
+ * Parsing and validation of client frames (docs/protocol.md). A frame that is
  * refused yields the protocol's error code, a message naming the field, and the frame's `id`
  * as `ref` whenever it had a string one (even an invalid one).
  *

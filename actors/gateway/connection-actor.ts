@@ -29,7 +29,7 @@ type ConnectionMessage =
   | { kind: 'closed' };
 
 
-/** Close codes of PROTOCOL.md. */
+/** Close codes of docs/protocol.md. */
 export const CLOSE_POLICY = 1008;
 export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_TRY_LATER = 1013;
@@ -241,7 +241,7 @@ export class Connection implements SocketHandler {
   }
 }
 
-/** The string `id` of a frame that is refused unread (PROTOCOL.md: errors carry it as `ref`). */
+/** The string `id` of a frame that is refused unread (docs/protocol.md: errors carry it as `ref`). */
 function refOf(text: string): string | undefined {
   if (!text.includes('"id"')) return undefined;
   try {

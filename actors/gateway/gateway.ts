@@ -3,7 +3,7 @@
  * of this gateway's downstream topic (`im-downstream-<gatewayId>`) that hands deliveries to
  * connection actors and replies to waiting requests.
  *
- * Deliveries are best effort (PROTOCOL.md, "Delivery"): a gateway reads its topic from the end
+ * Deliveries are best effort (docs/protocol.md): a gateway reads its topic from the end
  * when it starts, since connections do not survive a restart and clients sync on reconnect.
  */
 import { spawnStateless, stop, type Ref } from 'nact';

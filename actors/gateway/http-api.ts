@@ -1,5 +1,5 @@
 /**
- * The HTTP endpoints of PROTOCOL.md: a route table from method and path to a handler, each
+ * The HTTP endpoints of docs/protocol.md: a route table from method and path to a handler, each
  * answering a value or throwing a TroupeError that error-map.ts turns into the protocol's error
  * body and status.
  */

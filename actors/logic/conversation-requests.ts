@@ -1,5 +1,5 @@
 /**
- * Validation of the conversation endpoints' inputs (PROTOCOL.md, "HTTP"). Each parser takes
+ * Validation of the conversation endpoints' inputs (docs/protocol.md). Each parser takes
  * parsed JSON of unknown shape and returns typed values or throws `invalid_argument` whose
  * message starts with the field's name.
  *

@@ -1,5 +1,5 @@
 /**
- * Fanout jobs of large groups (DESIGN.md, "Sending a message", step 4). For a group over the
+ * Fanout jobs of large groups (docs/architecture.md, "The send path, step by step", step 4). For a group over the
  * large-group threshold a conversation actor does not look up every member's presence nor
  * deliver itself: it splits the member list into chunks and produces one job per chunk to the
  * task topic, and the task role (actors/task/) delivers them.

@@ -1,9 +1,9 @@
 /**
- * The JSON objects PROTOCOL.md names (`<conversation>`, the user object), built from rows.
+ * The JSON objects docs/protocol.md names (`<conversation>`, the user object), built from rows.
  */
 import type { ConversationRow, UserRow } from '../../transport/store/port.js';
 
-/** Groups with more members than this may omit `members` (PROTOCOL.md allows it over 1,000). */
+/** Groups with more members than this may omit `members` (docs/protocol.md allows it over 1,000). */
 export const MEMBER_LIST_LIMIT = 1000;
 
 export interface UserDto {

@@ -1,5 +1,5 @@
 /**
- * Server-to-client frames of PROTOCOL.md, as JSON text. Built once per event and written as is
+ * Server-to-client frames of docs/protocol.md, as JSON text. Built once per event and written as is
  * to every recipient's socket. Message bodies are kept as the JSON text the sender's frame
  * carried (validated at the gateway), so they are spliced in without parsing again.
  */

@@ -1,5 +1,5 @@
 /**
- * The records that travel through the log (DESIGN.md, "Kafka topics"). Their wire form is
+ * The records that travel through the log (docs/architecture.md). Their wire form is
  * protobuf (proto/troupe/v1/records.proto); actors/records/codec.ts converts.
  *
  * `im-upstream` carries what clients and the gateway ask of logic; it is keyed by conversation

@@ -1,6 +1,6 @@
 /**
  * An `im-upstream` record as it is produced: the protobuf value, keyed as given, with the
- * record type in its headers (DESIGN.md: "headers carry `traceparent` and the record type"), so
+ * record type in its headers (docs/architecture.md: "headers carry `traceparent` and the record type"), so
  * tools and consumers can tell records apart without decoding them. Headers without a trace
  * are one frozen object per type, shared by every record: nothing allocated per record.
  */

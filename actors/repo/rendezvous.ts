@@ -1,6 +1,6 @@
 /**
  * Which repo node should own a shard: rendezvous (highest-random-weight) hashing over the live
- * repo nodes (DESIGN.md, "Placement through etcd leases").
+ * repo nodes (docs/architecture.md, "Partition hosting and claims").
  *
  * Every (shard, node) pair gets a pseudo-random 32-bit weight; the node with the highest weight
  * owns the shard. Each node computes this alone from the same list of live nodes and gets the

@@ -3,7 +3,7 @@
  * becomes a key and a message, how the actor of a key is made, and how the requester of a record
  * that will not be processed is answered.
  *
- * The host owns each actor's supervision (DESIGN.md, "Supervision"): it spawns the nact actor,
+ * The host owns each actor's supervision (docs/architecture.md, "Supervision: every record finishes"): it spawns the nact actor,
  * runs the kind's handler in it, and treats a rejected handler as a crash. An actor therefore
  * stays simple: it handles a record and calls `done()` once the record's effects are durable and
  * its answers produced, or throws. It never needs to catch a failure just to keep its partition

@@ -1,5 +1,5 @@
 /**
- * Hosts the actors of one log partition (DESIGN.md, "partition host") and supervises them.
+ * Hosts the actors of one log partition (docs/architecture.md, "The partition host") and supervises them.
  *
  * Each record is routed to the actor of its key, spawned on first use. One actor handles its
  * records one at a time and in offset order (nact's mailbox), so records of one key keep their
@@ -7,7 +7,7 @@
  * when it has finished the record (its effects are durable and its answers produced); the host
  * commits the lowest unfinished offset (Watermark), so a crash replays and never skips.
  *
- * Every record the host takes finishes, whatever the actor does (DESIGN.md, "Supervision"):
+ * Every record the host takes finishes, whatever the actor does (docs/architecture.md, "Supervision: every record finishes"):
  * - an actor whose handler rejects has crashed; an attempt at a record that runs past
  *   `recordDeadlineMs` has hung. Either way the actor is stopped, and after a backoff that
  *   doubles with each consecutive failure of its key a fresh one is made (its state rebuilt

@@ -1,6 +1,6 @@
 /**
  * Runs a PartitionHost for every partition a consumer group assigns to this node, and only
- * while this node holds the partition's claim (DESIGN.md, "Placement through etcd leases"). Each
+ * while this node holds the partition's claim (docs/architecture.md, "Partition hosting and claims"). Each
  * partition is a unit with the lifecycle of unit-lifecycle.ts:
  *
  * - on assignment, it claims `/troupe/<cluster>/claims/<unitPrefix>/<p>` under the node's lease

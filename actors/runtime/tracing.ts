@@ -1,5 +1,5 @@
 /**
- * Spans and trace context of Troupe's hops (DESIGN.md, "Observability"): a message is followed
+ * Spans and trace context of Troupe's hops (docs/architecture.md): a message is followed
  * from the sender's frame on a gateway, through its upstream record, the conversation actor and
  * the durable write, to the downstream records that deliver it, under one trace id.
  *

@@ -1,6 +1,6 @@
 /**
  * The one lifecycle of a placement unit (an upstream or task partition, a repo shard) on the node
- * that serves it (DESIGN.md, "Supervision"):
+ * that serves it (docs/architecture.md, "Supervision: every record finishes"):
  *
  *     claiming → hosted → draining → released
  *                      ↘ fenced → (released → claiming → hosted)   re-claimed with a new epoch

@@ -1,6 +1,6 @@
 /**
  * What this node knows of the placement units it serves (upstream partitions, task partitions,
- * repo shards), for readiness, metrics and `troupe status` (DESIGN.md, "Supervision").
+ * repo shards), for readiness, metrics and `troupe status` (docs/architecture.md, "Supervision: every record finishes").
  *
  * Every unit follows one lifecycle (unit-lifecycle.ts): claiming → hosted → draining | fenced →
  * released. The registry holds each unit's current state, epoch and since when, plus live figures

@@ -1,6 +1,6 @@
 /**
  * Tracks the records of one partition that are in flight and answers which offset may be
- * committed: the lowest one not yet finished (DESIGN.md, "Sending a message", step 2).
+ * committed: the lowest one not yet finished (docs/architecture.md, "The send path, step by step", step 2).
  *
  * Records are tracked in offset order and may finish in any order; committing the lowest
  * unfinished offset means a crash replays finished records after it (at-least-once), but never

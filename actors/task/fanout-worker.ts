@@ -1,5 +1,5 @@
 /**
- * The fanout worker (DESIGN.md, "Actors"): on a task node, delivers the fanout jobs of one
+ * The fanout worker (docs/architecture.md, "The actors"): on a task node, delivers the fanout jobs of one
  * conversation (a group over the large-group threshold), one job at a time in log order.
  *
  * A job is one chunk of the group's members: their presence is looked up in one batch, and the
@@ -18,7 +18,7 @@
  * catch up by seq.
  *
  * Replays are harmless: a job delivered again pushes a (conv, seq) frame the clients already
- * hold, and they drop it (PROTOCOL.md, "Delivery": completeness comes from seq).
+ * hold, and they drop it (docs/protocol.md: completeness comes from seq).
  */
 import { SpanKind, type Context } from '@opentelemetry/api';
 import { retry, TroupeError } from '../../transport/errors.js';

@@ -9,7 +9,7 @@
 import WebSocket from 'ws';
 import { TroupeError } from '../../transport/errors.js';
 
-/** A server frame as received (PROTOCOL.md, "Server to client"); only the fields the benchmark reads. */
+/** A server frame as received (docs/protocol.md); only the fields the benchmark reads. */
 export interface ServerFrame {
   type: string;
   id?: string;

@@ -1,7 +1,7 @@
 /**
  * The embedded server and the cluster side by side (`--target both`): the same offered rates, one
  * row per rate and target, and the ratio of their highest sustained rates. Both ran in the same
- * run on the same cores, one after the other (DESIGN.md, "Performance method").
+ * run on the same cores, one after the other (docs/architecture.md).
  */
 import type { LoadPhaseResult } from './load-phase.js';
 import type { StepResult } from './load-step.js';

@@ -1,5 +1,5 @@
 /**
- * The few HTTP calls of PROTOCOL.md the benchmark needs to set up its population and to check the
+ * The few HTTP calls of docs/protocol.md the benchmark needs to set up its population and to check the
  * server's view at the end, over `fetch`. Any answer other than the documented success is a
  * TroupeError: a benchmark whose setup half failed measures nothing.
  */

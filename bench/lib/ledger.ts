@@ -1,6 +1,6 @@
 /**
  * The load run's bookkeeping: what was sent when, what came back, and whether it adds up to what
- * PROTOCOL.md promises. A benchmark that loses messages must say so, so every step is checked:
+ * docs/protocol.md promises. A benchmark that loses messages must say so, so every step is checked:
  *
  * - every `send` gets an `ack` (and none gets an `error`);
  * - the acked seqs of each conversation are exactly last+1, last+2, … (no gap, no duplicate);

@@ -1,5 +1,5 @@
 /**
- * The real ports of a cluster node (DESIGN.md, "Two modes, one code path"): Kafka through
+ * The real ports of a cluster node (docs/architecture.md, "Shape"): Kafka through
  * kafkajs, etcd through etcd3 with this node's lease and its registration under
  * `/troupe/<cluster>/nodes/<role>/<nodeId>`, and Redis through ioredis. The repo client (gRPC)
  * is opened by the roles that call the repo (repo-client.ts).

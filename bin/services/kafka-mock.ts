@@ -1,6 +1,6 @@
 /**
  * The Kafka of the specs: librdkafka's mock cluster, a Kafka wire-protocol broker that runs inside
- * the small C program spec/kafka-mock/launcher.c (DESIGN.md, "Testing"; ENVIRONMENT.md, "Kafka").
+ * the small C program spec/kafka-mock/launcher.c (docs/architecture.md).
  *
  * The launcher is compiled once per machine against Debian's librdkafka-dev and cached under
  * node_modules/.cache/troupe/, keyed by a hash of its source, so an edited launcher is rebuilt.

@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § Guarantees: Order (seq 1, 2, 3, … with no gap or duplicate; one
+// Covers docs/protocol.md § Guarantees: Order (seq 1, 2, 3, … with no gap or duplicate; one
 // connection's messages accepted in the order sent), Delivery (push, or sync from the last
 // seq after a reconnect), and idempotent creation under concurrent requests.
 import { expect } from 'chai';

@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § HTTP: POST /v1/conversations (direct and group), GET /v1/conversations,
+// Covers docs/protocol.md § HTTP: POST /v1/conversations (direct and group), GET /v1/conversations,
 // GET /v1/conversations/:id, the <conversation> shape, and § WebSocket: the `conversation`
 // frame sent when a user is added to a conversation.
 import { expect } from 'chai';

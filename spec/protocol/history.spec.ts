@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § HTTP: GET /v1/conversations/:id/messages (after, limit default 50,
+// Covers docs/protocol.md § HTTP: GET /v1/conversations/:id/messages (after, limit default 50,
 // clamp to 200, invalid_argument, more, not_found) and the <message> shape, and § WebSocket:
 // `sync` → `history` (limit default 100, max 500, seq > after).
 // Rate limiting is not under test here, so this file's server takes frames without limit.

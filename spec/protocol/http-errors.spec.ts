@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § HTTP: the error body `{"error": {"code", "message"}}` and the
+// Covers docs/protocol.md § HTTP: the error body `{"error": {"code", "message"}}` and the
 // `invalid_argument` (malformed JSON), `too_large` (body over 64 KiB) and `not_found` rows.
 import { expect } from 'chai';
 import { api, registerAndLogin, uniqueName, type Api } from '../support/client.js';

@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § Guarantees: Idempotency, and the `ack` row of § WebSocket: a re-sent
+// Covers docs/protocol.md § Guarantees: Idempotency, and the `ack` row of § WebSocket: a re-sent
 // (conversation, sender, id) is answered with the identical ack and stores nothing, however
 // long ago the first send was — after many other messages, and after the conversation went
 // idle. (The rest of the idempotency rows are in ws-frames.spec.ts and concurrency.spec.ts.)

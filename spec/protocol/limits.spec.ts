@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § WebSocket, last paragraphs: per-connection frame rate limiting
+// Covers docs/protocol.md § WebSocket, last paragraphs: per-connection frame rate limiting
 // (bursts of 60, 20 frames/s refill, `rate_limited` refusals that are not processed and do not
 // close), close 1008 for sustained abuse, and closing a client that cannot keep up
 // (send backpressure) which then recovers by reconnecting and syncing.

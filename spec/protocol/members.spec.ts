@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § HTTP: POST /v1/conversations/:id/members and
+// Covers docs/protocol.md § HTTP: POST /v1/conversations/:id/members and
 // DELETE /v1/conversations/:id/members/:userId (owner only, leaving, owner hand-over), and
 // § WebSocket: the `conversation` and `member` frames, and what a removed member loses.
 import { expect } from 'chai';

@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § HTTP: GET /healthz, GET /readyz, GET /metrics (Prometheus text), and
+// Covers docs/protocol.md § HTTP: GET /healthz, GET /readyz, GET /metrics (Prometheus text), and
 // § WebSocket: closing with 1013 (try again later) while shutting down.
 import { expect } from 'chai';
 import { api, closeAllClients, connect, registerAndLogin, type Api, type Json } from '../support/client.js';

@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § Guarantees: Durability (acked messages survive the process), across a
+// Covers docs/protocol.md § Guarantees: Durability (acked messages survive the process), across a
 // graceful restart of the embedded server on the same data: users and passwords, access
 // tokens (signing keys persist), conversations, messages, lastSeq, readSeq, and seq
 // continuing at lastSeq + 1.

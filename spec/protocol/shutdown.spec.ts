@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § WebSocket (close 1013 while shutting down) and § Guarantees: Durability,
+// Covers docs/protocol.md § WebSocket (close 1013 while shutting down) and § Guarantees: Durability,
 // on the real process: `troupe dev` gets SIGTERM while clients are sending, exits 0, and after a
 // restart on the same data every acked message is stored with the seq its ack named, seqs have
 // no gap, and nothing is stored twice. Messages that were in flight are either acked and stored

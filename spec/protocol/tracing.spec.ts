@@ -1,4 +1,4 @@
-// Covers DESIGN.md § Observability: one message's spans, from the sender's frame through logic
+// Covers docs/architecture.md § Observability: one message's spans, from the sender's frame through logic
 // and the durable write to every delivery, share one trace id (issue 4: OpenTelemetry spans).
 import { SpanKind } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';

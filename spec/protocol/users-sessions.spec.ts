@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § HTTP: POST /v1/users, POST /v1/sessions, POST /v1/sessions/refresh,
+// Covers docs/protocol.md § HTTP: POST /v1/users, POST /v1/sessions, POST /v1/sessions/refresh,
 // DELETE /v1/sessions, GET /v1/me, Bearer authentication, and the `unauthenticated`,
 // `conflict`, `invalid_argument` and `rate_limited` rows of the error table.
 import { expect } from 'chai';

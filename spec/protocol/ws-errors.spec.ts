@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § WebSocket: refused frames — the `error` frame {ref?, code, message}
+// Covers docs/protocol.md § WebSocket: refused frames — the `error` frame {ref?, code, message}
 // with `bad_request` and `too_large`, `ref` rules, binary frames, the `send` field rules (id
 // 1–64 of [A-Za-z0-9_-], body an object of at most 8 KiB JSON, text at most 4,000
 // characters), `read`/`sync`/`typing` field rules, and "a refused frame never closes the

@@ -1,4 +1,4 @@
-// Covers PROTOCOL.md § WebSocket: connecting (401 before the upgrade), the `ready` frame, the
+// Covers docs/protocol.md § WebSocket: connecting (401 before the upgrade), the `ready` frame, the
 // client frames send/read/typing/sync/ping and the server frames ack/msg/read/typing/presence,
 // plus the Idempotency guarantee (a re-sent id is acknowledged identically, stored once).
 import { expect } from 'chai';

@@ -16,7 +16,7 @@
  * answered: the owner learns of the loss at least half a TTL before the lease can expire on the
  * server. A healthy renewal is sent every third of the TTL, so a round trip (or an event-loop
  * stall) longer than a sixth of the TTL gives the lease up too early; with the few-second TTLs
- * of DESIGN.md that is hundreds of milliseconds. A lease given up this way is also revoked in the
+ * of docs/architecture.md that is hundreds of milliseconds. A lease given up this way is also revoked in the
  * background, so that its keys vanish at once if etcd still answers (else with the TTL).
  *
  * Renewal send times come from etcd3's `keepaliveFired` events, matched in order to its

@@ -1,5 +1,5 @@
 /**
- * The coordination port: leases, claims and watches (DESIGN.md, "Placement through etcd leases").
+ * The coordination port: leases, claims and watches (docs/architecture.md, "Partition hosting and claims").
  *
  * Implementations: `local.ts` (embedded mode, in-process) and, in cluster mode, etcd through
  * etcd3. Both pass spec/contract/coord.contract.ts.

@@ -1,6 +1,6 @@
 /**
  * A kafkajs client for brokers whose metadata names a controller that does not exist
- * (librdkafka's mock cluster, DESIGN.md "Testing"). See the function's comment.
+ * (librdkafka's mock cluster, docs/architecture.md "Testing"). See the function's comment.
  */
 import { Kafka, type Cluster, type KafkaConfig } from 'kafkajs';
 import { TroupeError } from '../errors.js';

@@ -1,5 +1,5 @@
 /**
- * The partitioned log of the cluster mode: Apache Kafka through kafkajs (DESIGN.md, "Kafka topics").
+ * The partitioned log of the cluster mode: Apache Kafka through kafkajs (docs/architecture.md).
  *
  * It keeps every guarantee of port.ts (spec/transport/log-kafka.spec.ts runs the shared contract
  * against it) and only translates port calls into kafkajs calls:

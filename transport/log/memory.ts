@@ -1,5 +1,5 @@
 /**
- * The in-process partitioned log of the embedded mode (DESIGN.md, "Two modes, one code path").
+ * The in-process partitioned log of the embedded mode (docs/architecture.md, "Shape").
  *
  * Not a test double: `npm start` runs all production traffic through it, so it keeps every
  * guarantee of port.ts (spec/contract/log.contract.ts proves it) and stays bounded for a server

@@ -1,5 +1,5 @@
 /**
- * The partitioned log port: the mailbox feed of every actor (DESIGN.md, "Kafka topics").
+ * The partitioned log port: the mailbox feed of every actor (docs/architecture.md).
  *
  * Implementations: `memory.ts` (embedded mode, in-process) and, in cluster mode, Kafka through
  * kafkajs. Both pass spec/contract/log.contract.ts. The hard parts of consuming (per-key order,

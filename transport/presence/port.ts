@@ -1,5 +1,5 @@
 /**
- * The presence and cache ports (DESIGN.md, "Storage": Redis holds presence and hot caches).
+ * The presence and cache ports (docs/architecture.md, "Store": Redis holds presence and hot caches).
  *
  * Implementations: `memory.ts` (embedded mode) and, in cluster mode, Redis through ioredis.
  * Both pass spec/contract/presence.contract.ts and spec/contract/cache.contract.ts.

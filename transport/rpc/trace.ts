@@ -1,5 +1,5 @@
 /**
- * Trace context across gRPC (DESIGN.md, "Observability"): each outgoing call runs in a CLIENT
+ * Trace context across gRPC (docs/architecture.md): each outgoing call runs in a CLIENT
  * span whose context the global propagator writes into the call's metadata (W3C `traceparent`
  * once bin/ registers an SDK); the server reads it back and runs the handler inside a SERVER
  * span that is its child, so one trace follows a message from logic into the repo.

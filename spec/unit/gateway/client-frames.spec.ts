@@ -1,5 +1,5 @@
 /**
- * Client frame validation (actors/gateway/client-frames.ts) against PROTOCOL.md: every refusal
+ * Client frame validation (actors/gateway/client-frames.ts) against docs/protocol.md: every refusal
  * with its code, a message naming the field, and the `ref` rule (the frame's `id` whenever it
  * is a string, even an invalid one); text counted in characters, bodies in bytes; sync limits;
  * a `conv` string that cannot be a conversation id answered `not_found` like a missing one.

@@ -1,6 +1,6 @@
 /**
  * The one table from error codes to what clients see (actors/gateway/error-map.ts): HTTP
- * statuses of PROTOCOL.md, internal codes mapped to protocol codes, `internal` messages hidden,
+ * statuses of docs/protocol.md, internal codes mapped to protocol codes, `internal` messages hidden,
  * and `Retry-After` on `rate_limited`.
  */
 import { expect } from 'chai';

@@ -1,5 +1,5 @@
 /**
- * Large-group fanout (DESIGN.md, "Sending a message", step 4): a logic node (LogicBench: the
+ * Large-group fanout (docs/architecture.md, "The send path, step by step", step 4): a logic node (LogicBench: the
  * real conversation actor over SQLite) produces fanout jobs for groups over the threshold, and
  * a task node (TaskNode: PartitionHosting of taskKind) delivers them, all on the in-process
  * log, coordinator and presence. Deliveries are read back from the gateways' downstream topics.
