@@ -21,7 +21,11 @@ export type ProtocolErrorCode =
   | 'internal';
 
 export type InternalErrorCode =
-  /** The caller does not hold the claim for the unit it tried to act on. */
+  /**
+   * The caller does not hold the claim for the unit it tried to act on, or (from a repo node) the
+   * node does not own the shard of the call's key: nothing was done. Retriable: the unit's
+   * current owner may take the same call.
+   */
   | 'not_owner'
   /** A write carried a fencing epoch older than the newest seen for its unit. */
   | 'stale_epoch'
@@ -34,7 +38,7 @@ export type InternalErrorCode =
 
 export type ErrorCode = ProtocolErrorCode | InternalErrorCode;
 
-const RETRIABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['unavailable', 'timeout']);
+const RETRIABLE_BY_DEFAULT: ReadonlySet<ErrorCode> = new Set<ErrorCode>(['unavailable', 'timeout', 'not_owner']);
 
 export interface TroupeErrorOptions {
   retriable?: boolean;

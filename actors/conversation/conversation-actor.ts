@@ -15,6 +15,7 @@ import type { ReadRecord, SendRecord, TypingRecord, UpstreamRecord } from '../re
 import type { Envelope, HostedActor, UnitContext } from '../runtime/hosted-kind.js';
 import { contextOf, endingWith, ROOT_CONTEXT, SPAN_CONVERSATION_SEND, SpanKind, startSpan } from '../runtime/tracing.js';
 import { ConversationState } from './conversation-state.js';
+import { fencedWrite } from './fenced-write.js';
 import { Membership } from './membership.js';
 import { SendPipeline, type SendPipelineMessage } from './send-pipeline.js';
 
@@ -27,13 +28,13 @@ export class ConversationActor implements HostedActor<UpstreamRecord> {
   constructor(
     private readonly id: string,
     private readonly deps: LogicDeps,
-    unit: UnitContext,
+    private readonly unit: UnitContext,
     post: (message: SendPipelineMessage) => void,
   ) {
     const flushThen = (out: OutboxBatch, dones: Array<() => void>, alongside?: Promise<void>): Promise<void> => this.flushThen(out, dones, alongside);
     this.state = new ConversationState(id, deps.store);
     this.sends = new SendPipeline(this.state, deps, unit, { post, flushThen });
-    this.membership = new Membership(this.state, deps, flushThen);
+    this.membership = new Membership(this.state, deps, unit, flushThen);
   }
 
   /**
@@ -94,7 +95,7 @@ export class ConversationActor implements HostedActor<UpstreamRecord> {
     }
     const target = Math.min(record.seq, this.state.lastSeq);
     if (target > member.readSeq) {
-      const cursor = await this.deps.store.advanceReadSeq(this.id, record.user, target);
+      const cursor = await fencedWrite(this.unit, `conversation ${this.id}`, (fence) => this.deps.store.advanceReadSeq(this.id, record.user, target, fence));
       if (cursor !== null && cursor > member.readSeq) {
         member.readSeq = cursor;
         const others = this.state.othersThan(record.user);

@@ -9,7 +9,9 @@ import type { OutboxBatch } from '../logic/outbox.js';
 import { conversationDto } from '../protocol/dto.js';
 import { conversationFrame, memberFrame } from '../protocol/frames.js';
 import type { MemberRemoveRecord, MembersAddRecord, ReplyAddress } from '../records/types.js';
+import type { UnitContext } from '../runtime/hosted-kind.js';
 import type { ConversationState } from './conversation-state.js';
+import { fencedWrite } from './fenced-write.js';
 
 /** Flushes `out`, then calls every `dones` whatever happened (the actor's delivery). */
 export type FlushThen = (out: OutboxBatch, dones: Array<() => void>) => Promise<void>;
@@ -18,6 +20,8 @@ export class Membership {
   constructor(
     private readonly state: ConversationState,
     private readonly deps: LogicDeps,
+    /** The actor's unit: member writes carry its fence (fenced-write.ts). */
+    private readonly unit: UnitContext,
     private readonly flushThen: FlushThen,
   ) {}
 
@@ -39,7 +43,7 @@ export class Membership {
       }
     }
     const now = (this.deps.now ?? Date.now)();
-    const added = candidates.length > 0 ? await this.deps.store.addMembers(id, candidates, now) : [];
+    const added = candidates.length > 0 ? await fencedWrite(this.unit, `conversation ${id}`, (fence) => this.deps.store.addMembers(id, candidates, now, fence)) : [];
     for (const user of added) this.state.members.set(user, { userId: user, readSeq: 0, joinedAt: now });
     conv.memberCount = this.state.members.size;
     const memberIds = this.state.memberIds();
@@ -63,7 +67,7 @@ export class Membership {
     if (conv.type === 'direct') return refuse('invalid_argument', 'userId: members of a direct conversation cannot be removed');
     if (record.actor !== record.user && conv.ownerId !== record.actor) return refuse('forbidden', 'only the owner removes other members');
     if (!this.state.members.has(record.user)) return refuse('not_found', 'no such member');
-    const updated = await this.deps.store.removeMember(id, record.user);
+    const updated = await fencedWrite(this.unit, `conversation ${id}`, (fence) => this.deps.store.removeMember(id, record.user, fence));
     if (updated === null) return refuse('not_found', 'no such member');
     this.state.members.delete(record.user);
     this.state.conv = { ...updated, lastSeq: this.state.lastSeq };

@@ -2,17 +2,19 @@
  * The repo role's store: the database store with message writes group-committed per repo
  * shard (DESIGN.md, "Storage": up to a few milliseconds or a few hundred rows per insert).
  *
- * A conversation belongs to shard `partitionFor(conv, shards)`. Each shard has at most one
+ * A conversation belongs to shard `repoShardOf(conv, shards)`. Each shard has at most one
  * write in flight; appends that arrive meanwhile wait and go together in the next transaction
  * (up to `batchMaxRows`), so an idle shard writes at once and a busy one amortises the commit
  * over many messages. If a combined write fails, each caller's part is retried on its own so
- * that one caller's stale epoch or conflict never fails another's messages.
+ * that one caller's stale epoch or conflict never fails another's messages; but a stale epoch
+ * of a unit none of the callers carry is the store's own bound fence (a repo node's shard
+ * epoch, shard-stores.ts), which every part would hit alike, so it fails them all at once.
  *
  * Everything else passes through to the database store unchanged.
  */
-import { partitionFor } from '../../transport/log/partitioner.js';
-import type { FencedBatch, Store } from '../../transport/store/port.js';
+import { StaleEpochError, type FencedBatch, type Store } from '../../transport/store/port.js';
 import type { TroupeMetrics } from '../metrics.js';
+import { repoShardOf } from './placement-keys.js';
 
 interface Waiting {
   batches: readonly FencedBatch[];
@@ -51,7 +53,7 @@ export class GroupCommitStore implements Store {
     const first = batches[0]?.messages[0];
     // Batches without messages are epoch checks: straight to the store, which fences them.
     if (first === undefined) return this.inner.appendMessages(batches);
-    const shard = this.shards[partitionFor(first.conv, this.options.shards)] as Shard;
+    const shard = this.shards[repoShardOf(first.conv, this.options.shards)] as Shard;
     let rows = 0;
     for (const b of batches) rows += b.messages.length;
     return new Promise<void>((resolve, reject) => {
@@ -78,7 +80,7 @@ export class GroupCommitStore implements Store {
           await this.inner.appendMessages(group.flatMap((w) => w.batches));
           for (const w of group) w.resolve();
         } catch (err) {
-          if (group.length === 1) (group[0] as Waiting).reject(err);
+          if (group.length === 1 || isOwnFence(err, group)) for (const w of group) w.reject(err);
           else await Promise.all(group.map((w) => this.inner.appendMessages(w.batches).then(w.resolve, w.reject)));
         }
       }
@@ -89,7 +91,7 @@ export class GroupCommitStore implements Store {
   }
 
   /**
-   * Resolves once shard `n` (of `partitionFor(conv, shards)`) has written everything queued so
+   * Resolves once shard `n` (of `repoShardOf(conv, shards)`) has written everything queued so
    * far: a repo node awaits it before handing the shard to another node.
    */
   flushed(n: number): Promise<void> {
@@ -114,11 +116,17 @@ export class GroupCommitStore implements Store {
   getMember: Store['getMember'] = (conv, user) => this.inner.getMember(conv, user);
   listMemberships: Store['listMemberships'] = (user) => this.inner.listMemberships(user);
   directPeers: Store['directPeers'] = (user) => this.inner.directPeers(user);
-  addMembers: Store['addMembers'] = (conv, users, at) => this.inner.addMembers(conv, users, at);
-  removeMember: Store['removeMember'] = (conv, user) => this.inner.removeMember(conv, user);
+  addMembers: Store['addMembers'] = (conv, users, at, fence) => this.inner.addMembers(conv, users, at, fence);
+  removeMember: Store['removeMember'] = (conv, user, fence) => this.inner.removeMember(conv, user, fence);
   listMessages: Store['listMessages'] = (conv, after, limit) => this.inner.listMessages(conv, after, limit);
   findByClientIds: Store['findByClientIds'] = (conv, keys) => this.inner.findByClientIds(conv, keys);
-  advanceReadSeq: Store['advanceReadSeq'] = (conv, user, seq) => this.inner.advanceReadSeq(conv, user, seq);
+  advanceReadSeq: Store['advanceReadSeq'] = (conv, user, seq, fence) => this.inner.advanceReadSeq(conv, user, seq, fence);
   ping: Store['ping'] = () => this.inner.ping();
   close: Store['close'] = () => this.inner.close();
+}
+
+/** A stale epoch of a unit that none of `group`'s batches carry: the store's own bound fence. */
+function isOwnFence(err: unknown, group: readonly Waiting[]): boolean {
+  if (!(err instanceof StaleEpochError)) return false;
+  return !group.some((w) => w.batches.some((b) => b.unit === err.unit));
 }

@@ -12,6 +12,23 @@
  * /metrics, for `troupe status`.
  */
 
+import { partitionFor } from '../../transport/log/partitioner.js';
+
+/**
+ * The repo shard of a routing key (transport/store/grpc-routing.ts): Kafka's murmur2 rule
+ * (transport/log/partitioner.ts) over `shards`. The one shard function: callers route by it
+ * (shard-routes.ts), repo nodes refuse keys of shards they do not own by it (shard-stores.ts)
+ * and group-commit by it (group-commit-store.ts), so all of them always agree.
+ */
+export function repoShardOf(key: string, shards: number): number {
+  return partitionFor(key, shards);
+}
+
+/** The placement unit of a repo shard, `repo/<shard>`: its name in the epochs table and in /units. */
+export function repoShardUnit(shard: number): string {
+  return `repo/${shard}`;
+}
+
 /** A repo node as registered and as written into its claims. */
 export interface RepoNode {
   nodeId: string;

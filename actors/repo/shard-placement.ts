@@ -17,11 +17,19 @@
  * nodes then live, each shard held by exactly one of them.
  *
  * A shard's epoch is its claim's create revision; `onAcquire` gets it, and every write the node
- * makes for the shard must carry it. If the lease is lost the node stops serving at once
- * (`owned()` becomes empty, `onRelease` is not called: what it would flush is fenced anyway) and
- * does nothing more; the role must start again with a new lease. `stop()` drains: every shard
- * is flushed and released, then the registration is deleted, and the other nodes claim the
- * shards as their ideal owners change.
+ * makes for the shard must carry it (as unit `repo/<shard>`, shard-stores.ts), so that the
+ * database refuses the writes of an owner that kept serving after its claim moved.
+ *
+ * If the lease is lost the node stops serving at once (`owned()` becomes empty, `onRelease` is
+ * not called: what it would flush is fenced anyway) and does nothing more; the role must start
+ * again with a new lease. `stop()` drains: every shard is flushed and released, then the
+ * registration is deleted, and the other nodes claim the shards as their ideal owners change.
+ *
+ * Lifecycle callbacks, for the node's unit registry: `onClaiming` when the node starts trying to
+ * claim a shard it should own, `onAcquire` once it owns it, `onRelease` (awaited) while it
+ * flushes a shard it hands off, `onReleased` once the shard is no longer its own: its claim
+ * deleted, or a claim it was trying to get no longer its to take, or (with a reason) lost
+ * without a hand-off.
  */
 import type { Coordinator, Lease, WatchEvent, Watcher } from '../../transport/coord/port.js';
 import { TroupeError } from '../../transport/errors.js';
@@ -49,10 +57,18 @@ export interface ShardPlacementOptions {
   ops?: string;
   /** Number of repo shards; the same on every node of the cluster. */
   shards: number;
+  /** Called when the node starts trying to claim a shard it should own (once per attempt to own it). */
+  onClaiming?(shard: number): void;
   /** Called once the shard is claimed and before it appears in `owned()`. */
   onAcquire?(shard: number, epoch: number): void;
   /** Awaited before a handed-off shard's claim is deleted: flush its writes. */
   onRelease?(shard: number): Promise<void>;
+  /**
+   * Called once a shard reported by `onClaiming` or `onAcquire` is no longer this node's: its claim
+   * deleted after the hand-off, or no longer to be claimed. `reason` is set when it was lost
+   * without a hand-off (the lease lost, the claim deleted by someone else).
+   */
+  onReleased?(shard: number, reason?: string): void;
   /** Pause before trying again a claim another node still holds, or a failed call. Default 200. */
   claimRetryMs?: number;
   logger: Logger;
@@ -77,6 +93,8 @@ export class ShardPlacement {
   private readonly held = new Map<number, number>();
   /** Shards served: held and not being handed off. */
   private readonly serving = new Set<number>();
+  /** Shards reported to `onClaiming` and not yet acquired or released. */
+  private readonly claiming = new Set<number>();
   private looping = false;
   private dirty = false;
   private reconciling: Promise<void> = Promise.resolve();
@@ -170,6 +188,7 @@ export class ShardPlacement {
     if (this.phase === 'stopping') {
       const shards = [...this.held.keys()];
       await Promise.all(shards.map((shard) => this.handOff(shard)));
+      for (const shard of [...this.claiming]) this.released(shard); // never got: nothing to hand off
       try {
         await this.options.lease.release(this.nodeKey);
       } catch (err) {
@@ -185,9 +204,12 @@ export class ShardPlacement {
   private onLeaseLost(): void {
     if (this.phase === 'stopped' || this.phase === 'lost') return;
     const dropped = [...this.serving];
+    const reported = [...new Set([...this.held.keys(), ...this.claiming])];
     this.phase = 'lost';
     this.serving.clear();
     this.held.clear();
+    this.claiming.clear();
+    for (const shard of reported) this.released(shard, 'the etcd lease was lost');
     clearTimeout(this.retryTimer);
     this.log.error('lease lost; stopped serving every repo shard', { shards: dropped });
     this.rejectWaiters();
@@ -215,6 +237,7 @@ export class ShardPlacement {
       this.log.error('a held repo shard claim was deleted by someone else; stopped serving it', { shard, epoch });
       this.serving.delete(shard);
       this.held.delete(shard);
+      this.released(shard, 'its claim was deleted by someone else');
     }
     if (this.ideal.has(shard) && !this.serving.has(shard)) this.schedule();
   };
@@ -272,6 +295,7 @@ export class ShardPlacement {
   /** One reconciliation step towards `ideal`; true when nothing is left to try again. */
   private async pass(): Promise<boolean> {
     const ideal = this.ideal;
+    for (const shard of [...this.claiming]) if (!ideal.has(shard) && !this.held.has(shard)) this.released(shard);
     const work: Array<Promise<boolean>> = [];
     for (const shard of this.held.keys()) if (!ideal.has(shard)) work.push(this.handOff(shard));
     for (const shard of ideal) if (!this.serving.has(shard)) work.push(this.take(shard));
@@ -284,6 +308,10 @@ export class ShardPlacement {
     const { lease, nodeId, address } = this.options;
     let epoch = this.held.get(shard);
     if (epoch === undefined) {
+      if (!this.claiming.has(shard)) {
+        this.claiming.add(shard);
+        this.callback('onClaiming', shard, () => this.options.onClaiming?.(shard));
+      }
       const key = repoClaimKey(this.options.cluster, shard);
       try {
         const claim = await lease.claim(key, encodeRepoNode({ nodeId, address }));
@@ -298,6 +326,7 @@ export class ShardPlacement {
       this.held.set(shard, epoch);
       if (this.phase !== 'running') return true; // stopping: the drain releases it
     }
+    this.claiming.delete(shard);
     try {
       this.options.onAcquire?.(shard, epoch);
     } catch (err) {
@@ -332,7 +361,23 @@ export class ShardPlacement {
     }
     this.held.delete(shard);
     this.log.debug('repo shard released', { shard });
+    this.released(shard);
     return true;
+  }
+
+  /** Tells `onReleased`; `reason` when the shard was lost without a hand-off. */
+  private released(shard: number, reason?: string): void {
+    this.claiming.delete(shard);
+    this.callback('onReleased', shard, () => this.options.onReleased?.(shard, reason));
+  }
+
+  /** Runs a lifecycle callback; one that throws is logged and changes nothing here. */
+  private callback(name: string, shard: number, run: () => void): void {
+    try {
+      run();
+    } catch (err) {
+      this.log.error(`${name} failed`, { shard, error: String(err) });
+    }
   }
 
   private retryLater(): void {

@@ -3,17 +3,17 @@
  * current by a watch on the shards' claims (DESIGN.md, "Placement through etcd leases").
  *
  * `start()` reads every claim and watches from the revision it read them at, so no change falls
- * between the two. A key's shard is `partitionFor(key, shards)` (Kafka's murmur2 rule, see
- * transport/log/partitioner.ts), the same rule the repo's group commit uses.
+ * between the two. A key's shard is `repoShardOf(key, shards)` (placement-keys.ts), the same
+ * function by which the repo nodes refuse keys they do not own.
  *
  * The table is a hint, not a lock: between a claim's deletion and the next owner's claim a
  * shard has no address (`resolve` returns undefined: retry later), and a call that reaches a
- * node which has just handed the shard off is refused by it (`not_owner`) and retried.
+ * node which has just handed the shard off is refused by it (`not_owner`); the caller then
+ * waits for the route to move (`whenMoved`) and sends the call again.
  */
 import type { Coordinator, KeyValue, WatchEvent, Watcher } from '../../transport/coord/port.js';
 import { TroupeError } from '../../transport/errors.js';
-import { partitionFor } from '../../transport/log/partitioner.js';
-import { decodeRepoNode, repoClaimsPrefix, shardOfClaimKey } from './placement-keys.js';
+import { decodeRepoNode, repoClaimsPrefix, repoShardOf, shardOfClaimKey } from './placement-keys.js';
 
 export interface ShardRoutesOptions {
   coord: Coordinator;
@@ -36,6 +36,12 @@ interface CompleteWaiter {
   reject: (err: TroupeError) => void;
 }
 
+/** A caller waiting for a shard's route to move (see whenMoved). */
+interface MoveWaiter {
+  moved: () => boolean;
+  wake: () => void;
+}
+
 export class ShardRoutes {
   private readonly owners: Array<ShardOwner | undefined>;
   private known = 0;
@@ -43,6 +49,7 @@ export class ShardRoutes {
   private starting: Promise<void> | undefined;
   private closed = false;
   private waiters: CompleteWaiter[] = [];
+  private readonly moveWaiters = new Set<MoveWaiter>();
   private readonly prefix: string;
 
   constructor(private readonly options: ShardRoutesOptions) {
@@ -59,13 +66,39 @@ export class ShardRoutes {
     return this.starting;
   }
 
-  /** The shard of a key (a conversation id): `partitionFor(key, shards)`. */
+  /** The shard of a key (a conversation id): `repoShardOf(key, shards)`. */
   shardOf(key: string): number {
-    return partitionFor(key, this.options.shards);
+    return repoShardOf(key, this.options.shards);
   }
 
   /** Address of the owner of `key`'s shard; undefined while the shard has no owner. */
-  readonly resolve = (key: string): string | undefined => this.owners[partitionFor(key, this.options.shards)]?.address;
+  readonly resolve = (key: string): string | undefined => this.owners[repoShardOf(key, this.options.shards)]?.address;
+
+  /**
+   * Resolves once `key`'s shard has an owner other than `from` (`host:port`; undefined: any
+   * owner), or after `withinMs`, or on close: what a caller refused with `not_owner` by `from`
+   * waits for before sending its call again. Never rejects.
+   */
+  whenMoved(key: string, from: string | undefined, withinMs: number): Promise<void> {
+    const shard = this.shardOf(key);
+    const moved = (): boolean => {
+      const address = this.owners[shard]?.address;
+      return address !== undefined && address !== from;
+    };
+    if (this.closed || moved()) return Promise.resolve();
+    return new Promise((resolve) => {
+      const waiter: MoveWaiter = {
+        moved,
+        wake: () => {
+          clearTimeout(timer);
+          this.moveWaiters.delete(waiter);
+          resolve();
+        },
+      };
+      const timer = setTimeout(waiter.wake, withinMs);
+      this.moveWaiters.add(waiter);
+    });
+  }
 
   addressOf(shard: number): string | undefined {
     return this.owners[shard]?.address;
@@ -89,6 +122,7 @@ export class ShardRoutes {
     const waiters = this.waiters;
     this.waiters = [];
     for (const waiter of waiters) waiter.reject(closedError());
+    for (const waiter of [...this.moveWaiters]) waiter.wake();
     await this.starting?.catch(() => undefined);
     await this.watcher?.cancel().catch(() => undefined);
     this.watcher = undefined;
@@ -134,6 +168,7 @@ export class ShardRoutes {
   }
 
   private settle(): void {
+    for (const waiter of [...this.moveWaiters]) if (waiter.moved()) waiter.wake();
     if (this.known !== this.options.shards || this.waiters.length === 0) return;
     const waiters = this.waiters;
     this.waiters = [];

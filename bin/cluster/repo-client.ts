@@ -2,7 +2,9 @@
  * How gateways, logic and task nodes reach the repo: the Store port over gRPC (GrpcStore),
  * each call sent to the repo node that owns the key's shard according to the claims in etcd
  * (ShardRoutes, kept current by a watch), with deadlines, retries of idempotent calls and a
- * circuit breaker per repo node whose state shows in /metrics.
+ * circuit breaker per repo node whose state shows in /metrics. A call refused with `not_owner`
+ * (the route was stale) waits for the watch to move the shard's route, then goes to the new
+ * owner, within the call's deadline.
  */
 import type { TroupeMetrics } from '../../actors/metrics.js';
 import { ShardRoutes } from '../../actors/repo/shard-routes.js';
@@ -27,6 +29,7 @@ export async function openRepoClient(config: TroupeConfig, coord: Coordinator, m
   void routes.whenComplete().then(() => (complete = true));
   const store = new GrpcStore({
     resolve: (key) => routes.resolve(key),
+    routeMoved: (key, refused, withinMs) => routes.whenMoved(key, refused, withinMs),
     deadlineMs: config.rpc.deadlineMs,
     attempts: config.rpc.attempts,
     breakerFailures: config.rpc.breakerFailures,

@@ -8,14 +8,29 @@
 import { randomBytes } from 'node:crypto';
 import { expect } from 'chai';
 import { TroupeError } from '../../transport/errors.js';
-import type { ConversationRow, FencedBatch, MessageRow, RefreshTokenRow, Store, UserRow } from '../../transport/store/port.js';
+import {
+  StaleEpochError,
+  type ConversationRow,
+  type Fence,
+  type FenceableStore,
+  type FencedBatch,
+  type MessageRow,
+  type RefreshTokenRow,
+  type Store,
+  type UserRow,
+} from '../../transport/store/port.js';
 
 export type StoreFactory = () => Promise<{ store: Store; cleanup(): Promise<void> }>;
+
+export interface StoreContractOptions {
+  /** The store is a FenceableStore (the database store): check its bound fences too. */
+  fenceable?: boolean;
+}
 
 /** Milliseconds well past 2^31, so that bigint columns are exercised. */
 const T0 = 1_764_000_000_000;
 
-export function describeStoreContract(name: string, factory: StoreFactory): void {
+export function describeStoreContract(name: string, factory: StoreFactory, options: StoreContractOptions = {}): void {
   describe(`Store contract: ${name}`, function () {
     const run = randomBytes(4).toString('hex');
     let counter = 0;
@@ -76,6 +91,11 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
     function batch(messages: MessageRow[], unit = uid('unit'), epoch = 1): FencedBatch {
       return { unit, epoch, messages };
+    }
+
+    /** A fence of a unit of its own unless one is named. */
+    function fence(unit = uid('unit'), epoch = 1): Fence {
+      return { unit, epoch };
     }
 
     function tokenRow(userId: string, familyId: string): RefreshTokenRow {
@@ -199,12 +219,12 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       it('addMembers adds only the users not yet members, in order, and counts them', async function () {
         const { conv, members } = await newGroup('o', 'a');
         const [p, q] = await newUsers('z', 'b');
-        const added = await store.addMembers(conv, [p!, members[1]!, q!, p!], T0 + 50);
+        const added = await store.addMembers(conv, [p!, members[1]!, q!, p!], T0 + 50, fence());
         expect(added).to.deep.equal([p, q]);
         expect((await store.getMembers(conv)).map((m) => m.userId)).to.deep.equal([...members, p, q]);
         expect((await store.getMember(conv, q!))?.joinedAt).to.equal(T0 + 50);
         expect((await store.getConversation(conv))?.memberCount).to.equal(4);
-        expect(await store.addMembers(conv, [p!], T0 + 60)).to.deep.equal([]);
+        expect(await store.addMembers(conv, [p!], T0 + 60, fence())).to.deep.equal([]);
         expect((await store.getConversation(conv))?.memberCount).to.equal(4);
       });
 
@@ -214,18 +234,18 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect((await rejection(store.createGroup(conv, [owner!, uid('ghost')]))).code).to.equal('not_found');
         expect(await store.getConversation(conv.id)).to.equal(null);
         const { conv: existing } = await newGroup('o');
-        expect((await rejection(store.addMembers(existing, [uid('ghost')], T0))).code).to.equal('not_found');
+        expect((await rejection(store.addMembers(existing, [uid('ghost')], T0, fence()))).code).to.equal('not_found');
         expect((await store.getConversation(existing))?.memberCount).to.equal(1);
       });
 
       it('addMembers to an unknown conversation is not_found', async function () {
         const [u] = await newUsers('u');
-        expect((await rejection(store.addMembers(uid('missing'), [u!], T0))).code).to.equal('not_found');
+        expect((await rejection(store.addMembers(uid('missing'), [u!], T0, fence()))).code).to.equal('not_found');
       });
 
       it('removing a member who is not the owner keeps the owner and lowers the count', async function () {
         const { conv, members } = await newGroup('o', 'a', 'b');
-        const after = await store.removeMember(conv, members[1]!);
+        const after = await store.removeMember(conv, members[1]!, fence());
         expect(after).to.include({ id: conv, ownerId: members[0], memberCount: 2 });
         expect(await store.getConversation(conv)).to.deep.equal(after);
         expect((await store.getMembers(conv)).map((m) => m.userId)).to.deep.equal([members[0], members[2]]);
@@ -235,17 +255,17 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         // b joined before c, although c's id sorts first.
         const { conv, members } = await newGroup('o', 'zb');
         const [c] = await newUsers('ac');
-        await store.addMembers(conv, [c!], T0 + 10);
-        const after = await store.removeMember(conv, members[0]!);
+        await store.addMembers(conv, [c!], T0 + 10, fence());
+        const after = await store.removeMember(conv, members[0]!, fence());
         expect(after).to.include({ ownerId: members[1], memberCount: 2 });
         expect((await store.getConversation(conv))?.ownerId).to.equal(members[1]);
-        const next = await store.removeMember(conv, members[1]!);
+        const next = await store.removeMember(conv, members[1]!, fence());
         expect(next?.ownerId).to.equal(c);
       });
 
       it('leaves the group without owner when the last member leaves', async function () {
         const { conv, members } = await newGroup('o');
-        const after = await store.removeMember(conv, members[0]!);
+        const after = await store.removeMember(conv, members[0]!, fence());
         expect(after).to.include({ ownerId: null, memberCount: 0 });
         expect(await store.getConversation(conv)).to.deep.equal(after);
         expect(await store.getMembers(conv)).to.deep.equal([]);
@@ -255,8 +275,8 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         const { conv } = await newGroup('o', 'a');
         const [stranger] = await newUsers('s');
         const before = await store.getConversation(conv);
-        expect(await store.removeMember(conv, stranger!)).to.equal(null);
-        expect(await store.removeMember(uid('missing'), stranger!)).to.equal(null);
+        expect(await store.removeMember(conv, stranger!, fence())).to.equal(null);
+        expect(await store.removeMember(uid('missing'), stranger!, fence())).to.equal(null);
         expect(await store.getConversation(conv)).to.deep.equal(before);
       });
     });
@@ -290,7 +310,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       it('directPeers lists the users sharing a direct conversation, not group members', async function () {
         const [a, b, c] = await newUsers('a', 'b', 'c');
         const { conv } = await newGroup('o');
-        await store.addMembers(conv, [a!], T0);
+        await store.addMembers(conv, [a!], T0, fence());
         await store.getOrCreateDirect(uid('d'), a!, b!, T0);
         await store.getOrCreateDirect(uid('d'), c!, a!, T0);
         expect((await store.directPeers(a!)).sort()).to.deep.equal([b, c].sort());
@@ -463,17 +483,17 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
       it('moves the read cursor forward only and returns the cursor after the call', async function () {
         const { conv, members } = await newGroup('o', 'a');
         const a = members[1]!;
-        expect(await store.advanceReadSeq(conv, a, 3)).to.equal(3);
-        expect(await store.advanceReadSeq(conv, a, 2)).to.equal(3);
+        expect(await store.advanceReadSeq(conv, a, 3, fence())).to.equal(3);
+        expect(await store.advanceReadSeq(conv, a, 2, fence())).to.equal(3);
         expect((await store.getMember(conv, a))?.readSeq).to.equal(3);
-        expect(await store.advanceReadSeq(conv, a, 7)).to.equal(7);
+        expect(await store.advanceReadSeq(conv, a, 7, fence())).to.equal(7);
         expect((await store.getMember(conv, members[0]!))?.readSeq).to.equal(0);
       });
 
       it('returns null when advancing the cursor of a non-member', async function () {
         const { conv } = await newGroup('o');
         const [stranger] = await newUsers('s');
-        expect(await store.advanceReadSeq(conv, stranger!, 1)).to.equal(null);
+        expect(await store.advanceReadSeq(conv, stranger!, 1, fence())).to.equal(null);
         expect(await store.getMember(conv, stranger!)).to.equal(null);
       });
 
@@ -489,7 +509,7 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
 
         const post = { ...message(older.id, 1, me!), ts: T0 + 3_000 };
         await store.appendMessages([batch([post])]);
-        await store.advanceReadSeq(older.id, me!, 1);
+        await store.advanceReadSeq(older.id, me!, 1, fence());
         const listed = await store.listMemberships(me!);
         expect(listed.map((m) => m.conv.id)).to.deep.equal([older.id, newer.id, direct.conv.id]);
         expect(listed[0]).to.deep.equal({ conv: { ...older, lastSeq: 1, memberCount: 1 }, readSeq: 1 });
@@ -503,6 +523,112 @@ export function describeStoreContract(name: string, factory: StoreFactory): void
         expect(await store.directPeers(loner!)).to.deep.equal([]);
       });
     });
+
+    describe('fencing member and cursor writes', function () {
+      it('refuses addMembers, removeMember and advanceReadSeq with an older epoch than the unit has seen, not retriable, changing nothing', async function () {
+        const { conv, members } = await newGroup('o', 'a');
+        const [newcomer] = await newUsers('n');
+        const unit = uid('unit');
+        await store.appendMessages([batch([], unit, 5)]);
+        const refusals = [
+          await rejection(store.addMembers(conv, [newcomer!], T0, fence(unit, 4))),
+          await rejection(store.removeMember(conv, members[1]!, fence(unit, 4))),
+          await rejection(store.advanceReadSeq(conv, members[1]!, 3, fence(unit, 4))),
+        ];
+        for (const err of refusals) {
+          expect(err.code).to.equal('stale_epoch');
+          expect(err.retriable).to.equal(false);
+        }
+        expect((await store.getMembers(conv)).map((m) => m.userId)).to.deep.equal(members);
+        expect((await store.getConversation(conv))?.memberCount).to.equal(2);
+        expect((await store.getMember(conv, members[1]!))?.readSeq).to.equal(0);
+      });
+
+      it('keeps one newest epoch per unit across appends, member and cursor writes: a newer one of any fences the others', async function () {
+        const { conv, members } = await newGroup('o', 'a', 'b');
+        const [newcomer] = await newUsers('n');
+        const unit = uid('unit');
+        await store.appendMessages([batch([message(conv, 1, members[0]!)], unit, 5)]);
+        expect(await store.addMembers(conv, [newcomer!], T0, fence(unit, 6))).to.deep.equal([newcomer]);
+        expect((await rejection(store.appendMessages([batch([message(conv, 2, members[0]!)], unit, 5)]))).code).to.equal('stale_epoch');
+        expect(await store.advanceReadSeq(conv, members[1]!, 1, fence(unit, 7))).to.equal(1);
+        expect((await rejection(store.removeMember(conv, members[2]!, fence(unit, 6)))).code).to.equal('stale_epoch');
+        expect(await store.removeMember(conv, members[2]!, fence(unit, 7))).to.include({ memberCount: 3 });
+        expect((await rejection(store.advanceReadSeq(conv, newcomer!, 1, fence(unit, 6)))).code).to.equal('stale_epoch');
+        await store.appendMessages([batch([message(conv, 2, members[0]!)], unit, 7)]);
+        expect((await store.getConversation(conv))?.lastSeq).to.equal(2);
+        expect((await store.getMember(conv, newcomer!))?.readSeq).to.equal(0);
+        // Other units are unaffected.
+        expect(await store.advanceReadSeq(conv, newcomer!, 1, fence(uid('unit'), 1))).to.equal(1);
+      });
+
+      it('checks the fence in the write\'s own transaction: a refused member write does not keep its raised epoch', async function () {
+        const { conv, members } = await newGroup('o');
+        const [u] = await newUsers('u');
+        const unit = uid('unit');
+        await store.appendMessages([batch([], unit, 1)]);
+        // Refused for another reason after the epoch was raised: the raise is rolled back with it.
+        expect((await rejection(store.addMembers(uid('missing'), [u!], T0, fence(unit, 9)))).code).to.equal('not_found');
+        await store.appendMessages([batch([message(conv, 1, members[0]!)], unit, 8)]);
+        expect((await store.getConversation(conv))?.lastSeq).to.equal(1);
+      });
+    });
+
+    if (options.fenceable) {
+      describe('bound fences (fencedBy)', function () {
+        it("refuses every write of a view whose bound epoch is older than its unit's newest, and still answers its reads", async function () {
+          const fenceable = store as FenceableStore;
+          const shard = uid('repo');
+          const oldOwner = fenceable.fencedBy([fence(shard, 1)]);
+          const newOwner = fenceable.fencedBy([fence(shard, 2)]);
+          const early = userRow();
+          await oldOwner.createUser(early); // before the new owner wrote: accepted
+          const { conv, members } = await newGroup('o', 'a');
+          await newOwner.appendMessages([batch([message(conv, 1, members[0]!)], uid('upstream'), 1)]);
+
+          const [p] = await newUsers('p');
+          const token = tokenRow(members[0]!, uid('fam'));
+          await store.insertRefreshToken(token);
+          // Each refusal is awaited at once, so none goes unhandled while the others are checked.
+          const writes: Array<[string, Promise<TroupeError>]> = [
+            ['createUser', rejection(oldOwner.createUser(userRow()))],
+            ['insertRefreshToken', rejection(oldOwner.insertRefreshToken(tokenRow(members[0]!, uid('fam'))))],
+            ['rotateRefreshToken', rejection(oldOwner.rotateRefreshToken(token.tokenHash, T0, tokenRow(members[0]!, token.familyId)))],
+            ['revokeRefreshFamily', rejection(oldOwner.revokeRefreshFamily(token.familyId))],
+            ['createGroup', rejection(oldOwner.createGroup(groupRow(members[0]!), [members[0]!]))],
+            ['getOrCreateDirect', rejection(oldOwner.getOrCreateDirect(uid('d'), members[0]!, p!, T0))],
+            ['addMembers', rejection(oldOwner.addMembers(conv, [p!], T0, fence()))],
+            ['removeMember', rejection(oldOwner.removeMember(conv, members[1]!, fence()))],
+            ['appendMessages', rejection(oldOwner.appendMessages([batch([message(conv, 2, members[0]!)])]))],
+            ['advanceReadSeq', rejection(oldOwner.advanceReadSeq(conv, members[1]!, 1, fence()))],
+          ];
+          for (const [method, refused] of writes) {
+            const err = await refused;
+            expect(err.code, method).to.equal('stale_epoch');
+            expect(err, method).to.be.instanceOf(StaleEpochError).with.property('unit', shard);
+          }
+          expect(await oldOwner.getUser(early.id)).to.deep.equal(early);
+          expect((await store.getConversation(conv))?.lastSeq).to.equal(1);
+          expect((await store.getMembers(conv)).map((m) => m.userId)).to.deep.equal(members);
+          expect(await store.getRefreshToken(token.tokenHash)).to.deep.equal(token);
+          expect(await store.directPeers(p!)).to.deep.equal([]);
+        });
+
+        it("names the call's own unit when its fence is the stale one, and the bound unit when that one is", async function () {
+          const fenceable = store as FenceableStore;
+          const shard = uid('repo');
+          const upstream = uid('upstream');
+          const { conv, members } = await newGroup('o', 'a');
+          await store.appendMessages([batch([], upstream, 5), batch([], shard, 5)]);
+          const current = fenceable.fencedBy([fence(shard, 5)]);
+          const callerStale = await rejection(current.advanceReadSeq(conv, members[1]!, 1, fence(upstream, 4)));
+          expect(callerStale).to.be.instanceOf(StaleEpochError).with.property('unit', upstream);
+          const boundStale = await rejection(fenceable.fencedBy([fence(shard, 4)]).advanceReadSeq(conv, members[1]!, 1, fence(upstream, 5)));
+          expect(boundStale).to.be.instanceOf(StaleEpochError).with.property('unit', shard);
+          expect(await current.advanceReadSeq(conv, members[1]!, 1, fence(upstream, 5))).to.equal(1);
+        });
+      });
+    }
 
     describe('health', function () {
       it('answers ping while the database is reachable', async function () {

@@ -27,6 +27,7 @@ const USER: UserRow = { id: 'u1', username: 'ada', displayName: 'Ada', passwordH
 const TOKEN: RefreshTokenRow = { tokenHash: 'ab', userId: 'u1', familyId: 'f1', expiresAt: 2, usedAt: null, revoked: false };
 const GROUP: ConversationRow = { id: 'g1', type: 'group', name: 'g', ownerId: 'u1', lastSeq: 0, memberCount: 1, createdAt: 3 };
 const MESSAGE: MessageRow = { conv: 'g1', seq: 1, id: 'm1', from: 'u1', clientId: 'c1', body: '{}', ts: 4 };
+const FENCE = { unit: 'upstream/0', epoch: 1 };
 
 type Method = (...args: never[]) => Promise<unknown>;
 
@@ -134,8 +135,8 @@ describe('gRPC between roles', function () {
         ['insertRefreshToken', () => store.insertRefreshToken(TOKEN)],
         ['rotateRefreshToken', () => store.rotateRefreshToken('ab', 5, TOKEN)],
         ['createGroup', () => store.createGroup(GROUP, ['u1'])],
-        ['addMembers', () => store.addMembers('g1', ['u2'], 5)],
-        ['removeMember', () => store.removeMember('g1', 'u2')],
+        ['addMembers', () => store.addMembers('g1', ['u2'], 5, FENCE)],
+        ['removeMember', () => store.removeMember('g1', 'u2', FENCE)],
         ['appendMessages', () => store.appendMessages([{ unit: 'upstream/0', epoch: 1, messages: [MESSAGE] }])],
       ];
       const retried: Array<[keyof Store, () => Promise<unknown>]> = [
@@ -152,7 +153,7 @@ describe('gRPC between roles', function () {
         ['directPeers', () => store.directPeers('u1')],
         ['listMessages', () => store.listMessages('g1', 0, 10)],
         ['findByClientIds', () => store.findByClientIds('g1', [{ from: 'u1', clientId: 'c1' }])],
-        ['advanceReadSeq', () => store.advanceReadSeq('g1', 'u1', 1)],
+        ['advanceReadSeq', () => store.advanceReadSeq('g1', 'u1', 1, FENCE)],
         ['ping', () => store.ping()],
       ];
       await Promise.all([...once, ...retried].map(([, call]) => expectTroupeRejection(call(), 'unavailable')));

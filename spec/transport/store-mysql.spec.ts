@@ -51,11 +51,15 @@ describe('MySQL store (MariaDB)', function () {
     return opening;
   }
 
-  describeStoreContract('MariaDB', async () => {
-    const { store, knex } = await openMysqlStore(await mariadb!.createDatabase(databaseName('contract')));
-    await migrateLatest(knex);
-    return { store, cleanup: () => store.close() };
-  });
+  describeStoreContract(
+    'MariaDB',
+    async () => {
+      const { store, knex } = await openMysqlStore(await mariadb!.createDatabase(databaseName('contract')));
+      await migrateLatest(knex);
+      return { store, cleanup: () => store.close() };
+    },
+    { fenceable: true },
+  );
 
   describe('schema', function () {
     it('applies the migrations once; a second run applies nothing', async function () {

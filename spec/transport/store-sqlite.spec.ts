@@ -22,11 +22,15 @@ describe('SQLite store', function () {
     await rm(dir, { recursive: true, force: true });
   });
 
-  describeStoreContract('SQLite', async () => {
-    const { store, knex } = await openSqliteStore(join(dir, 'contract', 'troupe.db'));
-    await migrateLatest(knex);
-    return { store, cleanup: () => store.close() };
-  });
+  describeStoreContract(
+    'SQLite',
+    async () => {
+      const { store, knex } = await openSqliteStore(join(dir, 'contract', 'troupe.db'));
+      await migrateLatest(knex);
+      return { store, cleanup: () => store.close() };
+    },
+    { fenceable: true },
+  );
 
   it('opens the file with WAL, synchronous FULL, foreign keys and a busy timeout', async function () {
     const { store, knex } = await openSqliteStore(join(dir, 'pragmas.db'), { busyTimeoutMs: 1234 });
@@ -67,7 +71,7 @@ describe('SQLite store', function () {
     await first.store.createGroup(conv, [user.id]);
     const message = { conv: conv.id, seq: 1, id: 'm-restart', from: user.id, clientId: 'c1', body: '{"text":"kept"}', ts: 3 };
     await first.store.appendMessages([{ unit: 'upstream/0', epoch: 7, messages: [message] }]);
-    await first.store.advanceReadSeq(conv.id, user.id, 1);
+    await first.store.advanceReadSeq(conv.id, user.id, 1, { unit: 'upstream/0', epoch: 7 });
     await first.store.close();
 
     const second = await openSqliteStore(file);

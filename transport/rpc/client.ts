@@ -8,6 +8,12 @@
  *   up to `attempts` in all, with short exponential backoff (cockatiel), each attempt asking
  *   `target()` anew, so a shard that moved to another node is followed. A call that is not
  *   idempotent is sent exactly once: after a lost answer, a second try could apply it twice.
+ * - **Re-routing.** A target that answers `not_owner` did nothing (it does not own the call's
+ *   key): the call is sent again, idempotent or not, to whatever `target()` names once the
+ *   caller's route has moved (`awaitRoute`) or a short pause has passed, for as long as the
+ *   deadline allows. If the key has no owner for a moment (a shard between two owners),
+ *   `target()` is asked again after the same waits. A call still refused when the deadline
+ *   passes fails with `unavailable`; `not_owner` itself never reaches the caller.
  * - **Circuit breaker per target** (transport/rpc/breakers.ts): only failures to reach a
  *   target count (an error the server answered is a healthy server); while a breaker is open,
  *   calls to that target fail with `unavailable` at once and are not retried.
@@ -45,6 +51,15 @@ export interface RpcClientOptions {
 /** First and largest pause between attempts of an idempotent call. */
 const RETRY_INITIAL_MS = 25;
 const RETRY_MAX_MS = 250;
+/** First and largest wait for the route to move after a `not_owner` refusal. */
+const REROUTE_INITIAL_MS = 10;
+const REROUTE_MAX_MS = 200;
+
+/**
+ * Resolves once the caller's route for the call's key may name another node than `refused`
+ * (undefined: the key had no owner), or after `withinMs` at the latest.
+ */
+export type AwaitRoute = (refused: string | undefined, withinMs: number) => Promise<void>;
 
 type Answer<T> = { ok: true; value: T } | { ok: false; error: TroupeError };
 
@@ -62,6 +77,10 @@ function methodName(path: string): string {
 
 function isUnavailable(err: unknown): boolean {
   return err instanceof TroupeError && err.code === 'unavailable';
+}
+
+function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 export class RpcClient {
@@ -91,19 +110,67 @@ export class RpcClient {
 
   /**
    * Calls `method` on the node `target()` names (`host:port`; it throws a TroupeError when no
-   * node serves the key). Rejects with TroupeErrors only.
+   * node serves the key). After a `not_owner` refusal, `awaitRoute` (default: a plain pause)
+   * says when to ask `target()` again. Rejects with TroupeErrors only, never `not_owner`.
    */
-  async call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, target: () => string, idempotent: boolean): Promise<Res> {
+  async call<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, target: () => string, idempotent: boolean, awaitRoute?: AwaitRoute): Promise<Res> {
     if (this.closed) throw new TroupeError('closed', `rpc ${methodName(method.path)}: client closed`);
     const deadline = Date.now() + this.options.deadlineMs;
-    if (!idempotent || this.retries === undefined) return this.attempt(method, request, target(), deadline);
-    return this.retries.execute(() => this.attempt(method, request, target(), deadline));
+    const routed = (): Promise<Res> => this.routed(method, request, target, deadline, awaitRoute);
+    if (!idempotent || this.retries === undefined) return routed();
+    return this.retries.execute(routed);
   }
 
   /** Closes every channel. Later calls fail with `closed`. */
   async close(): Promise<void> {
     this.closed = true;
     this.channels.close();
+  }
+
+  /**
+   * One attempt, sent again while nodes refuse it with `not_owner` (a refusal means nothing was
+   * done, so this is safe for any call), waiting between refusals for the route to move, with
+   * a growing bound in case the route was right and its node had not started serving the key.
+   */
+  private async routed<Req, Res>(
+    method: UnaryMethod<Req, Res>,
+    request: Req,
+    target: () => string,
+    deadline: number,
+    awaitRoute: AwaitRoute | undefined,
+  ): Promise<Res> {
+    let refusal: TroupeError | undefined;
+    let refused: string | undefined;
+    for (let refusals = 0; ; refusals++) {
+      if (refusal !== undefined) {
+        const left = deadline - Date.now();
+        if (left <= 0) {
+          const name = methodName(method.path);
+          throw this.finalError(
+            new TroupeError('unavailable', `rpc ${name}: no owner of its key took it within the deadline of ${this.options.deadlineMs} ms (last: ${refusal.message})`, { cause: refusal }),
+          );
+        }
+        const bound = Math.min(left, REROUTE_MAX_MS, REROUTE_INITIAL_MS * 2 ** Math.min(refusals - 1, 8));
+        await (awaitRoute === undefined ? pause(bound) : awaitRoute(refused, bound));
+        if (this.closed) throw new TroupeError('closed', `rpc ${methodName(method.path)}: client closed`);
+      }
+      let address: string;
+      try {
+        address = target();
+      } catch (err) {
+        // After a refusal the key may have no owner for a moment (between two owners): wait for one.
+        if (refusal === undefined || !isUnavailable(err)) throw err;
+        refusal = err as TroupeError;
+        continue;
+      }
+      try {
+        return await this.attempt(method, request, address, deadline);
+      } catch (err) {
+        if (!(err instanceof TroupeError) || err.code !== 'not_owner') throw err;
+        refusal = err;
+        refused = address;
+      }
+    }
   }
 
   private async attempt<Req, Res>(method: UnaryMethod<Req, Res>, request: Req, target: string, deadline: number): Promise<Res> {

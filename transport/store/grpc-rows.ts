@@ -6,7 +6,7 @@
  */
 import { TroupeError } from '../errors.js';
 import * as wire from '../../proto/gen/troupe/v1/repo.js';
-import type { ConversationRow, FencedBatch, MemberRow, MembershipRow, MessageRow, RefreshTokenRow, UserRow } from './port.js';
+import type { ConversationRow, Fence, FencedBatch, MemberRow, MembershipRow, MessageRow, RefreshTokenRow, UserRow } from './port.js';
 
 /** `value`, which the protocol says is always set; `what` names it for the error. */
 export function present<T>(value: T | undefined, what: string): T {
@@ -87,4 +87,14 @@ export function batchToWire(batch: FencedBatch): wire.FencedBatch {
 
 export function batchFromWire(w: wire.FencedBatch): FencedBatch {
   return { unit: w.unit, epoch: w.epoch, messages: w.messages.map(messageFromWire) };
+}
+
+export function fenceToWire(fence: Fence): wire.Fence {
+  return { unit: fence.unit, epoch: fence.epoch };
+}
+
+/** The call's fence, which the protocol says is always set: a call without one is refused. */
+export function fenceFromWire(w: wire.Fence | undefined): Fence {
+  const fence = present(w, 'fence');
+  return { unit: fence.unit, epoch: fence.epoch };
 }

@@ -1,16 +1,21 @@
 /**
  * The repo role's side of the storage rpc (proto/troupe/v1/repo.proto): each call becomes the
- * Store call it mirrors, on the store the repo node was given. Failures travel back as statuses
- * carrying the exact TroupeError code (transport/rpc/status.ts); the handlers run in the
- * caller's trace context (transport/rpc/unary-handler.ts).
+ * Store call it mirrors, on the store that `storeFor` gives for the call's routing key
+ * (grpc-routing.ts, computed from the request as the caller computed it). A repo node's
+ * `storeFor` throws `not_owner` for a key whose shard it does not own, so such a call is
+ * refused before anything is done; given a plain Store, every key is served by it. Failures
+ * travel back as statuses carrying the exact TroupeError code (transport/rpc/status.ts); the
+ * handlers run in the caller's trace context (transport/rpc/unary-handler.ts).
  */
 import { RepoService, type RepoServer } from '../../proto/gen/troupe/v1/repo.js';
 import type { RpcService } from '../rpc/service.js';
 import { unaryHandler } from '../rpc/unary-handler.js';
+import { routingKeyOf, type RepoMethod, type RequestOf, type ResponseOf } from './grpc-routing.js';
 import {
   batchFromWire,
   conversationFromWire,
   conversationToWire,
+  fenceFromWire,
   memberToWire,
   membershipToWire,
   messageToWire,
@@ -22,84 +27,95 @@ import {
 } from './grpc-rows.js';
 import type { Store } from './port.js';
 
-/** The `troupe.v1.Repo` service over `store`, for startRpcServer. */
-export function repoService(store: Store): RpcService {
-  const S = RepoService;
+/**
+ * The store that serves calls routed by `routingKey`; throws (a TroupeError, typically
+ * `not_owner`) to refuse the call before any work.
+ */
+export type StoreFor = (routingKey: string) => Store;
+
+/** The `troupe.v1.Repo` service over `backend` (one store for every key, or a store per key), for startRpcServer. */
+export function repoService(backend: Store | StoreFor): RpcService {
+  const storeFor: StoreFor = typeof backend === 'function' ? backend : () => backend;
+  /** The handler of `method`: picks the store of the request's routing key, then runs `handle` on it. */
+  const on = <M extends RepoMethod>(method: M, handle: (store: Store, request: RequestOf<M>) => Promise<ResponseOf<M>>) =>
+    unaryHandler(RepoService[method].path, async (request: RequestOf<M>) => handle(storeFor(routingKeyOf(method, request)), request));
   const implementation: RepoServer = {
-    createUser: unaryHandler(S.createUser.path, async (req) => {
+    createUser: on('createUser', async (store, req) => {
       await store.createUser(userFromWire(present(req.user, 'user')));
       return {};
     }),
-    getUser: unaryHandler(S.getUser.path, async (req) => {
+    getUser: on('getUser', async (store, req) => {
       const user = await store.getUser(req.id);
       return { user: user === null ? undefined : userToWire(user) };
     }),
-    getUserByUsername: unaryHandler(S.getUserByUsername.path, async (req) => {
+    getUserByUsername: on('getUserByUsername', async (store, req) => {
       const user = await store.getUserByUsername(req.username);
       return { user: user === null ? undefined : userToWire(user) };
     }),
-    getUsers: unaryHandler(S.getUsers.path, async (req) => ({ users: (await store.getUsers(req.ids)).map(userToWire) })),
+    getUsers: on('getUsers', async (store, req) => ({ users: (await store.getUsers(req.ids)).map(userToWire) })),
 
-    insertRefreshToken: unaryHandler(S.insertRefreshToken.path, async (req) => {
+    insertRefreshToken: on('insertRefreshToken', async (store, req) => {
       await store.insertRefreshToken(tokenFromWire(present(req.token, 'token')));
       return {};
     }),
-    getRefreshToken: unaryHandler(S.getRefreshToken.path, async (req) => {
+    getRefreshToken: on('getRefreshToken', async (store, req) => {
       const token = await store.getRefreshToken(req.tokenHash);
       return { token: token === null ? undefined : tokenToWire(token) };
     }),
-    rotateRefreshToken: unaryHandler(S.rotateRefreshToken.path, async (req) => ({
+    rotateRefreshToken: on('rotateRefreshToken', async (store, req) => ({
       spent: await store.rotateRefreshToken(req.tokenHash, req.usedAt, tokenFromWire(present(req.next, 'next'))),
     })),
-    revokeRefreshFamily: unaryHandler(S.revokeRefreshFamily.path, async (req) => {
+    revokeRefreshFamily: on('revokeRefreshFamily', async (store, req) => {
       await store.revokeRefreshFamily(req.familyId);
       return {};
     }),
 
-    createGroup: unaryHandler(S.createGroup.path, async (req) => {
+    createGroup: on('createGroup', async (store, req) => {
       await store.createGroup(conversationFromWire(present(req.conv, 'conv')), req.memberIds);
       return {};
     }),
-    getOrCreateDirect: unaryHandler(S.getOrCreateDirect.path, async (req) => {
+    getOrCreateDirect: on('getOrCreateDirect', async (store, req) => {
       const { conv, created } = await store.getOrCreateDirect(req.id, req.userA, req.userB, req.createdAt);
       return { conv: conversationToWire(conv), created };
     }),
-    getConversation: unaryHandler(S.getConversation.path, async (req) => {
+    getConversation: on('getConversation', async (store, req) => {
       const conv = await store.getConversation(req.id);
       return { conv: conv === null ? undefined : conversationToWire(conv) };
     }),
-    getMembers: unaryHandler(S.getMembers.path, async (req) => ({ members: (await store.getMembers(req.conv)).map(memberToWire) })),
-    getMember: unaryHandler(S.getMember.path, async (req) => {
+    getMembers: on('getMembers', async (store, req) => ({ members: (await store.getMembers(req.conv)).map(memberToWire) })),
+    getMember: on('getMember', async (store, req) => {
       const member = await store.getMember(req.conv, req.userId);
       return { member: member === null ? undefined : memberToWire(member) };
     }),
-    listMemberships: unaryHandler(S.listMemberships.path, async (req) => ({
+    listMemberships: on('listMemberships', async (store, req) => ({
       memberships: (await store.listMemberships(req.userId)).map(membershipToWire),
     })),
-    directPeers: unaryHandler(S.directPeers.path, async (req) => ({ userIds: await store.directPeers(req.userId) })),
-    addMembers: unaryHandler(S.addMembers.path, async (req) => ({ added: await store.addMembers(req.conv, req.userIds, req.joinedAt) })),
-    removeMember: unaryHandler(S.removeMember.path, async (req) => {
-      const conv = await store.removeMember(req.conv, req.userId);
+    directPeers: on('directPeers', async (store, req) => ({ userIds: await store.directPeers(req.userId) })),
+    addMembers: on('addMembers', async (store, req) => ({
+      added: await store.addMembers(req.conv, req.userIds, req.joinedAt, fenceFromWire(req.fence)),
+    })),
+    removeMember: on('removeMember', async (store, req) => {
+      const conv = await store.removeMember(req.conv, req.userId, fenceFromWire(req.fence));
       return { conv: conv === null ? undefined : conversationToWire(conv) };
     }),
 
-    appendMessages: unaryHandler(S.appendMessages.path, async (req) => {
+    appendMessages: on('appendMessages', async (store, req) => {
       await store.appendMessages(req.batches.map(batchFromWire));
       return {};
     }),
-    listMessages: unaryHandler(S.listMessages.path, async (req) => {
+    listMessages: on('listMessages', async (store, req) => {
       const page = await store.listMessages(req.conv, req.after, req.limit);
       return { messages: page.messages.map(messageToWire), more: page.more };
     }),
-    findByClientIds: unaryHandler(S.findByClientIds.path, async (req) => ({
+    findByClientIds: on('findByClientIds', async (store, req) => ({
       messages: (await store.findByClientIds(req.conv, req.keys)).map(messageToWire),
     })),
-    advanceReadSeq: unaryHandler(S.advanceReadSeq.path, async (req) => {
-      const readSeq = await store.advanceReadSeq(req.conv, req.userId, req.seq);
+    advanceReadSeq: on('advanceReadSeq', async (store, req) => {
+      const readSeq = await store.advanceReadSeq(req.conv, req.userId, req.seq, fenceFromWire(req.fence));
       return { readSeq: readSeq ?? undefined };
     }),
 
-    ping: unaryHandler(S.ping.path, async () => {
+    ping: on('ping', async (store) => {
       await store.ping();
       return {};
     }),

@@ -6,6 +6,10 @@
  * (knex-errors.ts). Row-lock order is the same everywhere on MySQL: the epochs rows, then the
  * conversation row, then its members and messages, so concurrent calls wait instead of
  * deadlocking. Multi-row statements are cut into chunks of ROWS_PER_STATEMENT.
+ *
+ * Fences (port.ts, "Fencing"): a write's own fence and those bound by `fencedBy` are checked
+ * first in its transaction, by raising each unit's row of `epochs` and reading it back; a
+ * store with bound fences turns even its single-statement writes into such transactions.
  */
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
@@ -36,15 +40,17 @@ import {
   type UserRecord,
 } from './knex-rows.js';
 import { appendOnSqlite, type SeqSpan } from './sqlite-append.js';
-import type {
-  ConversationRow,
-  FencedBatch,
-  MemberRow,
-  MembershipRow,
-  MessageRow,
-  RefreshTokenRow,
-  Store,
-  UserRow,
+import {
+  StaleEpochError,
+  type ConversationRow,
+  type Fence,
+  type FenceableStore,
+  type FencedBatch,
+  type MemberRow,
+  type MembershipRow,
+  type MessageRow,
+  type RefreshTokenRow,
+  type UserRow,
 } from './port.js';
 
 /**
@@ -99,24 +105,38 @@ function seqSpansOf(batches: readonly FencedBatch[]): SeqSpan[] {
   return [...spans.values()].sort((a, b) => (a.conv < b.conv ? -1 : a.conv > b.conv ? 1 : 0));
 }
 
-export class KnexStore implements Store {
-  private closed = false;
+/** What a store and its `fencedBy` views share. */
+export interface KnexStoreShared {
+  closed: boolean;
+  /** MySQL: units whose epochs row exists (rows are never deleted), see createEpochRows. */
+  unitsWithEpochRow: Set<string>;
+}
 
-  /** Takes ownership of `knex`: `close()` destroys it. The schema must be migrated (sql/migrate.ts). */
+export class KnexStore implements FenceableStore {
   /** SQLite takes the prepared-statement path for appends (sqlite-append.ts). */
   private readonly sqlite: boolean;
-  /** MySQL: units whose epochs row exists (rows are never deleted), see createEpochRows. */
-  private readonly unitsWithEpochRow = new Set<string>();
 
-  constructor(private readonly knex: Knex) {
+  /**
+   * Takes ownership of `knex`: `close()` destroys it. The schema must be migrated (sql/migrate.ts).
+   * `bound` and `shared` are for `fencedBy`'s views.
+   */
+  constructor(
+    private readonly knex: Knex,
+    private readonly bound: readonly Fence[] = [],
+    private readonly shared: KnexStoreShared = { closed: false, unitsWithEpochRow: new Set() },
+  ) {
     this.sqlite = sqlDialect(knex) === 'sqlite';
+  }
+
+  fencedBy(fences: readonly Fence[]): KnexStore {
+    return new KnexStore(this.knex, [...this.bound, ...fences.map(({ unit, epoch }) => ({ unit, epoch }))], this.shared);
   }
 
   // ---- users
 
   async createUser(user: UserRow): Promise<void> {
     try {
-      await this.run('createUser', (db) => db<UserRecord>('users').insert(toUserRecord(user)));
+      await this.writeOne('createUser', (db) => db<UserRecord>('users').insert(toUserRecord(user)));
     } catch (err) {
       if (isTroupeError(err, 'conflict')) {
         throw new TroupeError('conflict', `username ${user.username} is taken`, { cause: err });
@@ -151,7 +171,7 @@ export class KnexStore implements Store {
   // ---- refresh tokens
 
   async insertRefreshToken(row: RefreshTokenRow): Promise<void> {
-    await this.run('insertRefreshToken', (db) => db<RefreshTokenRecord>('refresh_tokens').insert(toRefreshTokenRecord(row)));
+    await this.writeOne('insertRefreshToken', (db) => db<RefreshTokenRecord>('refresh_tokens').insert(toRefreshTokenRecord(row)));
   }
 
   async getRefreshToken(tokenHash: string): Promise<RefreshTokenRow | null> {
@@ -163,7 +183,7 @@ export class KnexStore implements Store {
 
   /** Compare-and-set: the UPDATE's affected-row count says whether this call spent the token. */
   async rotateRefreshToken(tokenHash: string, usedAt: number, next: RefreshTokenRow): Promise<boolean> {
-    return this.transaction('rotateRefreshToken', async (trx) => {
+    return this.write('rotateRefreshToken', undefined, async (trx) => {
       const spent = await trx<RefreshTokenRecord>('refresh_tokens')
         .where('token_hash', tokenHash)
         .whereNull('used_at')
@@ -176,7 +196,7 @@ export class KnexStore implements Store {
   }
 
   async revokeRefreshFamily(familyId: string): Promise<void> {
-    await this.run('revokeRefreshFamily', (db) =>
+    await this.writeOne('revokeRefreshFamily', (db) =>
       db<RefreshTokenRecord>('refresh_tokens').where('family_id', familyId).update({ revoked: true }),
     );
   }
@@ -187,7 +207,7 @@ export class KnexStore implements Store {
   async createGroup(conv: ConversationRow, memberIds: readonly string[]): Promise<void> {
     if (conv.type !== 'group') throw new TroupeError('invalid_argument', `createGroup: type is ${conv.type}`);
     const order = distinct(conv.ownerId === null ? memberIds : [conv.ownerId, ...memberIds]);
-    await this.transaction('createGroup', async (trx) => {
+    await this.write('createGroup', undefined, async (trx) => {
       await trx<ConversationRecord>('conversations').insert(toConversationRecord(conv, null, order.length));
       await this.insertMembers(trx, conv.id, order, conv.createdAt);
     });
@@ -209,7 +229,7 @@ export class KnexStore implements Store {
     if (existing !== null) return { conv: existing, created: false };
     const conv: ConversationRow = { id, type: 'direct', name: null, ownerId: null, lastSeq: 0, memberCount: 2, createdAt };
     try {
-      await this.transaction('getOrCreateDirect', async (trx) => {
+      await this.write('getOrCreateDirect', undefined, async (trx) => {
         await trx<ConversationRecord>('conversations').insert(toConversationRecord(conv, key, 2));
         await this.insertMembers(trx, id, [userA, userB], createdAt);
       });
@@ -280,8 +300,8 @@ export class KnexStore implements Store {
   }
 
   /** `not_found` when the conversation does not exist. */
-  async addMembers(conv: string, userIds: readonly string[], joinedAt: number): Promise<string[]> {
-    return this.transaction('addMembers', async (trx) => {
+  async addMembers(conv: string, userIds: readonly string[], joinedAt: number, fence: Fence): Promise<string[]> {
+    return this.write('addMembers', fence, async (trx) => {
       await this.lockConversation(trx, conv);
       const wanted = distinct(userIds);
       const present = new Set<string>();
@@ -298,8 +318,8 @@ export class KnexStore implements Store {
     });
   }
 
-  async removeMember(conv: string, userId: string): Promise<ConversationRow | null> {
-    return this.transaction('removeMember', async (trx) => {
+  async removeMember(conv: string, userId: string, fence: Fence): Promise<ConversationRow | null> {
+    return this.write('removeMember', fence, async (trx) => {
       const before = await this.lockConversation(trx, conv).catch((err: unknown) => {
         if (isTroupeError(err, 'not_found')) return null;
         throw err;
@@ -325,16 +345,18 @@ export class KnexStore implements Store {
    * In one transaction: raise each unit's epoch (refusing stale ones), move each conversation's
    * last_seq by compare-and-set from `first - 1` to `last` (refusing gaps), then insert the rows.
    */
-  async appendMessages(batches: readonly FencedBatch[]): Promise<void> {
-    if (batches.length === 0) return;
+  async appendMessages(given: readonly FencedBatch[]): Promise<void> {
+    if (given.length === 0) return;
+    // Bound fences ride along as batches without messages: checked like the call's own.
+    const batches = this.bound.length === 0 ? given : [...given, ...this.bound.map((f) => ({ unit: f.unit, epoch: f.epoch, messages: [] }))];
     const spans = seqSpansOf(batches);
     if (this.sqlite) {
       await this.run('appendMessages', (db) => appendOnSqlite(db, batches, spans));
       return;
     }
-    await this.createEpochRows(batches);
+    await this.createEpochRows('appendMessages', batches);
     await this.transaction('appendMessages', async (trx) => {
-      await this.raiseEpochs(trx, batches);
+      await this.raiseEpochs(trx, 'appendMessages', batches);
       for (const span of spans) {
         const gapFree = span.last - span.first + 1 === span.count;
         const moved = gapFree
@@ -390,8 +412,8 @@ export class KnexStore implements Store {
     });
   }
 
-  async advanceReadSeq(conv: string, userId: string, seq: number): Promise<number | null> {
-    return this.transaction('advanceReadSeq', async (trx) => {
+  async advanceReadSeq(conv: string, userId: string, seq: number, fence: Fence): Promise<number | null> {
+    return this.write('advanceReadSeq', fence, async (trx) => {
       const key = { conv_id: conv, user_id: userId };
       await trx<MemberRecord>('members').where(key).where('read_seq', '<', seq).update({ read_seq: seq });
       const r = await trx<MemberRecord>('members').where(key).first('read_seq');
@@ -403,9 +425,10 @@ export class KnexStore implements Store {
     await this.run('ping', (db) => db.raw('select 1'));
   }
 
+  /** Closes the database, for this store and every view of it. */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
+    if (this.shared.closed) return;
+    this.shared.closed = true;
     await this.knex.destroy();
   }
 
@@ -433,12 +456,12 @@ export class KnexStore implements Store {
 
   /**
    * Fencing: upserts each unit's epoch keeping the greater of stored and given, then reads the
-   * result back; a batch whose epoch is below it is stale. Raising and checking happen under
+   * result back; a fence whose epoch is below it is stale. Raising and checking happen under
    * the row lock of the upsert, so two writers of one unit cannot both pass with different epochs.
    */
-  private async raiseEpochs(trx: Knex.Transaction, batches: readonly FencedBatch[]): Promise<void> {
+  private async raiseEpochs(trx: Knex.Transaction, op: string, fences: readonly Fence[]): Promise<void> {
     const newest = new Map<string, number>();
-    for (const b of batches) newest.set(b.unit, Math.max(newest.get(b.unit) ?? b.epoch, b.epoch));
+    for (const b of fences) newest.set(b.unit, Math.max(newest.get(b.unit) ?? b.epoch, b.epoch));
     const units = [...newest.keys()].sort();
     for (const chunk of chunksOf(units)) {
       await trx('epochs')
@@ -451,30 +474,30 @@ export class KnexStore implements Store {
       const rows = await trx<{ unit: string; epoch: number | string }>('epochs').whereIn('unit', chunk).select('unit', 'epoch');
       for (const r of rows) stored.set(r.unit, Number(r.epoch));
     }
-    for (const b of batches) {
+    for (const b of fences) {
       const current = stored.get(b.unit) ?? b.epoch;
-      if (current > b.epoch) {
-        throw new TroupeError('stale_epoch', `appendMessages: epoch ${b.epoch} of ${b.unit} is older than ${current}`);
-      }
+      if (current > b.epoch) throw new StaleEpochError(op, b.unit, b.epoch, current);
     }
   }
 
   /**
    * MySQL: inserts the epochs row of each unit not seen before (at NO_EPOCH, below every real
-   * one), each insert committed on its own, so that the append's transaction only updates
+   * one), each insert committed on its own, so that a fenced write's transaction only updates
    * existing rows. InnoDB's upsert of a missing key takes a gap lock, and two transactions
    * upserting the same new unit deadlock (nearly every such race on MariaDB 10.11), which
    * would turn the losing writer's `conflict` into a retriable `unavailable`.
    */
-  private async createEpochRows(batches: readonly FencedBatch[]): Promise<void> {
-    const missing = distinct(batches.map((b) => b.unit).filter((unit) => !this.unitsWithEpochRow.has(unit))).sort();
+  private async createEpochRows(op: string, fences: readonly Fence[]): Promise<void> {
+    if (this.sqlite) return; // one writer at a time: no gap locks to avoid
+    const known = this.shared.unitsWithEpochRow;
+    const missing = distinct(fences.map((b) => b.unit).filter((unit) => !known.has(unit))).sort();
     if (missing.length === 0) return;
-    await this.run('appendMessages', async (db) => {
+    await this.run(op, async (db) => {
       for (const chunk of chunksOf(missing)) {
         await db('epochs').insert(chunk.map((unit) => ({ unit, epoch: NO_EPOCH }))).onConflict('unit').ignore();
       }
     });
-    for (const unit of missing) this.unitsWithEpochRow.add(unit);
+    for (const unit of missing) known.add(unit);
   }
 
   /** Throws the right refusal for a span that does not continue its conversation. */
@@ -490,7 +513,7 @@ export class KnexStore implements Store {
   // ---- plumbing
 
   private async run<T>(op: string, fn: (db: Knex) => Promise<T>): Promise<T> {
-    if (this.closed) throw new TroupeError('closed', `${op}: the store is closed`);
+    if (this.shared.closed) throw new TroupeError('closed', `${op}: the store is closed`);
     try {
       return await fn(this.knex);
     } catch (err) {
@@ -500,6 +523,25 @@ export class KnexStore implements Store {
 
   private transaction<T>(op: string, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
     return this.run(op, (db) => db.transaction(fn));
+  }
+
+  /**
+   * A write transaction: checks `given` (the call's own fence) and the bound fences first, under
+   * their epochs rows' locks (the lock order), then runs `fn`.
+   */
+  private async write<T>(op: string, given: Fence | undefined, fn: (trx: Knex.Transaction) => Promise<T>): Promise<T> {
+    const fences = given === undefined ? this.bound : [{ unit: given.unit, epoch: given.epoch }, ...this.bound];
+    if (fences.length === 0) return this.transaction(op, fn);
+    await this.createEpochRows(op, fences);
+    return this.transaction(op, async (trx) => {
+      await this.raiseEpochs(trx, op, fences);
+      return fn(trx);
+    });
+  }
+
+  /** A single-statement write: one statement without bound fences, a fenced transaction with them. */
+  private writeOne<T>(op: string, fn: (db: Knex | Knex.Transaction) => Promise<T>): Promise<T> {
+    return this.bound.length === 0 ? this.run(op, fn) : this.write(op, undefined, fn);
   }
 }
 

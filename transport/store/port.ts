@@ -8,16 +8,31 @@
  * Guarantees:
  * - **Durability.** A call that resolves has committed its transaction.
  * - **Atomicity.** Each method is one transaction: it happens wholly or not at all.
- * - **Fencing.** `appendMessages` refuses (with `stale_epoch`, not retriable) a batch whose epoch
- *   for a unit is older than the newest epoch the store has seen for that unit; a newer epoch
- *   becomes the newest. This is how a node that lost its claim is kept from writing.
+ * - **Fencing.** Every write that shapes a conversation's history carries the writer's `Fence`
+ *   (its placement unit and that unit's epoch): `appendMessages` (per batch), `addMembers`,
+ *   `removeMember` and `advanceReadSeq`. The store checks the fence inside the write's own
+ *   transaction, against the newest epoch it has seen for the unit in any of these writes: an
+ *   older epoch is refused whole with `stale_epoch` (not retriable; a StaleEpochError naming
+ *   the unit), the same or a newer one passes, and a newer one becomes the newest (kept only if
+ *   the transaction commits). This is how a node that lost its claim is kept from writing, even
+ *   if it wakes up with a write in hand after its successor wrote.
+ * - **Bound fences** (FenceableStore, the database store): `fencedBy(fences)` is a view of the
+ *   same database whose every write transaction, of any method, also checks those fences. A repo
+ *   node writes each shard through a view bound to the shard's own epoch (unit `repo/<shard>`),
+ *   so the database itself admits one writer per shard (docs/architecture.md, "Single writer
+ *   per repo shard").
  * - **Uniqueness.** (conversation, seq) and (conversation, sender, clientId) are unique; a
  *   batch that would break either fails whole with `conflict`.
  * - **Errors.** `conflict` for unique violations the caller can act on (a taken username);
- *   `unavailable` (retriable) when the database cannot be reached; `not_found` where named.
+ *   `unavailable` (retriable) when the database cannot be reached; `not_found` where named;
+ *   `stale_epoch` for a stale fence (see Fencing). Over gRPC (grpc.ts) a call lands only on the
+ *   repo node that owns its key's shard: a node that does not is refused with `not_owner` and
+ *   the call goes to the owner, so callers never see `not_owner`; a call no owner took before
+ *   its deadline is `unavailable`.
  *
  * Times are ms since the epoch. Ids are opaque strings made by the caller.
  */
+import { TroupeError } from '../errors.js';
 
 export interface UserRow {
   id: string;
@@ -77,11 +92,32 @@ export interface MembershipRow {
   readSeq: number;
 }
 
-export interface FencedBatch {
-  /** Placement unit that produced the writes, e.g. `upstream/3`. */
+/** Who makes a write: a placement unit and its fencing epoch (the unit's claim's create revision). */
+export interface Fence {
+  /** Placement unit that produced the write, e.g. `upstream/3`, `repo/17`. */
   unit: string;
   epoch: number;
+}
+
+export interface FencedBatch extends Fence {
   messages: MessageRow[];
+}
+
+/**
+ * The refusal of a write whose fence is older than the newest epoch seen for its unit: code
+ * `stale_epoch`, not retriable, naming the unit so that a writer can tell its own stale fence
+ * from its caller's. Across gRPC only the code and message travel.
+ */
+export class StaleEpochError extends TroupeError {
+  constructor(
+    op: string,
+    readonly unit: string,
+    readonly epoch: number,
+    readonly newest: number,
+  ) {
+    super('stale_epoch', `${op}: epoch ${epoch} of ${unit} is older than ${newest}`);
+    this.name = 'StaleEpochError';
+  }
 }
 
 export interface Store {
@@ -126,14 +162,17 @@ export interface Store {
   listMemberships(userId: string): Promise<MembershipRow[]>;
   /** Ids of users that share a direct conversation with `userId`. */
   directPeers(userId: string): Promise<string[]>;
-  /** Adds the users that are not members yet, in the given order; returns those added. */
-  addMembers(conv: string, userIds: readonly string[], joinedAt: number): Promise<string[]>;
+  /**
+   * Adds the users that are not members yet, in the given order; returns those added. Fenced
+   * (see Fencing): `stale_epoch` adds nothing.
+   */
+  addMembers(conv: string, userIds: readonly string[], joinedAt: number, fence: Fence): Promise<string[]>;
   /**
    * Removes a member. When the owner leaves, the longest-standing remaining member becomes owner
    * (null when none is left). Returns the conversation after the change, or null when `userId`
-   * was not a member.
+   * was not a member. Fenced (see Fencing): `stale_epoch` removes nothing.
    */
-  removeMember(conv: string, userId: string): Promise<ConversationRow | null>;
+  removeMember(conv: string, userId: string, fence: Fence): Promise<ConversationRow | null>;
 
   // ---- messages and cursors
   /**
@@ -147,10 +186,23 @@ export interface Store {
   listMessages(conv: string, after: number, limit: number): Promise<{ messages: MessageRow[]; more: boolean }>;
   /** Stored messages of `conv` among the given (sender, clientId) pairs. */
   findByClientIds(conv: string, keys: ReadonlyArray<{ from: string; clientId: string }>): Promise<MessageRow[]>;
-  /** Moves the cursor forward only; returns the cursor after the call (null: not a member). */
-  advanceReadSeq(conv: string, userId: string, seq: number): Promise<number | null>;
+  /**
+   * Moves the cursor forward only; returns the cursor after the call (null: not a member).
+   * Fenced (see Fencing): `stale_epoch` moves nothing.
+   */
+  advanceReadSeq(conv: string, userId: string, seq: number, fence: Fence): Promise<number | null>;
 
   /** Reads one row (`select 1`); rejects with `unavailable` when the database is unreachable. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A store that can bind fences to every write it makes (the database store; see Bound fences). */
+export interface FenceableStore extends Store {
+  /**
+   * A view of the same database whose every write transaction also checks `fences` (after any
+   * fence the call carries itself), refusing with `stale_epoch` like a call's own fence. Reads
+   * are unchanged. Views share the database's connections; closing any of them closes it.
+   */
+  fencedBy(fences: readonly Fence[]): FenceableStore;
 }

@@ -12,7 +12,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Knex } from 'knex';
 import { TroupeError } from '../errors.js';
-import type { FencedBatch } from './port.js';
+import { StaleEpochError, type FencedBatch } from './port.js';
 
 /** The seqs one call appends to one conversation (computed by the caller, in lock order). */
 export interface SeqSpan {
@@ -50,9 +50,7 @@ function statementsOf(db: BetterSqlite3.Database): Statements {
     for (const unit of [...newest.keys()].sort()) {
       const stored = Number((statements.raiseEpoch.get(unit, newest.get(unit) as number) as { epoch: number }).epoch);
       for (const b of batches) {
-        if (b.unit === unit && stored > b.epoch) {
-          throw new TroupeError('stale_epoch', `appendMessages: epoch ${b.epoch} of ${b.unit} is older than ${stored}`);
-        }
+        if (b.unit === unit && stored > b.epoch) throw new StaleEpochError('appendMessages', b.unit, b.epoch, stored);
       }
     }
     for (const span of spans) {

@@ -33,7 +33,7 @@ describe('logic actors when a dependency fails', function () {
     for (;;) {
       const { conv } = await bench.group(1);
       if (partitionFor(conv, UPSTREAM_PARTITIONS) === partition) {
-        await bench.database.addMembers(conv, [owner], Date.now());
+        await bench.database.addMembers(conv, [owner], Date.now(), { unit: 'spec/fixtures', epoch: 1 }); // a fixture, as no partition's actor
         return conv;
       }
     }

@@ -12,6 +12,8 @@ import { waitFor } from '../../support/wait-for.js';
 import { GATEWAYS, LogicBench } from './logic-bench.js';
 
 const [GW1, GW2] = GATEWAYS;
+/** The fence of fixture writes made straight to the database, as no partition's actor. */
+const SETUP = { unit: 'spec/session-fixtures', epoch: 1 };
 
 describe('SessionActor', function () {
   let bench: LogicBench;
@@ -52,7 +54,7 @@ describe('SessionActor', function () {
       const [alice, bob, carol] = [await bench.user(), await bench.user(), await bench.user()];
       await bench.direct(alice, bob);
       const { conv: group } = await bench.group(1);
-      await bench.database.addMembers(group, [alice, carol], Date.now()); // carol shares only a group with alice
+      await bench.database.addMembers(group, [alice, carol], Date.now(), SETUP); // carol shares only a group with alice
       const bob1 = await bench.connect(bob, GW1);
       const bob2 = await bench.connect(bob, GW2);
       const carol1 = await bench.connect(carol, GW1);
@@ -78,7 +80,7 @@ describe('SessionActor', function () {
     it('tells nobody when the user has no direct peers', async function () {
       const loner = await bench.user();
       const { conv } = await bench.group(2);
-      await bench.database.addMembers(conv, [loner], Date.now());
+      await bench.database.addMembers(conv, [loner], Date.now(), SETUP);
       const others = await Promise.all((await bench.database.getMembers(conv)).map((m) => bench.connect(m.userId, GW1)));
       const conn = await open(loner, GW1); // both records handled (committed) before returning
       await close(loner, conn);

@@ -1,14 +1,14 @@
 /**
  * GroupCommitStore (actors/repo/group-commit-store.ts) over a fake Store whose appendMessages
  * records its calls and can be held or made to fail: appends to a busy shard are combined, an
- * idle shard writes at once, a failed combined write is retried per caller, and every other
- * method passes through.
+ * idle shard writes at once, a failed combined write is retried per caller (unless the store's
+ * own bound fence refused it), and every other method passes through.
  */
 import { expect } from 'chai';
 import { GroupCommitStore } from '../../../actors/repo/group-commit-store.js';
 import { TroupeError, isTroupeError } from '../../../transport/errors.js';
 import { partitionFor } from '../../../transport/log/partitioner.js';
-import type { FencedBatch, MessageRow, Store } from '../../../transport/store/port.js';
+import { StaleEpochError, type FencedBatch, type MessageRow, type Store } from '../../../transport/store/port.js';
 import { waitFor } from '../../support/wait-for.js';
 
 const SHARDS = 8;
@@ -17,8 +17,8 @@ const SHARDS = 8;
 const PASS_THROUGH_ARITY: Record<Exclude<keyof Store, 'appendMessages'>, number> = {
   createUser: 1, getUser: 1, getUserByUsername: 1, getUsers: 1, insertRefreshToken: 1, getRefreshToken: 1,
   rotateRefreshToken: 3, revokeRefreshFamily: 1, createGroup: 2, getOrCreateDirect: 4, getConversation: 1,
-  getMembers: 1, getMember: 2, listMemberships: 1, directPeers: 1, addMembers: 3, removeMember: 2,
-  listMessages: 3, findByClientIds: 2, advanceReadSeq: 3, ping: 0, close: 0,
+  getMembers: 1, getMember: 2, listMemberships: 1, directPeers: 1, addMembers: 4, removeMember: 3,
+  listMessages: 3, findByClientIds: 2, advanceReadSeq: 4, ping: 0, close: 0,
 };
 const PASS_THROUGH = Object.keys(PASS_THROUGH_ARITY) as Array<keyof typeof PASS_THROUGH_ARITY>;
 
@@ -207,6 +207,25 @@ describe('GroupCommitStore', function () {
     expect(calls[0]).to.deep.equal([convs[0]]);
     expect(calls[1], 'the combined write').to.deep.equal([convs[1], stale, convs[3]]);
     expect(calls.slice(2).sort(), 'then each caller alone').to.deep.equal([[convs[1]], [convs[3]], [stale]].sort());
+  });
+
+  it("fails every caller of a combined write at once when the stale epoch is the store's own bound fence, a unit none of them carry", async function () {
+    const store = groupCommit(10);
+    const convs = convsInShard(6, 3, 'bound');
+    // A repo node's shard view: its bound unit is stale, whatever the callers' batches are.
+    fake.failWith = () => new StaleEpochError('appendMessages', 'repo/6', 1, 2);
+    const release = fake.holdAppends();
+    const first = settledState(store.appendMessages([batchOf(convs[0]!, 1, 7)]));
+    await nextTurn();
+    const queued = [settledState(store.appendMessages([batchOf(convs[1]!, 1, 7)])), settledState(store.appendMessages([batchOf(convs[2]!, 1, 7)]))];
+    release();
+
+    await waitFor(() => [first, ...queued].every((q) => q.state !== 'pending'), { message: 'every append to settle' });
+    for (const q of [first, ...queued]) {
+      expect(q.state).to.equal('rejected');
+      expect(q.error).to.be.instanceOf(StaleEpochError).with.property('unit', 'repo/6');
+    }
+    expect(fake.appendCalls.map(convsOf), 'no per-caller retries').to.deep.equal([[convs[0]], [convs[1], convs[2]]]);
   });
 
   it('rejects a lone caller with the store error, without a second attempt', async function () {

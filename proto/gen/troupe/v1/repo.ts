@@ -23,6 +23,11 @@ import {
  * The storage port (transport/store/port.ts) over gRPC: repo nodes serve it, gateways, logic
  * and task nodes call it (transport/store/grpc.ts, transport/store/grpc-service.ts).
  *
+ * Ownership: a repo node serves only the calls whose routing key (transport/store/grpc-routing.ts,
+ * computed from the request alone, the same on both sides) falls in a shard it owns; any other
+ * call is refused with `not_owner` before anything is done, and the caller sends it to the
+ * shard's owner.
+ *
  * One rpc per Store method (close() stays local). Each mirrors its method's arguments and
  * result; the method's doc comment in port.ts states what it guarantees. A failure is a gRPC
  * status whose trailing metadata `troupe-code` carries the exact TroupeError code
@@ -132,6 +137,17 @@ export interface MembershipRow {
     | undefined;
   /** The user's read cursor in it. */
   readSeq: number;
+}
+
+/**
+ * The placement unit a write comes from and its fencing epoch (Fence): the write is refused
+ * with `stale_epoch` when the store has seen a newer epoch for the unit.
+ */
+export interface Fence {
+  /** The placement unit, e.g. `upstream/3`. */
+  unit: string;
+  /** The unit's fencing epoch (its claim's create revision). */
+  epoch: number;
 }
 
 /** Writes of one placement unit, fenced by its epoch (FencedBatch). */
@@ -352,6 +368,8 @@ export interface AddMembersRequest {
   userIds: string[];
   /** Their join time. */
   joinedAt: number;
+  /** The writer's unit and epoch; always set. */
+  fence?: Fence | undefined;
 }
 
 /** Result of AddMembers. */
@@ -366,6 +384,8 @@ export interface RemoveMemberRequest {
   conv: string;
   /** The member to remove. */
   userId: string;
+  /** The writer's unit and epoch; always set. */
+  fence?: Fence | undefined;
 }
 
 /** Result of RemoveMember. */
@@ -424,6 +444,8 @@ export interface AdvanceReadSeqRequest {
   userId: string;
   /** The seq read up to. */
   seq: number;
+  /** The writer's unit and epoch; always set. */
+  fence?: Fence | undefined;
 }
 
 /** Result of AdvanceReadSeq. */
@@ -1056,6 +1078,73 @@ export const MembershipRow: MessageFns<MembershipRow> = {
       ? ConversationRow.fromPartial(object.conv)
       : undefined;
     message.readSeq = object.readSeq ?? 0;
+    return message;
+  },
+};
+
+function createBaseFence(): Fence {
+  return { unit: "", epoch: 0 };
+}
+
+export const Fence: MessageFns<Fence> = {
+  encode(message: Fence, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.unit !== "") {
+      writer.uint32(10).string(message.unit);
+    }
+    if (message.epoch !== 0) {
+      writer.uint32(16).int64(message.epoch);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Fence {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseFence();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.unit = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.epoch = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<Fence>, I>>(base?: I): Fence {
+    return Fence.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<Fence>, I>>(object: I): Fence {
+    const message = createBaseFence();
+    message.unit = object.unit ?? "";
+    message.epoch = object.epoch ?? 0;
     return message;
   },
 };
@@ -2919,7 +3008,7 @@ export const DirectPeersResponse: MessageFns<DirectPeersResponse> = {
 };
 
 function createBaseAddMembersRequest(): AddMembersRequest {
-  return { conv: "", userIds: [], joinedAt: 0 };
+  return { conv: "", userIds: [], joinedAt: 0, fence: undefined };
 }
 
 export const AddMembersRequest: MessageFns<AddMembersRequest> = {
@@ -2932,6 +3021,9 @@ export const AddMembersRequest: MessageFns<AddMembersRequest> = {
     }
     if (message.joinedAt !== 0) {
       writer.uint32(24).int64(message.joinedAt);
+    }
+    if (message.fence !== undefined) {
+      Fence.encode(message.fence, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -2973,6 +3065,14 @@ export const AddMembersRequest: MessageFns<AddMembersRequest> = {
             message.joinedAt = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.fence = Fence.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2993,6 +3093,7 @@ export const AddMembersRequest: MessageFns<AddMembersRequest> = {
     message.conv = object.conv ?? "";
     message.userIds = object.userIds?.map((e) => e) || [];
     message.joinedAt = object.joinedAt ?? 0;
+    message.fence = (object.fence !== undefined && object.fence !== null) ? Fence.fromPartial(object.fence) : undefined;
     return message;
   },
 };
@@ -3053,7 +3154,7 @@ export const AddMembersResponse: MessageFns<AddMembersResponse> = {
 };
 
 function createBaseRemoveMemberRequest(): RemoveMemberRequest {
-  return { conv: "", userId: "" };
+  return { conv: "", userId: "", fence: undefined };
 }
 
 export const RemoveMemberRequest: MessageFns<RemoveMemberRequest> = {
@@ -3063,6 +3164,9 @@ export const RemoveMemberRequest: MessageFns<RemoveMemberRequest> = {
     }
     if (message.userId !== "") {
       writer.uint32(18).string(message.userId);
+    }
+    if (message.fence !== undefined) {
+      Fence.encode(message.fence, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -3096,6 +3200,14 @@ export const RemoveMemberRequest: MessageFns<RemoveMemberRequest> = {
             message.userId = reader.string();
             continue;
           }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.fence = Fence.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3115,6 +3227,7 @@ export const RemoveMemberRequest: MessageFns<RemoveMemberRequest> = {
     const message = createBaseRemoveMemberRequest();
     message.conv = object.conv ?? "";
     message.userId = object.userId ?? "";
+    message.fence = (object.fence !== undefined && object.fence !== null) ? Fence.fromPartial(object.fence) : undefined;
     return message;
   },
 };
@@ -3543,7 +3656,7 @@ export const FindByClientIdsResponse: MessageFns<FindByClientIdsResponse> = {
 };
 
 function createBaseAdvanceReadSeqRequest(): AdvanceReadSeqRequest {
-  return { conv: "", userId: "", seq: 0 };
+  return { conv: "", userId: "", seq: 0, fence: undefined };
 }
 
 export const AdvanceReadSeqRequest: MessageFns<AdvanceReadSeqRequest> = {
@@ -3556,6 +3669,9 @@ export const AdvanceReadSeqRequest: MessageFns<AdvanceReadSeqRequest> = {
     }
     if (message.seq !== 0) {
       writer.uint32(24).int64(message.seq);
+    }
+    if (message.fence !== undefined) {
+      Fence.encode(message.fence, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -3597,6 +3713,14 @@ export const AdvanceReadSeqRequest: MessageFns<AdvanceReadSeqRequest> = {
             message.seq = longToNumber(reader.int64());
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.fence = Fence.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3617,6 +3741,7 @@ export const AdvanceReadSeqRequest: MessageFns<AdvanceReadSeqRequest> = {
     message.conv = object.conv ?? "";
     message.userId = object.userId ?? "";
     message.seq = object.seq ?? 0;
+    message.fence = (object.fence !== undefined && object.fence !== null) ? Fence.fromPartial(object.fence) : undefined;
     return message;
   },
 };
@@ -3931,7 +4056,7 @@ export const RepoService = {
     responseSerialize: (value: DirectPeersResponse): Buffer => Buffer.from(DirectPeersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): DirectPeersResponse => DirectPeersResponse.decode(value),
   },
-  /** Store.addMembers. Not idempotent (a repeat answers no added users). */
+  /** Store.addMembers, fenced. Not idempotent (a repeat answers no added users). */
   addMembers: {
     path: "/troupe.v1.Repo/AddMembers" as const,
     requestStream: false as const,
@@ -3941,7 +4066,7 @@ export const RepoService = {
     responseSerialize: (value: AddMembersResponse): Buffer => Buffer.from(AddMembersResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AddMembersResponse => AddMembersResponse.decode(value),
   },
-  /** Store.removeMember. Not idempotent (a repeat answers "not a member"). */
+  /** Store.removeMember, fenced. Not idempotent (a repeat answers "not a member"). */
   removeMember: {
     path: "/troupe.v1.Repo/RemoveMember" as const,
     requestStream: false as const,
@@ -3987,7 +4112,7 @@ export const RepoService = {
       Buffer.from(FindByClientIdsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): FindByClientIdsResponse => FindByClientIdsResponse.decode(value),
   },
-  /** Store.advanceReadSeq: forward only. */
+  /** Store.advanceReadSeq, fenced: forward only. */
   advanceReadSeq: {
     path: "/troupe.v1.Repo/AdvanceReadSeq" as const,
     requestStream: false as const,
@@ -4042,9 +4167,9 @@ export interface RepoServer extends UntypedServiceImplementation {
   listMemberships: handleUnaryCall<ListMembershipsRequest, ListMembershipsResponse>;
   /** Store.directPeers. */
   directPeers: handleUnaryCall<DirectPeersRequest, DirectPeersResponse>;
-  /** Store.addMembers. Not idempotent (a repeat answers no added users). */
+  /** Store.addMembers, fenced. Not idempotent (a repeat answers no added users). */
   addMembers: handleUnaryCall<AddMembersRequest, AddMembersResponse>;
-  /** Store.removeMember. Not idempotent (a repeat answers "not a member"). */
+  /** Store.removeMember, fenced. Not idempotent (a repeat answers "not a member"). */
   removeMember: handleUnaryCall<RemoveMemberRequest, RemoveMemberResponse>;
   /** Store.appendMessages: one transaction on the node that answers. Not idempotent. */
   appendMessages: handleUnaryCall<AppendMessagesRequest, AppendMessagesResponse>;
@@ -4052,7 +4177,7 @@ export interface RepoServer extends UntypedServiceImplementation {
   listMessages: handleUnaryCall<ListMessagesRequest, ListMessagesResponse>;
   /** Store.findByClientIds. */
   findByClientIds: handleUnaryCall<FindByClientIdsRequest, FindByClientIdsResponse>;
-  /** Store.advanceReadSeq: forward only. */
+  /** Store.advanceReadSeq, fenced: forward only. */
   advanceReadSeq: handleUnaryCall<AdvanceReadSeqRequest, AdvanceReadSeqResponse>;
   /** Store.ping: the node's database answers. */
   ping: handleUnaryCall<PingRequest, PingResponse>;
@@ -4299,7 +4424,7 @@ export interface RepoClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: DirectPeersResponse) => void,
   ): ClientUnaryCall;
-  /** Store.addMembers. Not idempotent (a repeat answers no added users). */
+  /** Store.addMembers, fenced. Not idempotent (a repeat answers no added users). */
   addMembers(
     request: AddMembersRequest,
     callback: (error: ServiceError | null, response: AddMembersResponse) => void,
@@ -4315,7 +4440,7 @@ export interface RepoClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AddMembersResponse) => void,
   ): ClientUnaryCall;
-  /** Store.removeMember. Not idempotent (a repeat answers "not a member"). */
+  /** Store.removeMember, fenced. Not idempotent (a repeat answers "not a member"). */
   removeMember(
     request: RemoveMemberRequest,
     callback: (error: ServiceError | null, response: RemoveMemberResponse) => void,
@@ -4379,7 +4504,7 @@ export interface RepoClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: FindByClientIdsResponse) => void,
   ): ClientUnaryCall;
-  /** Store.advanceReadSeq: forward only. */
+  /** Store.advanceReadSeq, fenced: forward only. */
   advanceReadSeq(
     request: AdvanceReadSeqRequest,
     callback: (error: ServiceError | null, response: AdvanceReadSeqResponse) => void,
