@@ -1,6 +1,7 @@
 /**
- * The repo role's store: the database store with message writes group-committed per repo
- * shard (DESIGN.md, "Storage": up to a few milliseconds or a few hundred rows per insert).
+ * The database store with message writes group-committed per repo shard (docs/architecture.md,
+ * "Group commit": up to a few milliseconds or a few hundred rows per insert): embedded mode's
+ * store, and each repo shard's (shard-stores.ts).
  *
  * A conversation belongs to shard `repoShardOf(conv, shards)`. Each shard has at most one
  * write in flight; appends that arrive meanwhile wait and go together in the next transaction

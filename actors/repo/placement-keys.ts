@@ -1,6 +1,6 @@
 /**
- * Where repo placement lives in the coordinator, and what its values hold (DESIGN.md,
- * "Placement through etcd leases"):
+ * Where repo placement lives in the coordinator, and what its values hold (docs/architecture.md,
+ * "Single writer per repo shard"):
  *
  * - `/troupe/<cluster>/nodes/repo/<nodeId>`: a live repo node, under its lease;
  * - `/troupe/<cluster>/claims/repo/<shard>`: the claim of a shard by its owner, under the

@@ -1,5 +1,5 @@
 /**
- * Which repo shards this repo node serves (DESIGN.md, "Placement through etcd leases").
+ * Which repo shards this repo node serves (docs/architecture.md, "Single writer per repo shard").
  *
  * The node registers itself under its lease and watches the registry of live repo nodes. From
  * that list every node computes the ideal owner of every shard by rendezvous hashing

@@ -1,6 +1,6 @@
 /**
  * The routing table of logic and gateway nodes: which repo node owns each repo shard, kept
- * current by a watch on the shards' claims (DESIGN.md, "Placement through etcd leases").
+ * current by a watch on the shards' claims (docs/architecture.md, "Single writer per repo shard").
  *
  * `start()` reads every claim and watches from the revision it read them at, so no change falls
  * between the two. A key's shard is `repoShardOf(key, shards)` (placement-keys.ts), the same

@@ -1,5 +1,5 @@
 /**
- * The storage port: everything Troupe keeps durably (DESIGN.md, "Storage").
+ * The storage port: everything Troupe keeps durably (docs/architecture.md, "Store").
  *
  * One implementation, `knex.ts`, over SQLite (better-sqlite3, embedded mode) or MySQL/MariaDB
  * (mysql2, cluster mode), with the same migrations from sql/. It passes
