@@ -2,7 +2,7 @@
  * The one error type of Troupe.
  *
  * Every failure that crosses a module boundary is a TroupeError with a stable `code`. The
- * protocol's codes (PROTOCOL.md) are a subset; the rest are internal and are mapped to a
+ * protocol's codes (docs/protocol.md) are a subset; the rest are internal and are mapped to a
  * protocol code at the edge (see actors/gateway/error-map.ts) so clients only ever see the
  * codes the contract names. `retriable` says whether the same call may succeed later without
  * any change by the caller; only `retry()` below retries, and only retriable errors.

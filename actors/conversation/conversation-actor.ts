@@ -1,5 +1,5 @@
 /**
- * The conversation actor (DESIGN.md, "Sending a message", steps 3–4): one per conversation
+ * The conversation actor (docs/architecture.md, "The send path, step by step", steps 3–4): one per conversation
  * (direct or group), on the logic node that hosts the conversation's upstream partition.
  *
  * It alone assigns seqs of its conversation: sends go through its write pipeline
