@@ -25,21 +25,27 @@
  * again with a new lease. `stop()` drains: every shard is flushed and released, then the
  * registration is deleted, and the other nodes claim the shards as their ideal owners change.
  *
- * Lifecycle callbacks, for the node's unit registry: `onClaiming` when the node starts trying to
- * claim a shard it should own, `onAcquire` once it owns it, `onRelease` (awaited) while it
- * flushes a shard it hands off, `onReleased` once the shard is no longer its own: its claim
- * deleted, or a claim it was trying to get no longer its to take, or (with a reason) lost
- * without a hand-off.
+ * Each shard is a unit `repo/<shard>` with the lifecycle every unit shares
+ * (actors/runtime/unit-lifecycle.ts): claiming → hosted → draining → released, or fenced when it
+ * is lost without a hand-off. Claims and releases go through it, so they are retried with backoff,
+ * a claim the node's own lease already holds (an answer lost to a timeout) is adopted, and a
+ * shard that cannot be claimed or released after its retries, or whose claim another node holds
+ * for too long, is escalated (the node exits for its supervisor) instead of being retried in
+ * silence. `onAcquire` is called once the node owns a shard, `onRelease` (awaited) while it
+ * flushes a shard it hands off.
  */
 import type { Coordinator, Lease, WatchEvent, Watcher } from '../../transport/coord/port.js';
 import { TroupeError } from '../../transport/errors.js';
 import type { Logger } from '../runtime/logger.js';
+import { UnitLifecycle, type Escalate, type UnitLifecycleSettings } from '../runtime/unit-lifecycle.js';
+import type { UnitProbe, UnitRegistry } from '../runtime/unit-registry.js';
 import {
   encodeRepoNode,
   repoClaimKey,
   repoClaimsPrefix,
   repoNodeKey,
   repoNodesPrefix,
+  repoShardUnit,
   shardOfClaimKey,
 } from './placement-keys.js';
 import { idealShards } from './rendezvous.js';
@@ -57,20 +63,19 @@ export interface ShardPlacementOptions {
   ops?: string;
   /** Number of repo shards; the same on every node of the cluster. */
   shards: number;
-  /** Called when the node starts trying to claim a shard it should own (once per attempt to own it). */
-  onClaiming?(shard: number): void;
   /** Called once the shard is claimed and before it appears in `owned()`. */
   onAcquire?(shard: number, epoch: number): void;
   /** Awaited before a handed-off shard's claim is deleted: flush its writes. */
   onRelease?(shard: number): Promise<void>;
-  /**
-   * Called once a shard reported by `onClaiming` or `onAcquire` is no longer this node's: its claim
-   * deleted after the hand-off, or no longer to be claimed. `reason` is set when it was lost
-   * without a hand-off (the lease lost, the claim deleted by someone else).
-   */
-  onReleased?(shard: number, reason?: string): void;
   /** Pause before trying again a claim another node still holds, or a failed call. Default 200. */
   claimRetryMs?: number;
+  /** Retries of claims and releases, and how long a claim held elsewhere is waited for. */
+  lifecycle?: UnitLifecycleSettings;
+  /** Where each shard's state is reported (readiness, `/units`), with its live figures. */
+  units?: UnitRegistry;
+  probe?(shard: number): UnitProbe;
+  /** A shard that cannot be claimed or released after its retries. Default: logged only. */
+  onEscalate?: Escalate;
   logger: Logger;
 }
 
@@ -93,8 +98,10 @@ export class ShardPlacement {
   private readonly held = new Map<number, number>();
   /** Shards served: held and not being handed off. */
   private readonly serving = new Set<number>();
-  /** Shards reported to `onClaiming` and not yet acquired or released. */
+  /** Shards being claimed: not yet acquired, nor given up. */
   private readonly claiming = new Set<number>();
+  /** Each shard's lifecycle (claims, releases, states), made on first use. */
+  private readonly lifecycles = new Map<number, UnitLifecycle>();
   private looping = false;
   private dirty = false;
   private reconciling: Promise<void> = Promise.resolve();
@@ -209,7 +216,7 @@ export class ShardPlacement {
     this.serving.clear();
     this.held.clear();
     this.claiming.clear();
-    for (const shard of reported) this.released(shard, 'the etcd lease was lost');
+    for (const shard of reported) this.lifecycleOf(shard).lost('the etcd lease was lost');
     clearTimeout(this.retryTimer);
     this.log.error('lease lost; stopped serving every repo shard', { shards: dropped });
     this.rejectWaiters();
@@ -237,7 +244,7 @@ export class ShardPlacement {
       this.log.error('a held repo shard claim was deleted by someone else; stopped serving it', { shard, epoch });
       this.serving.delete(shard);
       this.held.delete(shard);
-      this.released(shard, 'its claim was deleted by someone else');
+      this.lifecycleOf(shard).lost('its claim was deleted by someone else');
     }
     if (this.ideal.has(shard) && !this.serving.has(shard)) this.schedule();
   };
@@ -305,23 +312,14 @@ export class ShardPlacement {
 
   /** Claims `shard` (or serves again a claim still held); false when it must be tried again. */
   private async take(shard: number): Promise<boolean> {
-    const { lease, nodeId, address } = this.options;
+    const lifecycle = this.lifecycleOf(shard);
     let epoch = this.held.get(shard);
     if (epoch === undefined) {
-      if (!this.claiming.has(shard)) {
-        this.claiming.add(shard);
-        this.callback('onClaiming', shard, () => this.options.onClaiming?.(shard));
-      }
-      const key = repoClaimKey(this.options.cluster, shard);
-      try {
-        const claim = await lease.claim(key, encodeRepoNode({ nodeId, address }));
-        // A claim whose answer was lost (a timeout) exists under our own lease: adopt it.
-        epoch = claim?.createRevision ?? (await this.ownClaimEpoch(key));
-      } catch (err) {
-        if (this.phase === 'running') this.log.warn('repo shard claim failed; will retry', { shard, error: String(err) });
-        return false;
-      }
-      if (epoch === undefined) return false; // another node still holds it
+      this.claiming.add(shard);
+      const claimed = await lifecycle.tryClaim(() => this.phase === 'running');
+      // Escalated (the node is on its way out): nothing more to try. Otherwise held elsewhere.
+      if (claimed === null) return lifecycle.escalated || this.phase !== 'running';
+      epoch = claimed;
       if (this.phase === 'lost') return true;
       this.held.set(shard, epoch);
       if (this.phase !== 'running') return true; // stopping: the drain releases it
@@ -333,18 +331,37 @@ export class ShardPlacement {
       this.log.error('onAcquire failed; serving the shard anyway', { shard, epoch, error: String(err) });
     }
     this.serving.add(shard);
+    const probe = this.options.probe;
+    lifecycle.hosted(probe === undefined ? () => ({ inFlight: 0, oldestInFlightMs: 0, parked: 0 }) : () => probe(shard));
     this.log.debug('repo shard acquired', { shard, epoch });
     return true;
   }
 
-  private async ownClaimEpoch(key: string): Promise<number | undefined> {
-    const kv = await this.options.coord.get(key);
-    return kv !== null && kv.leaseId === this.options.lease.id ? kv.createRevision : undefined;
+  private lifecycleOf(shard: number): UnitLifecycle {
+    let lifecycle = this.lifecycles.get(shard);
+    if (lifecycle === undefined) {
+      const { cluster, nodeId, address, lease, units, onEscalate } = this.options;
+      lifecycle = new UnitLifecycle({
+        claimRetryMs: this.retryMs,
+        ...this.options.lifecycle,
+        unit: repoShardUnit(shard),
+        claimKey: repoClaimKey(cluster, shard),
+        claimValue: encodeRepoNode({ nodeId, address }),
+        lease,
+        onEscalate: onEscalate ?? (() => undefined),
+        logger: this.log,
+        ...(units ? { registry: units } : {}),
+      });
+      this.lifecycles.set(shard, lifecycle);
+    }
+    return lifecycle;
   }
 
-  /** Stops serving `shard`, flushes it, then deletes its claim; false when the delete must be retried. */
+  /** Stops serving `shard`, flushes it, then deletes its claim (with retries; escalated if it cannot). */
   private async handOff(shard: number): Promise<boolean> {
+    const lifecycle = this.lifecycleOf(shard);
     if (this.serving.delete(shard)) {
+      lifecycle.draining();
       try {
         await this.options.onRelease?.(shard);
       } catch (err) {
@@ -353,31 +370,18 @@ export class ShardPlacement {
       }
     }
     if (this.phase === 'lost') return true;
-    try {
-      await this.options.lease.release(repoClaimKey(this.options.cluster, shard));
-    } catch (err) {
-      this.log.warn('repo shard release failed; will retry', { shard, error: String(err) });
-      return false;
-    }
+    await lifecycle.release();
+    if (lifecycle.escalated) return true; // the node is on its way out; the claim goes with its lease
     this.held.delete(shard);
+    this.claiming.delete(shard);
     this.log.debug('repo shard released', { shard });
-    this.released(shard);
     return true;
   }
 
-  /** Tells `onReleased`; `reason` when the shard was lost without a hand-off. */
-  private released(shard: number, reason?: string): void {
+  /** A shard being claimed is no longer this node's to take. */
+  private released(shard: number): void {
     this.claiming.delete(shard);
-    this.callback('onReleased', shard, () => this.options.onReleased?.(shard, reason));
-  }
-
-  /** Runs a lifecycle callback; one that throws is logged and changes nothing here. */
-  private callback(name: string, shard: number, run: () => void): void {
-    try {
-      run();
-    } catch (err) {
-      this.log.error(`${name} failed`, { shard, error: String(err) });
-    }
+    this.lifecycleOf(shard).abandon();
   }
 
   private retryLater(): void {

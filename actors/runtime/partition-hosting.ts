@@ -125,7 +125,7 @@ export class PartitionHosting<M> implements ConsumerListener {
       ...this.options.lifecycle,
       unit,
       claimKey: `/troupe/${this.options.cluster}/claims/${unit}`,
-      nodeId: this.options.nodeId,
+      claimValue: this.options.nodeId,
       lease: this.options.lease,
       onEscalate: this.options.onEscalate,
       logger: this.options.logger,

@@ -20,7 +20,7 @@
  * `/readyz` and `troupe status` show it.
  */
 import type { Lease } from '../../transport/coord/port.js';
-import { asTroupeError, retry, type TroupeError } from '../../transport/errors.js';
+import { asTroupeError, retry, TroupeError } from '../../transport/errors.js';
 import type { TroupeMetrics } from '../metrics.js';
 import type { Logger } from './logger.js';
 import type { UnitProbe, UnitRegistry } from './unit-registry.js';
@@ -46,8 +46,8 @@ export interface UnitLifecycleOptions extends UnitLifecycleSettings {
   unit: string;
   /** `/troupe/<cluster>/claims/<unit>`. */
   claimKey: string;
-  /** The claim's value: the owner's node id. */
-  nodeId: string;
+  /** The claim's value: the owner's node id (repo shards: the node's id and address). */
+  claimValue: string;
   lease: Lease;
   registry?: UnitRegistry;
   onEscalate: Escalate;
@@ -58,6 +58,9 @@ export interface UnitLifecycleOptions extends UnitLifecycleSettings {
 export class UnitLifecycle {
   private currentEpoch: number | null = null;
   private claimed = false;
+  /** When the current claiming began (ms); null while not claiming. */
+  private claimingSince: number | null = null;
+  private hasEscalated = false;
 
   constructor(private readonly options: UnitLifecycleOptions) {}
 
@@ -69,41 +72,69 @@ export class UnitLifecycle {
     return this.currentEpoch;
   }
 
+  /** The unit was escalated: the node is on its way out, nothing more is tried. */
+  get escalated(): boolean {
+    return this.hasEscalated;
+  }
+
   /**
    * Takes the claim; resolves with its epoch, or null when `wanted()` turned false first (the
    * unit was revoked, the lease lost) or the claim was escalated.
    */
   async claim(wanted: () => boolean): Promise<number | null> {
-    const { lease, claimKey, nodeId, unit, registry } = this.options;
-    registry?.enter(unit, 'claiming', { epoch: null });
-    const waitUntil = Date.now() + (this.options.maxClaimWaitMs ?? 60_000);
     for (;;) {
-      if (!wanted()) return this.abandonClaim();
-      let claim;
-      try {
-        claim = await this.withRetries('claim', () => lease.claim(claimKey, nodeId), wanted);
-      } catch (raw) {
-        const err = asTroupeError(raw);
-        if (!wanted() || err.code === 'closed') return this.abandonClaim(); // revoked, or the lease ended: not ours to escalate
-        this.escalate('claim', err);
+      if (!wanted()) return this.abandon();
+      const epoch = await this.tryClaim(wanted);
+      if (epoch !== null) {
+        if (wanted()) return epoch;
+        await this.release();
         return null;
       }
-      if (claim !== null) {
-        this.claimed = true;
-        if (!wanted()) {
-          await this.release();
-          return null;
-        }
-        this.currentEpoch = claim.createRevision;
-        return claim.createRevision;
-      }
-      // Another node still holds it: it releases once it has drained, or its lease runs out.
-      if (Date.now() > waitUntil) {
-        this.escalate('claim', asTroupeError(new Error(`claim ${claimKey} held by another node for too long`)));
-        return null;
-      }
+      if (this.hasEscalated || this.claimingSince === null) return null; // escalated, or the lease ended
       await new Promise((resolve) => setTimeout(resolve, this.options.claimRetryMs ?? 200).unref());
     }
+  }
+
+  /**
+   * One attempt at the claim (errors reaching the coordinator retried): its epoch, or null while
+   * another node holds it. For callers that reconcile in passes (repo shards) rather than wait.
+   * Escalates when the attempt keeps failing, or when the claim has been held elsewhere for
+   * longer than `maxClaimWaitMs` since this claiming began.
+   */
+  async tryClaim(wanted: () => boolean = () => true): Promise<number | null> {
+    if (this.hasEscalated) return null;
+    const { lease, claimKey, claimValue, unit, registry } = this.options;
+    if (this.claimingSince === null) {
+      this.claimingSince = Date.now();
+      registry?.enter(unit, 'claiming', { epoch: null });
+    }
+    let claim;
+    try {
+      claim = await this.withRetries('claim', () => lease.claim(claimKey, claimValue), wanted);
+    } catch (raw) {
+      const err = asTroupeError(raw);
+      if (err.code === 'closed') this.abandon(); // the lease ended: not ours to escalate
+      else if (wanted()) this.escalate('claim', err);
+      return null;
+    }
+    if (claim !== null) {
+      this.claimed = true;
+      this.claimingSince = null;
+      this.currentEpoch = claim.createRevision;
+      return claim.createRevision;
+    }
+    // Another node still holds it: it releases once it has drained, or its lease runs out.
+    if (Date.now() - this.claimingSince > (this.options.maxClaimWaitMs ?? 60_000)) {
+      this.escalate('claim', new TroupeError('unavailable', `claim ${claimKey} held by another node for too long`));
+    }
+    return null;
+  }
+
+  /** No longer to be claimed (revoked, or no longer this node's to own): the unit leaves the registry. */
+  abandon(): null {
+    this.claimingSince = null;
+    if (!this.claimed) this.options.registry?.enter(this.options.unit, 'released');
+    return null;
   }
 
   hosted(probe: () => UnitProbe): void {
@@ -136,18 +167,16 @@ export class UnitLifecycle {
       }
     }
     this.currentEpoch = null;
+    this.claimingSince = null;
     registry?.enter(unit, 'released');
   }
 
-  /** The claim is gone with the lease: nothing to release, and nothing hosted any more. */
-  lost(): void {
+  /** The claim is gone without a release (with the lease, or deleted by someone else). */
+  lost(reason = 'lease lost'): void {
     this.claimed = false;
-    this.options.registry?.enter(this.options.unit, 'fenced', { reason: 'lease lost' });
-  }
-
-  private abandonClaim(): null {
-    this.options.registry?.enter(this.options.unit, 'released');
-    return null;
+    this.claimingSince = null;
+    this.currentEpoch = null;
+    this.options.registry?.enter(this.options.unit, 'fenced', { reason });
   }
 
   private withRetries<T>(step: 'claim' | 'release', call: () => Promise<T>, wanted: () => boolean): Promise<T> {
@@ -162,6 +191,7 @@ export class UnitLifecycle {
 
   private escalate(step: EscalationStep, error: TroupeError): void {
     const { logger, metrics, unit, registry } = this.options;
+    this.hasEscalated = true;
     logger.error(`unit could not ${step === 'host' ? 'be hosted' : step === 'claim' ? 'be claimed' : 'be released'}; escalating`, { unit, error: error.message });
     metrics?.unitEscalations.inc({ step });
     registry?.enter(unit, 'fenced', { reason: `${step} failed: ${error.message}` });

@@ -75,23 +75,18 @@ export async function startRepoRole(ctx: RoleContext, ports: RepoPorts): Promise
     address,
     ...(ports.ops === undefined ? {} : { ops: ports.ops }),
     shards: config.repo.shards,
-    onClaiming: (shard) => units.enter(repoShardUnit(shard), 'claiming'),
     onAcquire: (shard, epoch) => {
       shards.acquire(shard, epoch);
-      const unit = repoShardUnit(shard);
-      units.enter(unit, 'hosted', { epoch });
-      units.attachProbe(unit, () => ({ inFlight: shards.inFlight(shard), oldestInFlightMs: 0, parked: 0 }));
       metrics.repoShardsOwned.set(placement.owned().size + 1);
     },
     onRelease: async (shard) => {
-      units.enter(repoShardUnit(shard), 'draining');
       await shards.release(shard);
       metrics.repoShardsOwned.set(placement.owned().size);
     },
-    onReleased: (shard, reason) => {
-      if (reason === undefined) units.enter(repoShardUnit(shard), 'released');
-      else units.enter(repoShardUnit(shard), 'fenced', { reason });
-    },
+    units,
+    probe: (shard) => ({ inFlight: shards.inFlight(shard), oldestInFlightMs: 0, parked: 0 }),
+    lifecycle: { maxClaimWaitMs: config.shutdown.drainTimeoutMs + 3 * config.cluster.leaseTtlMs },
+    onEscalate: ctx.escalate,
     logger,
   });
   try {
