@@ -11,9 +11,10 @@ import { expect } from 'chai';
 import { Etcd3 } from 'etcd3';
 import { repoClaimKey, repoClaimsPrefix, repoNodeKey } from '../../../actors/repo/placement-keys.js';
 import { idealShards } from '../../../actors/repo/rendezvous.js';
-import { ShardPlacement } from '../../../actors/repo/shard-placement.js';
+import { ShardPlacement, type ShardPlacementOptions } from '../../../actors/repo/shard-placement.js';
 import { ShardRoutes } from '../../../actors/repo/shard-routes.js';
 import type { Logger } from '../../../actors/runtime/logger.js';
+import { UnitRegistry } from '../../../actors/runtime/unit-registry.js';
 import { startEtcd, type EtcdService } from '../../../bin/services/etcd.js';
 import { EtcdCoordinator } from '../../../transport/coord/etcd.js';
 import { LocalCoordinator } from '../../../transport/coord/local.js';
@@ -141,7 +142,7 @@ function describeShardPlacement(name: string, backendFactory: () => Backend): vo
       await backend.cleanup();
     });
 
-    async function startNode(id: string, shards = SHARDS): Promise<TestNode> {
+    async function startNode(id: string, shards = SHARDS, extra: Partial<ShardPlacementOptions> = {}): Promise<TestNode> {
       const coord = backend.connect();
       const lease = new GivableLease(await coord.grantLease(TTL_MS));
       const node: TestNode = {
@@ -175,6 +176,7 @@ function describeShardPlacement(name: string, backendFactory: () => Backend): vo
           const claim = await coord.get(repoClaimKey(cluster, shard));
           history.push(claim?.leaseId === lease.id ? `flushed ${id} ${shard}` : `flushed WITHOUT CLAIM ${id} ${shard}`);
         },
+        ...extra,
       });
       nodes.push(node);
       await node.placement.start();
@@ -367,6 +369,30 @@ function describeShardPlacement(name: string, backendFactory: () => Backend): vo
       expect(b.releases, 'no flush by a node that lost its lease').to.deep.equal([]);
       await expectTroupeRejection(b.placement.whenReady(), 'closed');
       expect(a.errors).to.deep.equal([]);
+    });
+
+    it('escalates the shards it should own whose claims another node holds for too long, and reports them', async function () {
+      let unstick!: () => void;
+      const stuck = new Promise<void>((resolve) => (unstick = resolve));
+      const a = await startNode('repo-a', SHARDS, { onRelease: () => stuck }); // its flush never ends
+      await waitFor(() => a.placement.ready(), { ...WAIT, message: 'repo-a owns every shard' });
+      const units = new UnitRegistry();
+      const escalations: string[] = [];
+      const b = await startNode('repo-b', SHARDS, {
+        units,
+        lifecycle: { maxClaimWaitMs: 300 },
+        onEscalate: (unit, step) => escalations.push(`${unit} ${step}`),
+      });
+      const expected = idealShards('repo-b', ['repo-a', 'repo-b'], SHARDS).map((shard) => `repo/${shard} claim`);
+      try {
+        await waitFor(() => escalations.length === expected.length, { ...WAIT, message: 'every shard of repo-b escalated' });
+        expect([...escalations].sort()).to.deep.equal([...expected].sort());
+        expect(units.ready()).to.equal(false);
+        expect(units.problems().every((problem) => /^repo\/\d+ is fenced: claim failed: /.test(problem)), units.problems().join('; ')).to.equal(true);
+        expect(b.placement.owned().size).to.equal(0);
+      } finally {
+        unstick();
+      }
     });
 
     it('registers a running node again when its registration is deleted, keeping its shards', async function () {
