@@ -94,6 +94,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
 
   'ops.host':                         text(),
   'ops.port':                         int(0, 65535),
+  'ops.advertise':                    textOrEmpty(),
 
   'gateway.host':                     text(),
   'gateway.port':                     int(0, 65535),

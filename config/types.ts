@@ -64,6 +64,8 @@ export interface TroupeConfig {
     host: string;
     /** 0 picks a free one. */
     port: number;
+    /** The ops URL other machines reach (registration, `troupe status`); '' derives it from host and port. */
+    advertise: string;
   };
   gateway: {
     host: string;

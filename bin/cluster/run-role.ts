@@ -102,7 +102,7 @@ export async function runClusterRole(
   try {
     if (role !== 'gateway') {
       ops = await startOpsServer({ host: config.ops.host, port: config.ops.port, metrics, status });
-      await advertise(ports, advertisedHttpUrl(config.ops.host, ops.port), logger);
+      await advertise(ports, config.ops.advertise !== '' ? config.ops.advertise : advertisedHttpUrl(config.ops.host, ops.port), logger);
     }
     running = await start(ctx, ports);
   } catch (err) {
@@ -112,7 +112,7 @@ export async function runClusterRole(
     throw err;
   }
   const started = running;
-  if (started.opsUrl !== undefined) await advertise(ports, started.opsUrl, logger);
+  if (started.opsUrl !== undefined) await advertise(ports, config.ops.advertise !== '' ? config.ops.advertise : started.opsUrl, logger);
   logger.info(`troupe ${role} started`, { nodeId: config.node.id, cluster: config.node.cluster, ...(ops ? { opsPort: ops.port } : {}), ops: ports.ops, ...started.describe });
 
   drainOnSignal({

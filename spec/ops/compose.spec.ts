@@ -212,16 +212,23 @@ describe('compose.yaml (parsed by docker-compose config)', function () {
     for (const repo of rolesOf('repo')) expect(repo.config.rpc.advertise, repo.name).to.equal(`${repo.name}:${repo.config.rpc.port}`);
   });
 
-  it('creates im-upstream and im-task with the names and partition counts the nodes are configured with', function () {
+  it('creates im-upstream, im-task and the dead-letter topic with the names and partition counts the nodes are configured with', function () {
     const init = services['kafka-init']!;
     const script = [...commandOf({ command: init.entrypoint ?? [] }), ...commandOf(init)].join(' ');
     const created = new Map<string, number>();
     for (const [, topic, partitions] of script.matchAll(/--topic\s+(\S+)\s+--partitions\s+(\d+)/g)) created.set(topic!, Number(partitions));
     const { log } = rolesOf('logic')[0]!.config;
-    expect(Object.fromEntries(created)).to.deep.equal({ [log.upstreamTopic]: log.upstreamPartitions, [log.taskTopic]: log.taskPartitions });
+    expect(Object.fromEntries(created)).to.deep.equal({ [log.upstreamTopic]: log.upstreamPartitions, [log.taskTopic]: log.taskPartitions, [log.deadLetterTopic]: 1 });
     expect(script).to.include('--if-not-exists');
     for (const node of nodes) {
       expect([node.config.log.upstreamTopic, node.config.log.upstreamPartitions], node.name).to.deep.equal([log.upstreamTopic, log.upstreamPartitions]);
+    }
+  });
+
+  it('has every node advertise an ops URL other containers reach, on the port it serves ops at', function () {
+    for (const node of nodes.filter((n) => n.command !== 'migrate')) {
+      const port = node.name.startsWith('gateway') ? node.config.gateway.port : node.config.ops.port;
+      expect(node.config.ops.advertise, node.name).to.equal(`http://${node.name}:${port}`);
     }
   });
 
