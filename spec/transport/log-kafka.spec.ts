@@ -11,7 +11,8 @@
  */
 
 import { expect } from 'chai';
-import { createServer, type AddressInfo } from 'node:net';
+import { connect as connectSocket, createServer, type AddressInfo } from 'node:net';
+import type { ISocketFactory, Kafka, KafkaConfig } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TroupeError } from '../../transport/errors.js';
 import { KafkaLog, type KafkaLogOptions } from '../../transport/log/kafka.js';
@@ -51,6 +52,31 @@ async function closedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
+}
+
+/** SyncGroup's API key in the Kafka protocol. */
+const SYNC_GROUP = 14;
+
+/**
+ * kafkajs clients whose next SyncGroup request, once `late.armed` is set, leaves `late.delayMs`
+ * late: a follower slower than its group's leader (kafkajs writes each request, size prefix
+ * first, in one buffer).
+ */
+function clientsWithLateSync(late: { armed: boolean; delayMs: number }): (config: KafkaConfig) => Kafka {
+  const socketFactory: ISocketFactory = ({ host, port, onConnect }) => {
+    const socket = connectSocket({ host, port }, onConnect);
+    const write = socket.write.bind(socket) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    socket.write = ((chunk: unknown, ...rest: unknown[]) => {
+      if (late.armed && Buffer.isBuffer(chunk) && chunk.length >= 6 && chunk.readInt16BE(4) === SYNC_GROUP) {
+        late.armed = false;
+        setTimeout(() => write(chunk, ...rest), late.delayMs);
+        return true;
+      }
+      return write(chunk, ...rest);
+    }) as typeof socket.write;
+    return socket;
+  };
+  return (config) => kafkaClientForMock({ ...config, socketFactory });
 }
 
 /** A listener that keeps the records it receives. */
@@ -161,6 +187,58 @@ describe('KafkaLog (librdkafka mock, 1 broker)', function () {
       expect(revoked, 'A revoked all four').to.have.length(4);
       for (const at of revoked) expect(at, 'onRevoked after the batch').to.be.greaterThan(done);
       for (const at of assignedToB) expect(at, 'B assigned after A revoked').to.be.greaterThan(Math.max(...revoked));
+    });
+
+    it("a running member whose SyncGroup comes after the leader's (the mock answers INVALID_REQUEST) joins again instead of failing", async function () {
+      this.timeout(60_000);
+      const topic = uniqueName('kafka-late-sync');
+      await log.createTopics([{ topic, partitions: 4 }]);
+      const groupId = uniqueName('g');
+      const late = { armed: false, delayMs: 1500 };
+      const crashes: string[] = [];
+      const failed: unknown[] = [];
+      const slowLog = new KafkaLog({
+        brokers: mock.brokers,
+        createClient: clientsWithLateSync(late),
+        onError: (error, what) => void (what.includes('crashed') && crashes.push(String((error as { cause?: { type?: string } }).cause?.type ?? (error as { type?: string }).type))),
+        onMemberFailed: (_group, error) => void failed.push(error),
+        ...FAST,
+      });
+      try {
+        const held = { A: new Set<number>(), B: new Set<number>(), C: new Set<number>() };
+        const received: LogRecord[] = [];
+        const holding = (name: keyof typeof held): ConsumerListener => ({
+          onAssigned: async (tps) => void tps.forEach((tp) => held[name].add(tp.partition)),
+          onRevoked: async (tps) => void tps.forEach((tp) => held[name].delete(tp.partition)),
+          onRecords: async (_tp, batch) => void received.push(...batch),
+        });
+        const a = log.consumer({ groupId, topics: [topic], fromBeginning: true });
+        consumers.push(a);
+        await a.start(holding('A')); // first member: the leader of every generation
+        const b = slowLog.consumer({ groupId, topics: [topic], fromBeginning: true });
+        consumers.push(b);
+        await b.start(holding('B'));
+        await waitFor(() => held.A.size > 0 && held.B.size > 0, { timeoutMs: 20_000, message: 'A and B hold partitions' });
+
+        // C joins: in that rebalance B's SyncGroup reaches the mock after A's has made the group up.
+        late.armed = true;
+        const c = log.consumer({ groupId, topics: [topic], fromBeginning: true });
+        consumers.push(c);
+        await c.start(holding('C'));
+        await waitFor(() => crashes.length > 0, { timeoutMs: 20_000, message: "B's consumer crashed on its late SyncGroup" });
+        expect(crashes[0], 'what the mock answered the late SyncGroup').to.equal('INVALID_REQUEST');
+        await waitFor(() => held.A.size + held.B.size + held.C.size === 4 && held.B.size > 0 && held.C.size > 0, {
+          timeoutMs: 30_000,
+          message: 'B joined again and the three members hold the four partitions',
+        });
+        expect(failed, 'members failed for good').to.deep.equal([]);
+        const keys = [0, 1, 2, 3].map((p) => Array.from({ length: 100 }, (_, i) => `k${i}`).find((k) => partitionFor(k, 4) === p)!);
+        await log.producer().send(topic, keys.map((key) => ({ key, value: encoder.encode(key) })));
+        await waitFor(() => keys.every((key) => received.some((r) => r.key === key)), { timeoutMs: 20_000, message: 'a record of every partition consumed' });
+      } finally {
+        await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
+        await slowLog.close();
+      }
     });
 
     it('answers partitionCount for an unknown topic without creating it', async () => {

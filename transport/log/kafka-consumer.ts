@@ -46,7 +46,10 @@ const JOIN_RETRY_MS = 300;
 /**
  * A first join worth trying again: a retriable failure, or INVALID_REQUEST, which librdkafka's
  * mock cluster answers when members of a new group join at the same moment (seen with two logic
- * nodes starting together); a fresh JoinGroup then succeeds.
+ * nodes starting together); a fresh JoinGroup then succeeds. The mock gives the same answer to a
+ * follower's SyncGroup that arrives after the leader's (the group is up by then; Kafka would hand
+ * the follower its assignment), which kafkajs takes for fatal; a running member then joins again
+ * as a fresh member (`crashed`).
  */
 function joinMayBeRetried(err: unknown): boolean {
   return isRetriableKafkaError(err) || kafkaErrorType(err) === 'INVALID_REQUEST';
@@ -324,8 +327,28 @@ export class KafkaGroupConsumer implements GroupConsumer {
       return;
     }
     // kafkajs has left the group already: revoke now, the partitions may have moved.
-    void this.revokeAll();
-    if (!restart) this.host.memberFailed(this.groupId, error);
+    const revoked = this.revokeAll();
+    if (restart) return;
+    if (this.state === 'running' && kafkaErrorType(error) === 'INVALID_REQUEST') void this.rejoin(revoked);
+    else this.host.memberFailed(this.groupId, error);
+  }
+
+  /**
+   * A running member's kafkajs consumer crashed on the mock's INVALID_REQUEST (a late SyncGroup,
+   * see joinMayBeRetried): once its partitions are revoked, it joins again with a fresh kafkajs
+   * consumer, with the first join's retries; only if that fails is the member failed for good.
+   */
+  private async rejoin(revoked: Promise<void>): Promise<void> {
+    await revoked;
+    if (this.state !== 'running') return;
+    this.state = 'starting';
+    this.consumer = null;
+    this.starting = this.join();
+    try {
+      await this.starting;
+    } catch (err) {
+      if (this.stopping === null) this.host.memberFailed(this.groupId, err);
+    }
   }
 
   private async shutdown(): Promise<void> {
