@@ -14,14 +14,22 @@
  * before a successor can claim. Here the lease is therefore given up (`onLost` fires, later
  * claims and puts reject with `closed`) as soon as no renewal sent in the last half TTL has been
  * answered: the owner learns of the loss at least half a TTL before the lease can expire on the
- * server. A healthy renewal is sent every third of the TTL, so a round trip (or an event-loop
- * stall) longer than a sixth of the TTL gives the lease up too early; with the few-second TTLs
- * of docs/architecture.md that is hundreds of milliseconds. A lease given up this way is also revoked in the
- * background, so that its keys vanish at once if etcd still answers (else with the TTL).
+ * server. A lease given up this way is also revoked in the background, so that its keys vanish at
+ * once if etcd still answers (else with the TTL).
+ *
+ * **Renewals.** etcd3 renews every third of the TTL; with only those, a round trip (or an
+ * event-loop stall, or an etcd restart) longer than a sixth of the TTL would give the lease up:
+ * under a second with a TTL of a few seconds. So the lease is also renewed on its own every
+ * `RENEW_EVERY_MS` (250 ms; unless a third of the TTL is shorter), each renewal a `keepaliveOnce`
+ * with a deadline of half a TTL: a stall, or an etcd outage such as a restart, of up to half the
+ * TTL less that interval (and less the wait for the first renewal after it) is ridden out: about
+ * 2 s with the default 5 s TTL. The price: a dead node's lease runs out nearly a whole TTL after
+ * its death, rather than somewhere in its last third; and a few small calls a second to etcd.
  *
  * Renewal send times come from etcd3's `keepaliveFired` events, matched in order to its
- * `keepaliveSucceeded` events on the same stream (`keepaliveEstablished` starts a new one). A
- * mismatch could only credit a renewal with an older send time, which errs on the safe side.
+ * `keepaliveSucceeded` events on the same stream (`keepaliveEstablished` starts a new one), and
+ * from each `keepaliveOnce` call. A mismatch could only credit a renewal with an older send time,
+ * which errs on the safe side.
  *
  * Choices mirrored from local-lease.ts: `revoke()` does not call `onLost` (a deliberate end is
  * not a loss); claim and put through a lease that was revoked, lost or closed reject with
@@ -35,6 +43,9 @@ import type { Claim, Lease } from './port.js';
 
 type LeaseState = 'live' | 'revoked' | 'lost' | 'closed';
 
+/** The longest pause between this module's own renewals (see Renewals above). */
+export const RENEW_EVERY_MS = 250;
+
 export class EtcdLease implements Lease {
   private state: LeaseState = 'live';
   private leaseId = '';
@@ -43,6 +54,9 @@ export class EtcdLease implements Lease {
   /** The monotonic time by which another renewal must have been answered. */
   private deadline: number;
   private fence: NodeJS.Timeout | undefined;
+  /** This module's own renewals (see Renewals above); at most one in flight. */
+  private renewals: NodeJS.Timeout | undefined;
+  private renewing = false;
   private listeners: Array<() => void> = [];
   private revokedOnServer = false;
 
@@ -59,6 +73,7 @@ export class EtcdLease implements Lease {
       throw etcdError(err, 'lease grant');
     }
     lease.armFence();
+    lease.startRenewals();
     return lease;
   }
 
@@ -144,6 +159,7 @@ export class EtcdLease implements Lease {
 
   private end(state: 'revoked' | 'closed'): void {
     clearTimeout(this.fence);
+    clearInterval(this.renewals);
     if (this.state === 'live' || state === 'closed') this.state = state;
     this.listeners = [];
   }
@@ -153,6 +169,7 @@ export class EtcdLease implements Lease {
     if (this.state !== 'live') return;
     this.state = 'lost';
     clearTimeout(this.fence);
+    clearInterval(this.renewals);
     if (stillOnServer) this.inner.revoke().catch(() => undefined);
     else this.inner.release();
     const listeners = this.listeners;
@@ -182,9 +199,38 @@ export class EtcdLease implements Lease {
 
   private readonly renewed = (): void => {
     const sentAt = this.unanswered.shift();
-    if (sentAt === undefined || this.state !== 'live') return;
+    if (sentAt !== undefined) this.credit(sentAt);
+  };
+
+  /** A renewal sent at `sentAt` (monotonic) was answered: the lease cannot expire before sentAt + TTL. */
+  private credit(sentAt: number): void {
+    if (this.state !== 'live') return;
     this.deadline = Math.max(this.deadline, sentAt + this.ttlMs / 2);
     this.armFence();
+  }
+
+  private startRenewals(): void {
+    const everyMs = Math.min(RENEW_EVERY_MS, this.ttlMs / 3);
+    if (this.state !== 'live' || everyMs >= this.ttlMs / 3) return; // etcd3's own renewals come as often
+    this.renewals = setInterval(this.renewOnce, everyMs);
+    this.renewals.unref();
+  }
+
+  /** One renewal of our own (none while the last is unanswered); a lease etcd no longer knows is lost. */
+  private readonly renewOnce = (): void => {
+    if (this.state !== 'live' || this.renewing) return;
+    this.renewing = true;
+    const sentAt = performance.now();
+    this.inner
+      .keepaliveOnce({ deadline: Date.now() + this.ttlMs / 2 })
+      .then(
+        () => this.credit(sentAt),
+        (err: unknown) => {
+          // Unreachable etcd: the next renewal tries again; the fence decides when to give up.
+          if (err instanceof EtcdLeaseInvalidError) this.lose(false);
+        },
+      )
+      .finally(() => (this.renewing = false));
   };
 
   private armFence(): void {
