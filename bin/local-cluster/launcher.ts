@@ -6,7 +6,9 @@
  * as its own process: repo nodes first (logic and gateways call them), then logic, task and
  * gateways, each awaited until its /readyz answers. The cluster's folder holds one log file per
  * process and the gateways' shared signing keys; `stop()` ends the roles (gateways first, each
- * draining), then the services, and removes every folder.
+ * draining), then the services, and removes every folder. For fault drills, `addRole` starts one
+ * more node of a role under a fresh node id, and `restartService` restarts Redis, MariaDB or etcd
+ * on the same port and data under the running roles.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -57,8 +59,22 @@ export interface LocalCluster {
   /** `http://127.0.0.1:<port>` of every gateway. */
   gatewayUrls: string[];
   services: { mysqlUrl: string; redisUrl: string; etcd: string; brokers: string };
+  /**
+   * Starts one more node of `role` with the next node id (`logic-3` after `logic-1` and
+   * `logic-2`), the cluster's settings and fresh ports, supervised like the others; resolves once
+   * its /readyz answers 200 (its line printed).
+   */
+  addRole(role: 'logic' | 'repo' | 'task'): Promise<RoleProcess>;
+  /**
+   * Restarts a service under the running roles, on the same port and data: Redis saves its data
+   * and shuts down, MariaDB shuts down cleanly, etcd is killed (its log keeps every committed
+   * change); each is started again and awaited until it serves.
+   */
+  restartService(service: ServiceName): Promise<void>;
   stop(): Promise<void>;
 }
+
+export type ServiceName = 'redis' | 'mysql' | 'etcd';
 
 const UPSTREAM = 'im-upstream';
 const TASK = 'im-task';
@@ -139,10 +155,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
     const gatewayPorts: number[] = [];
     for (let i = 0; i < options.gateways; i++) gatewayPorts.push(await port());
 
-    const launch = async (role: LocalRole, count: number, portsOf: (i: number) => Promise<{ env: Record<string, string>; readyPort: number }>): Promise<void> => {
+    /** Starts `count` nodes of `role`, numbered from `first`, and waits until each is ready. */
+    const launch = async (role: LocalRole, count: number, portsOf: (i: number) => Promise<{ env: Record<string, string>; readyPort: number }>, first = 1): Promise<RoleProcess[]> => {
       const started: RoleProcess[] = [];
       for (let i = 0; i < count; i++) {
-        const nodeId = `${role}-${i + 1}`;
+        const nodeId = `${role}-${first + i}`;
         const { env, readyPort } = await portsOf(i);
         const args = options.configFile === undefined ? [] : ['--config', resolve(options.configFile)];
         const child = new RoleProcess({ role, nodeId, entry: options.entry ?? process.argv[1]!, args, env: { ...common, TROUPE_NODE__ID: nodeId, ...env }, readyPort, logDir: dir });
@@ -155,6 +172,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
         const url = child.spec.role === 'gateway' ? ` http://127.0.0.1:${child.spec.readyPort}` : '';
         say(`${child.spec.role} ${child.spec.nodeId} pid ${child.pid}${url}`);
       }
+      return started;
     };
     /** Starts `child`'s role again when it ends while the cluster runs (see `restart`). */
     const supervise = (child: RoleProcess): void => {
@@ -175,14 +193,15 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       const ops = await port();
       return { env: { TROUPE_OPS__HOST: '127.0.0.1', TROUPE_OPS__PORT: String(ops) }, readyPort: ops };
     };
-    await launch('repo', options.repo, async () => {
+    const repoPorts = async (): Promise<{ env: Record<string, string>; readyPort: number }> => {
       const rpc = await port();
       const ops = await port();
       return {
         env: { TROUPE_RPC__HOST: '127.0.0.1', TROUPE_RPC__PORT: String(rpc), TROUPE_RPC__ADVERTISE: `127.0.0.1:${rpc}`, TROUPE_OPS__HOST: '127.0.0.1', TROUPE_OPS__PORT: String(ops) },
         readyPort: ops,
       };
-    });
+    };
+    await launch('repo', options.repo, repoPorts);
     await launch('logic', options.logic, opsOnly);
     await launch('task', options.task, opsOnly);
     // Every gateway must sign with the same key: make it before they start, rather than let two
@@ -193,7 +212,24 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       readyPort: gatewayPorts[i]!,
     }));
     say('cluster ready');
-    return { dir, processes, gatewayUrls: gatewayPorts.map((p) => `http://127.0.0.1:${p}`), services, stop };
+    const addRole = async (role: 'logic' | 'repo' | 'task'): Promise<RoleProcess> => {
+      if (stopping) throw new Error('the local cluster is stopping');
+      const taken = new Set(processes.filter((p) => p.spec.role === role).map((p) => p.spec.nodeId));
+      let n = 1;
+      while (taken.has(`${role}-${n}`)) n++;
+      const [child] = await launch(role, 1, role === 'repo' ? repoPorts : opsOnly, n);
+      return child!;
+    };
+    const restartService = async (service: ServiceName): Promise<void> => {
+      if (stopping) throw new Error('the local cluster is stopping');
+      if (service === 'redis') await redis!.restart();
+      else if (service === 'mysql') await mariadb!.restart();
+      else {
+        await etcd!.down();
+        await etcd!.up();
+      }
+    };
+    return { dir, processes, gatewayUrls: gatewayPorts.map((p) => `http://127.0.0.1:${p}`), services, addRole, restartService, stop };
   } catch (err) {
     await stop();
     throw err;

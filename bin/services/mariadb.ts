@@ -4,8 +4,10 @@
  *
  * Root logs in over TCP without a password (`--auth-root-authentication-method=normal` at
  * install time). Databases are made by `createDatabase`, with the binary collation the
- * migrations use, so each spec file (or run) gets its own. `stop()` kills the server and
- * removes the folder; the server is also killed if the test process exits without calling it.
+ * migrations use, so each spec file (or run) gets its own. `restart()` shuts the server down
+ * cleanly and starts it again on the same port and data folder (a database restart under
+ * clients). `stop()` kills the server and removes the folder; the server is also killed if the
+ * test process exits without calling it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -27,6 +29,8 @@ export interface MariadbService {
   url: string;
   /** Creates the database (utf8mb4, binary collation) and returns its URL. */
   createDatabase(name: string): Promise<string>;
+  /** Shuts the server down cleanly and starts it again on the same port and data; resolves once it serves again. */
+  restart(): Promise<void>;
   /** Stops the server and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -49,38 +53,14 @@ export async function startMariadb(): Promise<MariadbService> {
     ]);
     for (let attempt = 1; ; attempt++) {
       const port = await freePort();
-      const child = spawn(
-        bin.server,
-        [
-          '--no-defaults',
-          `--datadir=${join(dir, 'my')}`,
-          `--port=${port}`,
-          `--socket=${join(dir, 'my.sock')}`,
-          `--pid-file=${join(dir, 'my.pid')}`,
-          `--log-error=${join(dir, 'my.err')}`,
-          '--bind-address=127.0.0.1',
-          '--skip-name-resolve',
-          '--innodb-buffer-pool-dump-at-shutdown=0',
-          '--innodb-buffer-pool-load-at-startup=0',
-          ...user,
-        ],
-        { stdio: 'ignore' },
-      );
-      const killOnExit = (): void => {
-        child.kill('SIGKILL');
-        rmSync(dir, { recursive: true, force: true });
-      };
-      process.once('exit', killOnExit);
+      const start = (): Promise<Running> => launch(bin.server, port, dir, user);
       try {
-        await waitUntilServing(child, port, dir);
+        return serviceOf(port, dir, start, await start());
       } catch (err) {
-        process.removeListener('exit', killOnExit);
-        await stopProcess(child, 'SIGTERM', 30_000); // a clean InnoDB shutdown
         // Another process may have taken the port between our probe and the server's bind.
         if (attempt < 3 && (await errorLog(dir)).includes('Address already in use')) continue;
         throw err;
       }
-      return serviceOf(child, port, dir, killOnExit);
     }
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -88,9 +68,53 @@ export async function startMariadb(): Promise<MariadbService> {
   }
 }
 
-function serviceOf(child: ChildProcess, port: number, dir: string, killOnExit: () => void): MariadbService {
+interface Running {
+  child: ChildProcess;
+  killOnExit: () => void;
+}
+
+/** Starts mariadbd on `dir`/my and `port` and waits until root can log in; stops it if it does not. */
+async function launch(server: string, port: number, dir: string, user: string[]): Promise<Running> {
+  const child = spawn(
+    server,
+    [
+      '--no-defaults',
+      `--datadir=${join(dir, 'my')}`,
+      `--port=${port}`,
+      `--socket=${join(dir, 'my.sock')}`,
+      `--pid-file=${join(dir, 'my.pid')}`,
+      `--log-error=${join(dir, 'my.err')}`,
+      '--bind-address=127.0.0.1',
+      '--skip-name-resolve',
+      '--innodb-buffer-pool-dump-at-shutdown=0',
+      '--innodb-buffer-pool-load-at-startup=0',
+      ...user,
+    ],
+    { stdio: 'ignore' },
+  );
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', killOnExit);
+  try {
+    await waitUntilServing(child, port, dir);
+  } catch (err) {
+    process.removeListener('exit', killOnExit);
+    await stopProcess(child, 'SIGTERM', 30_000); // a clean InnoDB shutdown
+    throw err;
+  }
+  return { child, killOnExit };
+}
+
+function serviceOf(port: number, dir: string, start: () => Promise<Running>, first: Running): MariadbService {
   const url = `mysql://root@127.0.0.1:${port}/`;
+  let current: Running = first;
   let stopped: Promise<void> | undefined;
+  const shutDown = async (): Promise<void> => {
+    process.removeListener('exit', current.killOnExit);
+    await stopProcess(current.child, 'SIGTERM', 30_000); // a clean InnoDB shutdown
+  };
   return {
     url,
     async createDatabase(name: string): Promise<string> {
@@ -103,10 +127,14 @@ function serviceOf(child: ChildProcess, port: number, dir: string, killOnExit: (
       }
       return `${url}${name}`;
     },
+    async restart(): Promise<void> {
+      if (stopped !== undefined) throw new Error('mariadbd was stopped: it cannot be restarted');
+      await shutDown();
+      current = await start();
+    },
     stop(): Promise<void> {
       stopped ??= (async () => {
-        process.removeListener('exit', killOnExit);
-        await stopProcess(child, 'SIGTERM', 30_000); // a clean InnoDB shutdown
+        await shutDown();
         await rm(dir, { recursive: true, force: true });
       })();
       return stopped;

@@ -4,9 +4,10 @@
  * never touch a system service, /etc or a dump file.
  *
  * `startRedis({ port })` starts a server on a given port: a spec that stops a server and
- * starts another on the same port plays a Redis restart that clients reconnect to. `stop()`
- * kills the server and removes the folder; the server is also killed if the test process exits
- * without calling it.
+ * starts another on the same port plays a Redis restart that clients reconnect to. `restart()`
+ * restarts one server in place: same port, same folder, same data (`SHUTDOWN SAVE` writes a
+ * snapshot even without save points, and the new server loads it). `stop()` kills the server
+ * and removes the folder; the server is also killed if the test process exits without calling it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
@@ -24,8 +25,13 @@ export interface RedisService {
   /** `redis://127.0.0.1:<port>`. */
   url: string;
   port: number;
-  /** The server's process id (a spec may SIGSTOP it to play a server that stops answering). */
-  pid: number;
+  /** The server's process id (a spec may SIGSTOP it to play a server that stops answering); a new one after `restart()`. */
+  readonly pid: number;
+  /**
+   * Shuts the server down (saving its data first) and starts it again on the same port and
+   * folder, which loads that data; resolves once it serves again.
+   */
+  restart(): Promise<void>;
   /** Stops the server and removes its folder. Safe to call twice. */
   stop(): Promise<void>;
 }
@@ -42,34 +48,13 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   try {
     for (let attempt = 1; ; attempt++) {
       const port = options.port ?? (await freePort());
-      const child = spawn(
-        bin,
-        [
-          '--port', String(port),
-          '--bind', '127.0.0.1',
-          '--save', '',
-          '--appendonly', 'no',
-          '--dir', dir,
-          '--daemonize', 'no',
-          '--logfile', join(dir, 'redis.log'),
-        ],
-        { stdio: 'ignore' },
-      );
-      const killOnExit = (): void => {
-        child.kill('SIGKILL');
-        rmSync(dir, { recursive: true, force: true });
-      };
-      process.once('exit', killOnExit);
       try {
-        await waitUntilServing(child, port, dir);
+        return serviceOf(bin, port, dir, await launch(bin, port, dir));
       } catch (err) {
-        process.removeListener('exit', killOnExit);
-        await stopProcess(child, 'SIGTERM', 10_000);
         // Another process may have taken a port we picked between our probe and the server's bind.
         if (options.port === undefined && attempt < 3 && (await serverLog(dir)).includes('Address already in use')) continue;
         throw err;
       }
-      return serviceOf(child, port, dir, killOnExit);
     }
   } catch (err) {
     await rm(dir, { recursive: true, force: true });
@@ -77,21 +62,89 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   }
 }
 
-function serviceOf(child: ChildProcess, port: number, dir: string, killOnExit: () => void): RedisService {
+interface Running {
+  child: ChildProcess;
+  killOnExit: () => void;
+}
+
+/** Starts redis-server on `port` with its data in `dir` and waits until it answers; stops it if it does not. */
+async function launch(bin: string, port: number, dir: string): Promise<Running> {
+  const child = spawn(
+    bin,
+    [
+      '--port', String(port),
+      '--bind', '127.0.0.1',
+      '--save', '',
+      '--appendonly', 'no',
+      '--dir', dir,
+      '--daemonize', 'no',
+      '--logfile', join(dir, 'redis.log'),
+    ],
+    { stdio: 'ignore' },
+  );
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', killOnExit);
+  try {
+    await waitUntilServing(child, port, dir);
+  } catch (err) {
+    process.removeListener('exit', killOnExit);
+    await stopProcess(child, 'SIGTERM', 10_000);
+    throw err;
+  }
+  return { child, killOnExit };
+}
+
+function serviceOf(bin: string, port: number, dir: string, first: Running): RedisService {
+  let current: Running = first;
   let stopped: Promise<void> | undefined;
   return {
     url: `redis://127.0.0.1:${port}`,
     port,
-    pid: child.pid as number,
+    get pid(): number {
+      return current.child.pid as number;
+    },
+    async restart(): Promise<void> {
+      if (stopped !== undefined) throw new Error('redis-server was stopped: it cannot be restarted');
+      const { child, killOnExit } = current;
+      process.removeListener('exit', killOnExit);
+      const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      if (child.exitCode === null && child.signalCode === null) {
+        // Saves a snapshot although no save points are configured, then exits.
+        await command(port, 'SHUTDOWN SAVE');
+        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        await exited;
+        clearTimeout(timer);
+      }
+      current = await launch(bin, port, dir);
+    },
     stop(): Promise<void> {
       stopped ??= (async () => {
-        process.removeListener('exit', killOnExit);
-        await stopProcess(child, 'SIGTERM', 10_000);
+        process.removeListener('exit', current.killOnExit);
+        await stopProcess(current.child, 'SIGTERM', 10_000);
         await rm(dir, { recursive: true, force: true });
       })();
       return stopped;
     },
   };
+}
+
+/** Sends one inline command over a fresh connection; resolves when the server answers or closes the connection. */
+function command(port: number, line: string): Promise<void> {
+  return new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    const done = (): void => {
+      socket.destroy();
+      resolve();
+    };
+    socket.setTimeout(5000, done);
+    socket.once('error', done);
+    socket.once('close', done);
+    socket.once('data', done);
+    socket.once('connect', () => socket.write(`${line}\r\n`));
+  });
 }
 
 /** Polls with a PING until the server answers PONG; fails at once if the server exits. */
