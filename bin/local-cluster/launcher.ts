@@ -140,8 +140,9 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       TROUPE_CLUSTER__KAFKA_CONTROLLER_FALLBACK: 'true',
       // The mock holds every fetch for its whole max wait, even when records arrive: keep it short.
       TROUPE_CLUSTER__KAFKA_FETCH_MAX_WAIT_MS: '20',
-      // The mock holds every rebalance for the session timeout less a second: keep it short too.
-      TROUPE_CLUSTER__KAFKA_SESSION_TIMEOUT_MS: '4000',
+      // The mock holds every rebalance for the session timeout less a second: keep it short too,
+      // but above the 3 s it holds a new group's first join (a member would time out waiting).
+      TROUPE_CLUSTER__KAFKA_SESSION_TIMEOUT_MS: '3500',
       TROUPE_CLUSTER__KAFKA_HEARTBEAT_MS: '400',
       TROUPE_CLUSTER__ETCD: services.etcd,
       TROUPE_CLUSTER__REDIS_URL: services.redisUrl,
