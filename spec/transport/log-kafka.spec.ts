@@ -182,11 +182,14 @@ describe('KafkaLog (librdkafka mock, 1 broker)', function () {
       await waitFor(() => events.some((e) => e.startsWith('B assigned')), { message: 'B assigned' });
 
       const done = events.indexOf('A batch done');
-      const revoked = events.filter((e) => e.startsWith('A revoked')).map((e) => events.indexOf(e));
-      const assignedToB = events.filter((e) => e.startsWith('B assigned')).map((e) => events.indexOf(e));
-      expect(revoked, 'A revoked all four').to.have.length(4);
-      for (const at of revoked) expect(at, 'onRevoked after the batch').to.be.greaterThan(done);
-      for (const at of assignedToB) expect(at, 'B assigned after A revoked').to.be.greaterThan(Math.max(...revoked));
+      // The first revocation round takes all four partitions. (On a busy machine the mock may
+      // refuse a late SyncGroup of A's, and A then joins again and gives up what it got back:
+      // later rounds are allowed, and B may be assigned between them.)
+      const firstRound = events.map((e, at) => ({ e, at })).filter(({ e }) => e.startsWith('A revoked')).slice(0, 4);
+      expect(firstRound.map(({ e }) => e).sort(), 'A revoked all four').to.deep.equal([0, 1, 2, 3].map((p) => `A revoked ${p}`));
+      for (const { at } of firstRound) expect(at, 'onRevoked after the batch').to.be.greaterThan(done);
+      const firstToB = events.findIndex((e) => e.startsWith('B assigned'));
+      expect(firstToB, 'B assigned after A revoked all four').to.be.greaterThan(Math.max(...firstRound.map(({ at }) => at)));
     });
 
     it("a running member whose SyncGroup comes after the leader's (the mock answers INVALID_REQUEST) joins again instead of failing", async function () {
