@@ -430,7 +430,7 @@ export function describeLogContract(name: string, factory: () => Promise<LogFixt
         expect(ownership.violations).to.deep.equal([]);
       });
 
-      it('evict removes another member by its id: its partitions are revoked, and a live one joins again under a new id', async () => {
+      it('evict removes another member by its id: its partitions are revoked, and a live one joins again', async () => {
         const topic = await topicOf();
         const groupId = uniqueName('g');
         const ownership = new Ownership();
@@ -450,7 +450,6 @@ export function describeLogContract(name: string, factory: () => Promise<LogFixt
         await consumerA.evict('no-such-member');
         await consumerA.evict(evictedId);
         await waitFor(() => heldByB.every((key) => b.revoked.some((tp) => tpKey(tp) === key)), { message: 'B to have its partitions revoked' });
-        await waitFor(() => idsOfB.some((id) => id !== evictedId), { message: 'B to join again under a new id' });
         await waitFor(() => a.held.size > 0 && b.held.size > 0 && a.held.size + b.held.size === PARTITIONS, { message: 'A and B to split the partitions again' });
         await consumerA.evict(evictedId); // gone already
       });

@@ -120,7 +120,7 @@ export class MemoryGroupConsumer implements GroupConsumer, GroupMember {
     this.onJoined?.(memberId);
   }
 
-  /** Removed by another member: a running member joins again under a new id, as a Kafka member does. */
+  /** Removed by another member: a running member joins again (under a new id), as a Kafka member does once it notices. */
   evicted(): void {
     if (this.state !== 'running' || this.group === null) return;
     void this.group.join(this);
