@@ -83,6 +83,9 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'cluster.etcd':                     textOrEmpty(),
   'cluster.redisUrl':                 textOrEmpty(),
   'cluster.leaseTtlMs':               int(2_000, 600_000),
+  'cluster.peerProbe':                { type: 'boolean' },
+  'cluster.peerProbeIntervalMs':      int(50, 60_000),
+  'cluster.peerProbeRefusals':        int(1, 100),
 
   'rpc.host':                         text(),
   'rpc.port':                         int(0, 65535),

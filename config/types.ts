@@ -41,6 +41,15 @@ export interface TroupeConfig {
     redisUrl: string;
     /** TTL of the node's etcd lease; a dead node's claims vanish this long after its last renewal. */
     leaseTtlMs: number;
+    /**
+     * Logic and task nodes probe their peers' ops ports and act at once for one whose process is
+     * gone (revoke its lease, evict it from the consumer group); docs/architecture.md, "Failover".
+     */
+    peerProbe: boolean;
+    /** How often each peer's ops port is probed (a TCP connect). */
+    peerProbeIntervalMs: number;
+    /** Refused connects in a row that declare a peer dead. */
+    peerProbeRefusals: number;
   };
   /** gRPC between roles (cluster mode). */
   rpc: {

@@ -44,6 +44,12 @@ export interface ClusterPorts {
   readonly ops: string | null;
   /** Sets `ops` and writes the registration again under the current lease (repo nodes register through their shard placement). */
   advertiseOps(url: string): Promise<void>;
+  /**
+   * Writes this node's member id in its consumer group into the registration (`member`), so
+   * that peers can evict it from the group once it is dead (peer-failover.ts). A failed write
+   * is logged: peers then only wait for the session timeout.
+   */
+  advertiseMember(memberId: string): void;
   /** Redis presence; absent for the repo role, which does not need it. */
   presence: Presence | null;
   /** Redis cache (shared counters such as failed logins); absent for the repo role. */
@@ -67,10 +73,11 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
   }
   // Repo nodes register through their shard placement, with the address routers need.
   let ops: string | null = null;
+  let member: string | null = null;
   const register = async (under: Lease): Promise<void> => {
     if (role === 'repo') return;
     const nodeKey = `/troupe/${config.node.cluster}/nodes/${role}/${config.node.id}`;
-    await under.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid, ...(ops === null ? {} : { ops }) }));
+    await under.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid, ...(ops === null ? {} : { ops }), ...(member === null ? {} : { member }) }));
   };
   await register(lease);
 
@@ -124,6 +131,10 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     advertiseOps: async (url) => {
       ops = url;
       await register(ports.lease);
+    },
+    advertiseMember: (memberId) => {
+      member = memberId;
+      register(ports.lease).catch((err: unknown) => logger.warn('could not write the group member id into the registration', { member: memberId, error: asTroupeError(err).message }));
     },
     close: async () => {
       await producer.close().catch(() => undefined);

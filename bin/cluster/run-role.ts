@@ -21,6 +21,7 @@ import { drainOnSignal } from '../drain-on-signal.js';
 import { startOpsServer, type OpsServer } from '../ops-server.js';
 import type { RoleContext } from '../roles/role-context.js';
 import { startTelemetry } from '../telemetry.js';
+import { startPeerFailover, type PeerFailover } from './peer-failover.js';
 import { advertisedHttpUrl, openClusterPorts, type ClusterPorts, type RoleName } from './ports.js';
 import { startRuntimeConfig } from './runtime-config.js';
 
@@ -44,6 +45,8 @@ export interface RunningRole {
   describe?: Record<string, unknown>;
   /** Where the role serves /healthz, /readyz, /units and /metrics itself (the gateway's HTTP URL). */
   opsUrl?: string;
+  /** Drops a dead peer's member from the role's consumer group (logic and task: peer-failover.ts). */
+  evict?(memberId: string): Promise<void>;
 }
 
 export async function runClusterRole(
@@ -113,6 +116,15 @@ export async function runClusterRole(
   }
   const started = running;
   if (started.opsUrl !== undefined) await advertise(ports, config.ops.advertise !== '' ? config.ops.advertise : started.opsUrl, logger);
+  // Logic and task nodes act at once for a peer whose process is gone (peer-failover.ts).
+  let peers: PeerFailover | null = null;
+  if ((role === 'logic' || role === 'task') && config.cluster.peerProbe && started.evict !== undefined) {
+    const evict = started.evict.bind(started);
+    peers = await startPeerFailover({ config, role, coord: ports.coord, evict, logger }).catch((err: unknown) => {
+      logger.warn('peer probing not started; a dead peer is taken over when its lease and session run out', { error: (err as Error).message });
+      return null;
+    });
+  }
   logger.info(`troupe ${role} started`, { nodeId: config.node.id, cluster: config.node.cluster, ...(ops ? { opsPort: ops.port } : {}), ops: ports.ops, ...started.describe });
 
   drainOnSignal({
@@ -120,6 +132,7 @@ export async function runClusterRole(
     drainTimeoutMs: config.shutdown.drainTimeoutMs,
     onSignal: () => (draining = true), // readiness turns 503 first
     drain: async () => {
+      await peers?.close();
       await started.drain();
       await ops?.close();
       await live.close();

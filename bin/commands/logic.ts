@@ -16,9 +16,10 @@ export async function runLogic(config: TroupeConfig): Promise<void> {
       { topic: config.log.upstreamTopic, partitions: config.log.upstreamPartitions },
       { topic: config.log.taskTopic, partitions: config.log.taskPartitions },
     ]);
-    const logic = await startLogicRole(ctx, { log: ports.log, producer: ports.producer, lease: ports.lease, presence: ports.presence!, store: repo.store });
+    const logic = await startLogicRole(ctx, { log: ports.log, producer: ports.producer, lease: ports.lease, presence: ports.presence!, store: repo.store, onJoined: (id) => ports.advertiseMember(id) });
     return {
       ready: () => logic.ready() && repo.ready(),
+      evict: (memberId) => logic.evict(memberId),
       drain: async () => {
         await logic.stopConsuming();
         logic.close();

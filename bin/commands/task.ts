@@ -9,9 +9,10 @@ import { startTaskRole } from '../roles/task-role.js';
 
 export async function runTask(config: TroupeConfig): Promise<void> {
   await runClusterRole(config, 'task', async (ctx, ports) => {
-    const task = await startTaskRole(ctx, { log: ports.log, producer: ports.producer, lease: ports.lease, presence: ports.presence! });
+    const task = await startTaskRole(ctx, { log: ports.log, producer: ports.producer, lease: ports.lease, presence: ports.presence!, onJoined: (id) => ports.advertiseMember(id) });
     return {
       ready: () => task.ready(),
+      evict: (memberId) => task.evict(memberId),
       drain: async () => {
         await task.stopConsuming();
         task.close();

@@ -23,6 +23,8 @@ export interface HostedGroupOptions<M> {
   kind: HostedKind<M>;
   maxInFlight: number;
   logger: Logger;
+  /** Told this node's member id in the group after every join (cluster mode registers it). */
+  onJoined?: (memberId: string) => void;
 }
 
 export interface HostedGroup {
@@ -32,6 +34,8 @@ export interface HostedGroup {
   stopConsuming(): Promise<void>;
   /** Releases the hosts; call after stopConsuming. */
   close(): void;
+  /** Drops another, dead, member from the group now (GroupConsumer.evict). */
+  evict(memberId: string): Promise<void>;
 }
 
 export async function startHostedGroup<M>(ctx: RoleContext, options: HostedGroupOptions<M>): Promise<HostedGroup> {
@@ -63,7 +67,12 @@ export async function startHostedGroup<M>(ctx: RoleContext, options: HostedGroup
     logger: options.logger,
     metrics: ctx.metrics,
   });
-  const consumer = options.log.consumer({ groupId: options.groupId, topics: [options.topic], fromBeginning: true });
+  const consumer = options.log.consumer({
+    groupId: options.groupId,
+    topics: [options.topic],
+    fromBeginning: true,
+    ...(options.onJoined === undefined ? {} : { onJoined: options.onJoined }),
+  });
   hosting.attach(consumer);
   await consumer.start(hosting);
   let consuming = true;
@@ -74,5 +83,6 @@ export async function startHostedGroup<M>(ctx: RoleContext, options: HostedGroup
       await consumer.stop();
     },
     close: () => hosting.close(),
+    evict: (memberId) => consumer.evict(memberId),
   };
 }

@@ -27,6 +27,8 @@ export interface LogicPorts {
   presence: Presence;
   /** The repo: a group-committing store (embedded) or the gRPC client of the repo nodes. */
   store: Store;
+  /** Told this node's member id in the logic group after every join. */
+  onJoined?: (memberId: string) => void;
 }
 
 /** Stopping: stopConsuming (finish in flight, commit, leave the group), then close. */
@@ -60,11 +62,13 @@ export async function startLogicRole(ctx: RoleContext, ports: LogicPorts): Promi
     kind: upstreamKind(deps),
     maxInFlight: config.actors.maxInFlightPerPartition,
     logger,
+    ...(ports.onJoined === undefined ? {} : { onJoined: ports.onJoined }),
   });
   const lagMonitor = new LagMonitor({ log: ports.log, groupId: LOGIC_GROUP, topic: config.log.upstreamTopic, metrics, logger });
   return {
     ready: () => group.ready(),
     stopConsuming: () => group.stopConsuming(),
+    evict: (memberId) => group.evict(memberId),
     close: () => {
       group.close();
       lagMonitor.stop();

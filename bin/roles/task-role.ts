@@ -22,6 +22,8 @@ export interface TaskPorts {
   producer: Producer;
   lease: Lease;
   presence: Presence;
+  /** Told this node's member id in the task group after every join. */
+  onJoined?: (memberId: string) => void;
 }
 
 export type TaskRole = HostedGroup;
@@ -41,5 +43,6 @@ export async function startTaskRole(ctx: RoleContext, ports: TaskPorts): Promise
     kind: taskKind({ outbox, logger, metrics }),
     maxInFlight: config.task.maxInFlightPerPartition,
     logger,
+    ...(ports.onJoined === undefined ? {} : { onJoined: ports.onJoined }),
   });
 }

@@ -288,6 +288,35 @@ export function describeCoordContract(name: string, factory: () => Promise<Coord
       });
     });
 
+    describe('revoking another lease by id', function () {
+      it("deletes the lease's keys at once, calls its holder's onLost, and lets another lease claim them", async function () {
+        const dead = await grant();
+        const survivor = await grant();
+        const claimKey = `${prefix}claims/1`;
+        const first = await dead.claim(claimKey, 'node-dead');
+        await dead.put(`${prefix}nodes/dead`, 'addr');
+        await coord.put(`${prefix}plain`, 'stays');
+        let lost = 0;
+        dead.onLost(() => lost++);
+
+        await coord.revokeLease(dead.id);
+        const { kvs } = await coord.getPrefix(prefix);
+        expect(kvs.map((kv) => kv.key)).to.deep.equal([`${prefix}plain`]);
+        const second = await survivor.claim(claimKey, 'node-survivor');
+        expect(second?.createRevision).to.be.greaterThan(first?.createRevision ?? Infinity);
+        await waitFor(() => lost > 0, { ...WAIT, message: "the holder's onLost" });
+        expect(lost).to.equal(1);
+      });
+
+      it('takes an unknown or already revoked lease id as done', async function () {
+        const a = await grant();
+        await coord.revokeLease(a.id);
+        await coord.revokeLease(a.id);
+        await a.revoke();
+        await coord.revokeLease(a.id);
+      });
+    });
+
     describe('lease loss', function () {
       beforeEach(function () {
         if (sut.expireLease === undefined) this.skip();

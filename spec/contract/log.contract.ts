@@ -430,6 +430,30 @@ export function describeLogContract(name: string, factory: () => Promise<LogFixt
         expect(ownership.violations).to.deep.equal([]);
       });
 
+      it('evict removes another member by its id: its partitions are revoked, and a live one joins again', async () => {
+        const topic = await topicOf();
+        const groupId = uniqueName('g');
+        const ownership = new Ownership();
+        const a = new RecordingListener('A', ownership);
+        const b = new RecordingListener('B', ownership);
+        const idsOfA: string[] = [];
+        const idsOfB: string[] = [];
+        const consumerA = await started({ groupId, topics: [topic], fromBeginning: true, onJoined: (id) => idsOfA.push(id) }, a);
+        await waitForHeld(a, PARTITIONS);
+        await started({ groupId, topics: [topic], fromBeginning: true, onJoined: (id) => idsOfB.push(id) }, b);
+        await waitFor(() => a.held.size > 0 && b.held.size > 0 && a.held.size + b.held.size === PARTITIONS, { message: 'A and B to split the partitions' });
+        expect(idsOfA).to.have.length.greaterThan(0);
+        const evictedId = idsOfB[idsOfB.length - 1]!;
+        const heldByB = [...b.held];
+
+        await expectTroupeRejection(consumerA.evict(idsOfA[idsOfA.length - 1]!), 'invalid_argument');
+        await consumerA.evict('no-such-member');
+        await consumerA.evict(evictedId);
+        await waitFor(() => heldByB.every((key) => b.revoked.some((tp) => tpKey(tp) === key)), { message: 'B to have its partitions revoked' });
+        await waitFor(() => a.held.size > 0 && b.held.size > 0 && a.held.size + b.held.size === PARTITIONS, { message: 'A and B to split the partitions again' });
+        await consumerA.evict(evictedId); // gone already
+      });
+
       it("a leaving member's partitions go to another member only after its onRevoked resolved", async () => {
         const topic = await topicOf();
         const ownership = new Ownership();

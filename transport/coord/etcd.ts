@@ -23,7 +23,7 @@
  * the callers (`retry()` in errors.ts) and to etcd3's own retry across hosts, so each host here
  * gets a policy that only passes calls through.
  */
-import { Etcd3, type IOptions } from 'etcd3';
+import { Etcd3, EtcdLeaseInvalidError, type IOptions } from 'etcd3';
 import { TroupeError } from '../errors.js';
 import { EtcdLease } from './etcd-lease.js';
 import { etcdError, keyValueOf } from './etcd-mapping.js';
@@ -89,6 +89,21 @@ export class EtcdCoordinator implements Coordinator {
     for (const held of this.leases) if (!held.live) this.leases.delete(held);
     this.leases.add(lease);
     return lease;
+  }
+
+  /**
+   * etcd's LeaseRevoke takes any lease id. A lease etcd no longer knows answers "lease not
+   * found", which is what was asked for. The holder, if alive, learns of the loss at its next
+   * renewal (etcd-lease.ts).
+   */
+  async revokeLease(leaseId: string): Promise<void> {
+    if (!/^[1-9][0-9]*$/.test(leaseId)) throw new TroupeError('invalid_argument', `lease id must be a positive decimal, got ${leaseId}`);
+    try {
+      await this.call('lease revoke', () => this.client.leaseClient.leaseRevoke({ ID: leaseId }));
+    } catch (err) {
+      if (err instanceof TroupeError && err.cause instanceof EtcdLeaseInvalidError) return;
+      throw err;
+    }
   }
 
   async get(key: string): Promise<KeyValue | null> {

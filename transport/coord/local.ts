@@ -72,6 +72,12 @@ export class LocalCoordinator implements Coordinator {
     return lease;
   }
 
+  /** Revoking another holder's lease ends it as a loss, exactly as expiry does. */
+  async revokeLease(leaseId: string): Promise<void> {
+    this.assertOpen();
+    this.leases.get(leaseId)?.expire();
+  }
+
   /**
    * For tests of lease loss: behaves as if the lease's TTL had run out (its keys are deleted,
    * then its `onLost` listeners are called). Does nothing for an unknown or ended lease.

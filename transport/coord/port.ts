@@ -65,6 +65,13 @@ export interface Watcher {
 export interface Coordinator {
   /** Grants a lease with the given TTL and keeps it alive until revoked or lost. */
   grantLease(ttlMs: number): Promise<Lease>;
+  /**
+   * Revokes the lease `leaseId` (any lease, typically another node's, read from its keys'
+   * `leaseId`): every key attached to it is deleted at once, as if its TTL had run out. For its
+   * holder this is a loss (`onLost` fires). An unknown or already ended lease is not an error.
+   * For a node known to be dead (docs/architecture.md, "Failover").
+   */
+  revokeLease(leaseId: string): Promise<void>;
   get(key: string): Promise<KeyValue | null>;
   /** Every key under `prefix`, in key order, and the store revision they were read at. */
   getPrefix(prefix: string): Promise<{ kvs: KeyValue[]; revision: number }>;

@@ -90,6 +90,11 @@ export interface KafkaConsumerHost {
 }
 
 const SETTLED: Promise<void> = Promise.resolve();
+
+/** kafkajs' Broker has `leaveGroup` (src/broker/index.js), missing from its typings. */
+interface LeaveGroupBroker {
+  leaveGroup(request: { groupId: string; memberId: string }): Promise<unknown>;
+}
 const DECIMAL = /^(0|[1-9][0-9]*)$/;
 
 function slotOf(topic: string, partition: number): string {
@@ -137,6 +142,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
   private starting: Promise<void> | null = null;
   /** The kafkajs cluster of the consumer (handed over by the join hook). */
   private cluster: Cluster | null = null;
+  /** The cluster's group-coordinator lookup without the join hook (for `evict`). */
+  private findCoordinator: Cluster['findGroupCoordinator'] | null = null;
+  /** This member's id since its last join. */
+  private memberId: string | null = null;
+  private readonly onJoined: ((memberId: string) => void) | undefined;
   /** Brokers in the cluster at the last join: bounds how many stale batches a partition may see. */
   private brokerCount = 1;
   private firstJoin: { resolve(ready: Promise<void>): void; reject(error: unknown): void } | null = null;
@@ -150,6 +160,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.topics = topics;
     this.fromBeginning = fromBeginning;
     this.maxBatchRecords = maxBatchRecords;
+    this.onJoined = options.onJoined;
   }
 
   start(listener: ConsumerListener): Promise<void> {
@@ -196,6 +207,23 @@ export class KafkaGroupConsumer implements GroupConsumer {
     return this.stopping;
   }
 
+  /**
+   * Sends the group's coordinator a LeaveGroup on behalf of `memberId`: Kafka drops the member
+   * and rebalances now instead of after its session timeout. UNKNOWN_MEMBER_ID means it is gone.
+   */
+  async evict(memberId: string): Promise<void> {
+    const find = this.findCoordinator;
+    if (this.state !== 'running' || find === null) throw new TroupeError('unavailable', 'the consumer has not joined its group', { retriable: true });
+    if (memberId === this.memberId) throw new TroupeError('invalid_argument', 'a member cannot evict itself');
+    try {
+      const broker = (await find({ groupId: this.groupId })) as unknown as LeaveGroupBroker;
+      await broker.leaveGroup({ groupId: this.groupId, memberId });
+    } catch (err) {
+      if (kafkaErrorType(err) === 'UNKNOWN_MEMBER_ID') return;
+      throw fromKafkaError(err, `evicting ${memberId} from group ${this.groupId}`);
+    }
+  }
+
   // ---- joining and leaving ----
 
   private async join(attempt = 1): Promise<void> {
@@ -213,13 +241,19 @@ export class KafkaGroupConsumer implements GroupConsumer {
       allowAutoTopicCreation: false,
       partitionAssigners: [
         hookJoins({
-          cluster: (cluster) => (this.cluster = cluster),
+          cluster: (cluster, findCoordinator) => {
+            this.cluster = cluster;
+            this.findCoordinator = findCoordinator;
+          },
           beforeJoin: () => this.beforeJoin(),
         }),
       ],
     });
     this.consumer = consumer;
-    consumer.on(consumer.events.GROUP_JOIN, (event) => this.assigned(event.payload.memberAssignment));
+    consumer.on(consumer.events.GROUP_JOIN, (event) => {
+      this.joinedAs(event.payload.memberId);
+      this.assigned(event.payload.memberAssignment);
+    });
     consumer.on(consumer.events.CRASH, (event) => this.crashed(event.payload.error, event.payload.restart));
     try {
       await consumer.connect();
@@ -252,6 +286,16 @@ export class KafkaGroupConsumer implements GroupConsumer {
   /** Called by kafkajs right before every JoinGroup: gives up everything held (eager protocol). */
   private async beforeJoin(): Promise<void> {
     await this.revokeAll();
+  }
+
+  private joinedAs(memberId: string): void {
+    if (memberId === this.memberId) return;
+    this.memberId = memberId;
+    try {
+      this.onJoined?.(memberId);
+    } catch (err) {
+      this.host.reportError(err, 'onJoined');
+    }
   }
 
   /** GROUP_JOIN: this member's partitions for the new generation. */

@@ -17,8 +17,11 @@
 import { PartitionAssigners, type Cluster, type PartitionAssigner } from 'kafkajs';
 
 export interface JoinHooks {
-  /** Receives the consumer's cluster once, when kafkajs creates the assigner. */
-  cluster(cluster: Cluster): void;
+  /**
+   * Receives the consumer's cluster once, when kafkajs creates the assigner, with its own
+   * `findGroupCoordinator` unhooked (for requests that are not a join of this member).
+   */
+  cluster(cluster: Cluster, findGroupCoordinator: Cluster['findGroupCoordinator']): void;
   /** Awaited before each JoinGroup request. Must not reject: kafkajs would treat that as a crash. */
   beforeJoin(): Promise<void>;
 }
@@ -31,7 +34,7 @@ export function hookJoins(hooks: JoinHooks): PartitionAssigner {
       await hooks.beforeJoin();
       return findCoordinator(group);
     };
-    hooks.cluster(cluster);
+    hooks.cluster(cluster, findCoordinator);
     return PartitionAssigners.roundRobin(config);
   };
 }

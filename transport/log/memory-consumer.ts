@@ -49,6 +49,8 @@ export class MemoryGroupConsumer implements GroupConsumer, GroupMember {
   private readonly assigned = new Map<string, Map<number, PartitionFetcher>>();
   private state: 'new' | 'running' | 'stopped' = 'new';
   private stopping: Promise<void> | null = null;
+  private currentId: string | null = null;
+  private readonly onJoined: ((memberId: string) => void) | undefined;
 
   constructor(
     private readonly host: ConsumerHost,
@@ -58,6 +60,7 @@ export class MemoryGroupConsumer implements GroupConsumer, GroupMember {
     this.groupId = groupId;
     this.topics = topics;
     this.fromBeginning = fromBeginning;
+    this.onJoined = options.onJoined;
     this.fetcherSettings = {
       maxBatchRecords,
       retryDelayMs: host.retryDelayMs,
@@ -100,6 +103,27 @@ export class MemoryGroupConsumer implements GroupConsumer, GroupMember {
   stop(): Promise<void> {
     this.stopping ??= this.leave();
     return this.stopping;
+  }
+
+  async evict(memberId: string): Promise<void> {
+    if (this.state !== 'running' || this.group === null) throw new TroupeError('closed', 'consumer is not running');
+    if (memberId === this.currentId) throw new TroupeError('invalid_argument', 'a member cannot evict itself');
+    await this.group.evict(memberId);
+  }
+
+  get memberId(): string | null {
+    return this.currentId;
+  }
+
+  joined(memberId: string): void {
+    this.currentId = memberId;
+    this.onJoined?.(memberId);
+  }
+
+  /** Removed by another member: a running member joins again (under a new id), as a Kafka member does once it notices. */
+  evicted(): void {
+    if (this.state !== 'running' || this.group === null) return;
+    void this.group.join(this);
   }
 
   async revokeExcept(keep: readonly TopicPartition[]): Promise<void> {

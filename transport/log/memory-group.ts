@@ -13,6 +13,12 @@ import type { TopicPartition } from './port.js';
 /** What the group needs of a member (memory-consumer.ts implements it). */
 export interface GroupMember {
   readonly topics: readonly string[];
+  /** Its id in the group, given at each join (`joined`). */
+  readonly memberId: string | null;
+  /** Told its id once a join that includes it has been asked for. */
+  joined(memberId: string): void;
+  /** Told after `evict` removed it from the group (its partitions revoked and reassigned). */
+  evicted(): void;
   /** Gives up every assigned partition not in `keep`; resolves after `onRevoked` settled. */
   revokeExcept(keep: readonly TopicPartition[]): Promise<void>;
   /** Takes the partitions of `target` it does not hold yet; resolves after `onAssigned` settled. */
@@ -27,6 +33,7 @@ export class ConsumerGroup {
   private readonly leaving = new Set<GroupMember>();
   private dirty = false;
   private running: Promise<void> | null = null;
+  private joins = 0;
 
   constructor(
     readonly groupId: string,
@@ -39,7 +46,19 @@ export class ConsumerGroup {
   /** Adds a member; resolves once a rebalance that includes it has finished. */
   join(member: GroupMember): Promise<void> {
     this.members.push(member);
+    member.joined(`${this.groupId}-member-${++this.joins}`);
     return this.rebalance();
+  }
+
+  /**
+   * Removes the member with this id, as Kafka's coordinator does on a LeaveGroup sent for it;
+   * resolves once its partitions are revoked and reassigned. An unknown id does nothing.
+   */
+  async evict(memberId: string): Promise<void> {
+    const member = this.members.find((m) => m.memberId === memberId && !this.leaving.has(m));
+    if (member === undefined) return;
+    await this.leave(member);
+    member.evicted();
   }
 
   /** Removes a member; resolves once its partitions are revoked and reassigned. */

@@ -98,6 +98,11 @@ export interface ConsumerOptions {
   fromBeginning?: boolean;
   /** Most records in one `onRecords` call. Default 500. */
   maxBatchRecords?: number;
+  /**
+   * Called after a join with this member's id in the group, whenever it is new (a member removed
+   * from the group may join again under another), so that the owner can publish it for `evict`.
+   */
+  onJoined?: (memberId: string) => void;
 }
 
 export interface GroupConsumer {
@@ -114,6 +119,16 @@ export interface GroupConsumer {
   resume(partition: TopicPartition): void;
   /** Revokes every assigned partition (awaiting `onRevoked`), leaves the group. Idempotent. */
   stop(): Promise<void>;
+  /**
+   * Removes another member of this consumer's group, by the id its `onJoined` gave, now rather
+   * than when its session runs out: its partitions go to the remaining members. Meant for a
+   * member whose process is known to be gone (docs/architecture.md, "Failover"): a live member
+   * is not asked to revoke first (it may deliver until it notices, then joins again), so the
+   * claims above the port keep owners apart. An unknown id (already gone) is not an
+   * error; rejects with `unavailable` when the group cannot be reached, `invalid_argument` for
+   * this member's own id.
+   */
+  evict(memberId: string): Promise<void>;
 }
 
 export interface Log {

@@ -42,6 +42,7 @@ function slowCommits(inner: GroupConsumer, delayMs: number): GroupConsumer {
     pause: (tp) => inner.pause(tp),
     resume: (tp) => inner.resume(tp),
     stop: () => inner.stop(),
+    evict: (memberId) => inner.evict(memberId),
   };
 }
 
