@@ -235,8 +235,8 @@ describe(`cluster: a group of ${MEMBERS} members (over the default large-group t
       launchLocalCluster(
         { gateways: 2, logic: 1, repo: 1, task: 1 },
         // A node gives its etcd lease up (and exits 3) once no renewal was answered for half a
-        // TTL, i.e. after a stall of a sixth of it: 1 s with the default 6 s. The task node is
-        // stopped for about 2.5 s below, so its lease is long enough to outlive that.
+        // TTL. The task node is stopped for about 2.5 s below, and registering and logging in
+        // thousands of users loads both cores: a long lease outlives both with room to spare.
         { logging: { level: 'warn' }, auth: { argon2: { memoryKiB: 1024, iterations: 1 } }, cluster: { leaseTtlMs: 30_000 } },
       ),
     );
