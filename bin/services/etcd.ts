@@ -9,13 +9,12 @@
  * the server is also killed if the test process exits without calling it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
 import { ensurePrograms } from './debian-packages.js';
-import { freePort, lastLines, stopProcess } from './processes.js';
+import { freePort, lastLines, ownUntilServing, stopProcess, type OwnedProcess } from './processes.js';
 
 const PACKAGE = 'etcd-server';
 
@@ -61,10 +60,7 @@ export async function startEtcd(): Promise<EtcdService> {
   }
 }
 
-interface Running {
-  child: ChildProcess;
-  killOnExit: () => void;
-}
+type Running = OwnedProcess;
 
 function serviceOf(bin: string, dir: string, ports: Ports, first: Running): EtcdService {
   let current: Running | undefined = first;
@@ -112,19 +108,8 @@ async function launch(bin: string, dir: string, ports: Ports): Promise<Running> 
     ],
     { stdio: 'ignore' },
   );
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', killOnExit);
-  try {
-    await waitUntilHealthy(child, clientUrl, dir);
-  } catch (err) {
-    process.removeListener('exit', killOnExit);
-    await stopProcess(child, 'SIGKILL'); // etcd needs no shutdown to keep its data; a crash is what the specs play
-    throw err;
-  }
-  return { child, killOnExit };
+  // etcd needs no shutdown to keep its data; a crash is what the specs play.
+  return ownUntilServing(child, dir, () => waitUntilHealthy(child, clientUrl, dir), 'SIGKILL');
 }
 
 /** Polls `/health` until etcd has a leader and answers; fails at once if the server exits. */

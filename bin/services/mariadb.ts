@@ -10,7 +10,6 @@
  * test process exits without calling it.
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,7 +17,7 @@ import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
 import { waitFor } from './wait-for.js';
 import { ensurePrograms } from './debian-packages.js';
-import { freePort, lastLines, stopProcess } from './processes.js';
+import { freePort, lastLines, ownUntilServing, stopProcess, type OwnedProcess } from './processes.js';
 
 const run = promisify(execFile);
 
@@ -68,10 +67,7 @@ export async function startMariadb(): Promise<MariadbService> {
   }
 }
 
-interface Running {
-  child: ChildProcess;
-  killOnExit: () => void;
-}
+type Running = OwnedProcess;
 
 /** Starts mariadbd on `dir`/my and `port` and waits until root can log in; stops it if it does not. */
 async function launch(server: string, port: number, dir: string, user: string[]): Promise<Running> {
@@ -92,19 +88,8 @@ async function launch(server: string, port: number, dir: string, user: string[])
     ],
     { stdio: 'ignore' },
   );
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', killOnExit);
-  try {
-    await waitUntilServing(child, port, dir);
-  } catch (err) {
-    process.removeListener('exit', killOnExit);
-    await stopProcess(child, 'SIGTERM', 30_000); // a clean InnoDB shutdown
-    throw err;
-  }
-  return { child, killOnExit };
+  // A child that never serves gets a clean InnoDB shutdown.
+  return ownUntilServing(child, dir, () => waitUntilServing(child, port, dir), 'SIGTERM', 30_000);
 }
 
 function serviceOf(port: number, dir: string, start: () => Promise<Running>, first: Running): MariadbService {

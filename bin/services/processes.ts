@@ -1,5 +1,6 @@
 /** Small process and port chores shared by the test services. */
 import type { ChildProcess } from 'node:child_process';
+import { rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 
 /** A port nobody listens on right now (the kernel picks it for a socket we close at once). */
@@ -31,4 +32,31 @@ export async function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 
   const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
   await exited;
   clearTimeout(timer);
+}
+
+/** A service process the harness owns: killed, and its folder removed, if this process exits first. */
+export interface OwnedProcess {
+  child: ChildProcess;
+  /** The exit hook; remove it (process.removeListener('exit', …)) once the child is stopped. */
+  killOnExit: () => void;
+}
+
+/**
+ * Owns `child` (SIGKILLed with its folder `dir` removed should this process exit) and waits for
+ * `serving`; a child that never serves is stopped with `failSignal` and the error rethrown.
+ */
+export async function ownUntilServing(child: ChildProcess, dir: string, serving: () => Promise<void>, failSignal: NodeJS.Signals, graceMs?: number): Promise<OwnedProcess> {
+  const killOnExit = (): void => {
+    child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
+  process.once('exit', killOnExit);
+  try {
+    await serving();
+  } catch (err) {
+    process.removeListener('exit', killOnExit);
+    await stopProcess(child, failSignal, graceMs);
+    throw err;
+  }
+  return { child, killOnExit };
 }

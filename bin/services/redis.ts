@@ -10,14 +10,13 @@
  * and removes the folder; the server is also killed if the test process exits without calling it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from './wait-for.js';
 import { ensurePrograms } from './debian-packages.js';
-import { freePort, lastLines, stopProcess } from './processes.js';
+import { freePort, lastLines, ownUntilServing, stopProcess, type OwnedProcess } from './processes.js';
 
 const PACKAGE = 'redis-server';
 
@@ -62,10 +61,7 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
   }
 }
 
-interface Running {
-  child: ChildProcess;
-  killOnExit: () => void;
-}
+type Running = OwnedProcess;
 
 /** Starts redis-server on `port` with its data in `dir` and waits until it answers; stops it if it does not. */
 async function launch(bin: string, port: number, dir: string): Promise<Running> {
@@ -82,19 +78,7 @@ async function launch(bin: string, port: number, dir: string): Promise<Running> 
     ],
     { stdio: 'ignore' },
   );
-  const killOnExit = (): void => {
-    child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
-  process.once('exit', killOnExit);
-  try {
-    await waitUntilServing(child, port, dir);
-  } catch (err) {
-    process.removeListener('exit', killOnExit);
-    await stopProcess(child, 'SIGTERM', 10_000);
-    throw err;
-  }
-  return { child, killOnExit };
+  return ownUntilServing(child, dir, () => waitUntilServing(child, port, dir), 'SIGTERM', 10_000);
 }
 
 function serviceOf(bin: string, port: number, dir: string, first: Running): RedisService {
