@@ -38,6 +38,7 @@ export class TroupeMetrics {
   readonly recordFailures = new Counter({ name: 'troupe_record_failures_total', help: 'Records whose handling failed (threw, or ran past its deadline), by topic, kind and outcome', labelNames: ['topic', 'kind', 'outcome'], registers: [this.registry] });
   readonly actorRestarts = new Counter({ name: 'troupe_actor_restarts_total', help: 'Actors stopped after a failure and re-created from storage on their next record, by kind', labelNames: ['kind'], registers: [this.registry] });
   readonly unitEscalations = new Counter({ name: 'troupe_unit_escalations_total', help: 'Units that could not be claimed, hosted or released after their retries, by step', labelNames: ['step'], registers: [this.registry] });
+  readonly writesRefused = new Counter({ name: 'troupe_writes_refused_total', help: 'Writes the database refused because their fencing epoch was older than the newest seen for their unit, by unit kind (upstream, repo)', labelNames: ['unit'], registers: [this.registry] });
   readonly repoShardsOwned = new Gauge({ name: 'troupe_repo_shards_owned', help: 'Repo shards this node owns', registers: [this.registry] });
 
   constructor(options: { defaultMetrics?: boolean; labels?: Record<string, string> } = {}) {

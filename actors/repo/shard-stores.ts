@@ -221,7 +221,10 @@ class ShardStore implements Store {
   }
 
   private refusal(err: unknown): unknown {
-    if (!(err instanceof StaleEpochError) || err.unit !== this.fence.unit) return err;
+    if (!(err instanceof StaleEpochError)) return err;
+    // Every write the database refused for an older epoch: a fenced writer, logic's or this node's.
+    this.options.metrics?.writesRefused.inc({ unit: err.unit.split('/')[0] ?? err.unit });
+    if (err.unit !== this.fence.unit) return err;
     this.onStale(err);
     return new TroupeError('not_owner', `repo node ${this.options.nodeId} no longer owns shard ${this.shard}: ${err.message}; ask its owner`, { cause: err });
   }

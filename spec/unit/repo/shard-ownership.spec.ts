@@ -436,8 +436,10 @@ describe('repo shard ownership', function () {
     });
 
     /** A node that serves `shard` whatever happens to its claim: its owned set never changes. */
-    async function pausedNode(id: string, shard: number, onFenced: (err: StaleEpochError) => void, calls: Map<string, number>): Promise<{ shards: ShardStores; address: string }> {
+    async function pausedNode(id: string, shard: number, onFenced: (err: StaleEpochError) => void, calls: Map<string, number>): Promise<{ shards: ShardStores; address: string; metrics: TroupeMetrics }> {
+      const metrics = new TroupeMetrics({ defaultMetrics: false });
       const shards = new ShardStores({
+        metrics,
         database: observedDatabase(database, id, committed, calls),
         shards: SHARDS,
         owned: () => new Set([shard]),
@@ -450,7 +452,11 @@ describe('repo shard ownership', function () {
       });
       const server = await startRpcServer({ host: '127.0.0.1', port: 0, services: [repoService((key) => shards.forKey(key))] });
       servers.push(server);
-      return { shards, address: `127.0.0.1:${server.port}` };
+      return { shards, address: `127.0.0.1:${server.port}`, metrics };
+    }
+
+    async function refused(node: { metrics: TroupeMetrics }, unit: string): Promise<number> {
+      return (await node.metrics.writesRefused.get()).values.find((v) => v.labels.unit === unit)?.value ?? 0;
     }
 
     it('gets stale_epoch from the database once the new owner wrote; its caller is re-routed and nothing of it is committed', async function () {
@@ -487,6 +493,8 @@ describe('repo shard ownership', function () {
       expect(fences, 'the database refused the old epoch').to.have.length(1);
       expect(fences[0]!.code).to.equal('stale_epoch');
       expect(fences[0]).to.include({ unit: repoShardUnit(shard), epoch: 10, newest: 20 });
+      expect(await refused(old, 'repo'), 'counted as a refused write').to.equal(1);
+      expect(await refused(fresh, 'repo')).to.equal(0);
       expect((await database.listMessages(conv!, 0, 10)).messages.map((m) => m.seq)).to.deep.equal([1, 2, 3]);
       const epochs = committed.filter((c) => c.unit === repoShardUnit(shard)).map((c) => `${c.node}@${c.epoch}`);
       expect(epochs.slice(-2), 'nothing of the old owner after the new owner wrote').to.deep.equal(['repo-new@20', 'repo-new@20']);
@@ -508,11 +516,12 @@ describe('repo shard ownership', function () {
       const owner = await seedGroup(conv!);
       const node = await pausedNode('repo-one', shard, () => expect.fail('the node itself is not fenced'), new Map());
       node.shards.acquire(shard, 7);
-      const upstream = { unit: uniqueName('upstream'), epoch: 5 };
+      const upstream = { unit: `upstream/${uniqueName('p')}`, epoch: 5 };
       await database.appendMessages([{ unit: upstream.unit, epoch: 6, messages: [] }]); // a newer logic owner wrote
       const store: Store = client({ resolve: () => node.address });
       await expectTroupeRejection(store.advanceReadSeq(conv!, owner, 1, upstream), 'stale_epoch');
       await expectTroupeRejection(store.appendMessages([{ ...upstream, messages: [message(conv!, 1, owner)] }]), 'stale_epoch');
+      expect(await refused(node, 'upstream'), 'both refusals counted').to.equal(2);
       expect((await database.getConversation(conv!))?.lastSeq).to.equal(0);
       expect(node.shards.forKey(conv!)).to.not.equal(undefined);
     });
