@@ -116,7 +116,8 @@ function compareUnits(a: string, b: string): number {
   return pa === pb ? na - nb : pa < pb ? -1 : 1;
 }
 
-function splitUnit(unit: string): [string, number] {
+/** `upstream/3` → [`upstream`, 3]. */
+export function splitUnit(unit: string): [string, number] {
   const slash = unit.lastIndexOf('/');
   return [unit.slice(0, slash), Number(unit.slice(slash + 1))];
 }

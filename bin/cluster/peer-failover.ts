@@ -12,6 +12,7 @@ import type { Logger } from '../../actors/runtime/logger.js';
 import type { TroupeConfig } from '../../config/types.js';
 import type { Coordinator, KeyValue, Watcher } from '../../transport/coord/port.js';
 import { asTroupeError } from '../../transport/errors.js';
+import { decodeNodeRegistration } from './node-registration.js';
 
 export interface PeerFailoverOptions {
   config: TroupeConfig;
@@ -56,18 +57,9 @@ export function probeTcp(url: string, timeoutMs: number): Promise<ProbeResult> {
 
 function peerOf(kv: KeyValue, prefix: string): Peer | null {
   if (kv.leaseId === undefined) return null;
-  try {
-    const value = JSON.parse(kv.value) as { ops?: unknown; member?: unknown };
-    if (typeof value.ops !== 'string') return null; // not probed before it advertises where it listens
-    return {
-      nodeId: kv.key.slice(prefix.length),
-      ops: value.ops,
-      leaseId: kv.leaseId,
-      ...(typeof value.member === 'string' ? { memberId: value.member } : {}),
-    };
-  } catch {
-    return null;
-  }
+  const { ops, member } = decodeNodeRegistration(kv.value);
+  if (ops === undefined) return null; // not probed before it advertises where it listens
+  return { nodeId: kv.key.slice(prefix.length), ops, leaseId: kv.leaseId, ...(member === undefined ? {} : { memberId: member }) };
 }
 
 export async function startPeerFailover(options: PeerFailoverOptions): Promise<PeerFailover> {

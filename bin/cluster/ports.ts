@@ -19,6 +19,7 @@ import { RedisCache } from '../../transport/presence/redis-cache.js';
 import { RedisPresence } from '../../transport/presence/redis.js';
 import { kafkaClientWithControllerFallback } from '../../transport/log/kafka-controller-fallback.js';
 import { requireList, requireOne } from './settings.js';
+import { encodeNodeRegistration } from './node-registration.js';
 
 /** Exit status of a node whose Kafka consumer died (see onMemberFailed). */
 export const EXIT_CONSUMER_FAILED = 4;
@@ -77,7 +78,7 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
   const register = async (under: Lease): Promise<void> => {
     if (role === 'repo') return;
     const nodeKey = `/troupe/${config.node.cluster}/nodes/${role}/${config.node.id}`;
-    await under.put(nodeKey, JSON.stringify({ nodeId: config.node.id, role, pid: process.pid, ...(ops === null ? {} : { ops }), ...(member === null ? {} : { member }) }));
+    await under.put(nodeKey, encodeNodeRegistration({ nodeId: config.node.id, role, pid: process.pid, ...(ops === null ? {} : { ops }), ...(member === null ? {} : { member }) }));
   };
   await register(lease);
 

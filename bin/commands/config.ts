@@ -17,6 +17,7 @@ import { EtcdCoordinator } from '../../transport/coord/etcd.js';
 import type { Coordinator } from '../../transport/coord/port.js';
 import { isTroupeError, TroupeError } from '../../transport/errors.js';
 import { requireList } from '../cluster/settings.js';
+import { STANDARD_OUTPUT, type CommandOutput } from '../cli/output.js';
 
 /** Deadline of each etcd call: an operator's command should fail fast when etcd is away. */
 const CALL_TIMEOUT_MS = 2000;
@@ -28,18 +29,8 @@ type Subcommand =
   | { name: 'unset'; key: LiveKey }
   | { name: 'list' };
 
-export interface ConfigCommandOutput {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
-const STANDARD_OUTPUT: ConfigCommandOutput = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
-
 /** Runs the command; resolves to the exit status (0, or 1 when etcd cannot be reached). */
-export async function runConfig(config: TroupeConfig, operands: readonly string[], output: ConfigCommandOutput = STANDARD_OUTPUT): Promise<number> {
+export async function runConfig(config: TroupeConfig, operands: readonly string[], output: CommandOutput = STANDARD_OUTPUT): Promise<number> {
   const command = parseSubcommand(operands, config);
   const endpoints = requireList(config, 'etcd', 'config');
   const coord = new EtcdCoordinator({ endpoints, callTimeoutMs: CALL_TIMEOUT_MS });

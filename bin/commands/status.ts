@@ -17,12 +17,14 @@
  * `--url` asks one server instead (an embedded server, or any node's ops address).
  */
 import type { NodeStatus } from '../../actors/runtime/node-status.js';
-import type { UnitStatus } from '../../actors/runtime/unit-registry.js';
+import { splitUnit, type UnitStatus } from '../../actors/runtime/unit-registry.js';
 import { TASK_UNIT_PREFIX } from '../../actors/task/task-kind.js';
 import type { TroupeConfig } from '../../config/types.js';
 import { EtcdCoordinator } from '../../transport/coord/etcd.js';
 import type { KeyValue } from '../../transport/coord/port.js';
 import { isTroupeError, TroupeError } from '../../transport/errors.js';
+import { STANDARD_OUTPUT, type CommandOutput } from '../cli/output.js';
+import { decodeNodeRegistration } from '../cluster/node-registration.js';
 
 export interface StatusOptions {
   json: boolean;
@@ -33,16 +35,6 @@ export interface StatusOptions {
   /** --etcd was on the command line (it makes no sense with --url). */
   etcdFlag?: boolean;
 }
-
-export interface StatusOutput {
-  out: (line: string) => void;
-  err: (line: string) => void;
-}
-
-const STANDARD_OUTPUT: StatusOutput = {
-  out: (line) => process.stdout.write(`${line}\n`),
-  err: (line) => process.stderr.write(`${line}\n`),
-};
 
 const SEE = '(see troupe status --help)';
 
@@ -98,7 +90,7 @@ export interface StatusReport {
 }
 
 /** Runs the command; resolves to the exit status. */
-export async function runStatus(config: TroupeConfig, options: StatusOptions, output: StatusOutput = STANDARD_OUTPUT): Promise<number> {
+export async function runStatus(config: TroupeConfig, options: StatusOptions, output: CommandOutput = STANDARD_OUTPUT): Promise<number> {
   if (options.url !== undefined && options.etcdFlag === true) {
     throw new TroupeError('config', `troupe status takes --url (one server) or --etcd (a cluster), not both ${SEE}`);
   }
@@ -235,14 +227,14 @@ async function clusterReport(config: TroupeConfig, endpoints: string[], view: Et
     const rest = kv.key.slice(view.nodesPrefix.length);
     const slash = rest.indexOf('/');
     if (slash <= 0) continue;
-    const ops = fieldOf(kv.value, 'ops');
+    const { ops } = decodeNodeRegistration(kv.value);
     registered.push({ role: rest.slice(0, slash), nodeId: rest.slice(slash + 1), ops: ops ?? null, leaseId: kv.leaseId ?? null });
   }
   const claims = new Map<string, Held>();
   for (const kv of view.claims) {
     const unit = kv.key.slice(view.claimsPrefix.length);
     // Partition claims hold the owner's id; repo shard claims a JSON `{ nodeId, address }`.
-    const owner = fieldOf(kv.value, 'nodeId') ?? kv.value;
+    const owner = decodeNodeRegistration(kv.value).nodeId ?? kv.value;
     claims.set(unit, { unit, owner, epoch: kv.createRevision, leaseId: kv.leaseId ?? null });
   }
 
@@ -378,17 +370,6 @@ function lagOf(config: TroupeConfig, unit: string, lag: Map<string, number>): nu
   return topic === undefined ? null : (lag.get(`${topic}/${unit.slice(unit.lastIndexOf('/') + 1)}`) ?? null);
 }
 
-/** A string field of a JSON object value; undefined when the value is not one or lacks it. */
-function fieldOf(value: string, field: string): string | undefined {
-  try {
-    const parsed: unknown = JSON.parse(value);
-    const v = typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>)[field] : undefined;
-    return typeof v === 'string' ? v : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 function hexLease(id: string | null): string | null {
   if (id === null || !/^\d+$/.test(id)) return id;
   return BigInt(id).toString(16);
@@ -399,8 +380,8 @@ const UNIT_ORDER = ['upstream', TASK_UNIT_PREFIX, 'repo'];
 const ROLE_ORDER = ['gateway', 'logic', 'task', 'repo', 'embedded'];
 
 function compareUnits(a: string, b: string): number {
-  const [pa, na] = [a.slice(0, a.lastIndexOf('/')), Number(a.slice(a.lastIndexOf('/') + 1))];
-  const [pb, nb] = [b.slice(0, b.lastIndexOf('/')), Number(b.slice(b.lastIndexOf('/') + 1))];
+  const [pa, na] = splitUnit(a);
+  const [pb, nb] = splitUnit(b);
   if (pa !== pb) return rank(UNIT_ORDER, pa) - rank(UNIT_ORDER, pb) || (pa < pb ? -1 : 1);
   return na - nb || (a < b ? -1 : a > b ? 1 : 0);
 }

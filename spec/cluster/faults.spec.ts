@@ -1,4 +1,4 @@
-// Fault specs of the cluster mode (DESIGN.md, "Testing"). One local cluster (2 gateways, 3 logic,
+// Fault specs of the cluster mode (docs/architecture.md, "Failures, restarts and shutdown"). One local cluster (2 gateways, 3 logic,
 // 3 repo, 1 task), started in this process through the launcher's API with `restart: false`: a
 // node that ends stays dead, so a drill shows the survivors took over rather than a restarted
 // node. While clients on both gateways keep sending (one message in flight per sender and group,
