@@ -17,24 +17,14 @@ export interface CoordUnderTest {
   cleanup(): Promise<void>;
   /**
    * Makes `lease` lost as if its TTL ran out (for etcd: revoke it from another client, or let
-   * a short TTL run out). Without it, the lease-loss tests are skipped.
+   * a short TTL run out).
    */
-  expireLease?: (lease: Lease) => Promise<void>;
+  expireLease: (lease: Lease) => Promise<void>;
 }
 
 const WAIT = { timeoutMs: 15_000 };
 /** Lease TTL for tests that do not wait for expiry: long enough for etcd's minimum. */
 const TTL_MS = 5_000;
-/**
- * Window of a negative check where the store offers no event to wait for instead: how long a
- * wrong notification gets to show up.
- */
-const QUIET_MS = 500;
-
-function pause(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function describeEvent(event: WatchEvent): string {
   return event.type === 'put' ? `put ${event.kv.key}=${event.kv.value}` : `delete ${event.key}`;
 }
@@ -266,16 +256,11 @@ export function describeCoordContract(name: string, factory: () => Promise<Coord
         b.onLost(() => lostB++);
         await a.claim(`${prefix}claims/1`, 'node-a');
         await a.revoke();
-        if (sut.expireLease !== undefined) {
-          // A lease really lost after the revoke, granted after `a` with the same TTL: its loss is
-          // noticed the way a wrong loss of `a` would be (for etcd, at a renewal, and `a` is
-          // renewed before `b`), so once `b`'s onLost ran, `a`'s would have run too.
-          await sut.expireLease(b);
-          await waitFor(() => lostB > 0, { ...WAIT, message: 'onLost of the expired lease' });
-        } else {
-          // Nothing else marks the passing of time for a coordinator whose leases cannot be expired.
-          await pause(QUIET_MS);
-        }
+        // A lease really lost after the revoke, granted after `a` with the same TTL: its loss is
+        // noticed the way a wrong loss of `a` would be (for etcd, at a renewal, and `a` is renewed
+        // before `b`), so once `b`'s onLost ran, `a`'s would have run too.
+        await sut.expireLease(b);
+        await waitFor(() => lostB > 0, { ...WAIT, message: 'onLost of the expired lease' });
         expect(lost).to.equal(0);
       });
 
@@ -318,10 +303,6 @@ export function describeCoordContract(name: string, factory: () => Promise<Coord
     });
 
     describe('lease loss', function () {
-      beforeEach(function () {
-        if (sut.expireLease === undefined) this.skip();
-      });
-
       it('deletes the lease keys and calls each onLost listener once when the lease is lost', async function () {
         const a = await grant();
         const b = await grant();
@@ -333,7 +314,7 @@ export function describeCoordContract(name: string, factory: () => Promise<Coord
         let lost = 0;
         a.onLost(() => lost++);
 
-        await sut.expireLease?.(a);
+        await sut.expireLease(a);
         await waitFor(() => lost > 0, { ...WAIT, message: 'onLost' });
         const { kvs } = await coord.getPrefix(prefix);
         expect(kvs.map((kv) => kv.key)).to.deep.equal([`${prefix}plain`]);
