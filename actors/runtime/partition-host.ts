@@ -384,7 +384,7 @@ export class PartitionHost<M> {
     // The requester learns that it may try again (`unavailable`) or that this is a bug (`internal`).
     const answer = cause === 'deadline' || error.retriable ? new TroupeError('unavailable', 'try again') : new TroupeError('internal', `internal error (${incident})`);
     try {
-      await kind.refuse?.(delivery.message, answer, incident);
+      if (kind.refuse !== undefined) await this.bounded(kind.refuse(delivery.message, answer, incident), 'answering the requester');
     } catch (err) {
       logger.warn('could not answer the requester of a record given up', { incident, error: asTroupeError(err).message });
     }
@@ -397,7 +397,7 @@ export class PartitionHost<M> {
     const deadLetters = this.options.deadLetters;
     try {
       if (deadLetters === undefined) throw new TroupeError('unavailable', 'no dead-letter topic configured');
-      await deadLetters.park(record, error, attempts);
+      await this.bounded(deadLetters.park(record, error, attempts), 'parking');
     } catch (err) {
       // Not even the dead-letter topic took it: the log line is the last copy.
       this.options.logger.error('could not park a record; logging it whole', {
@@ -407,6 +407,20 @@ export class PartitionHost<M> {
         error: asTroupeError(err).message,
       });
     }
+  }
+
+  /**
+   * `work`, or a `timeout` once a record deadline has passed: answering or parking a record given
+   * up must not hold it (and the partition's commit point) any more than its handler may.
+   */
+  private bounded<T>(work: Promise<T>, what: string): Promise<T> {
+    const ms = this.options.supervision.recordDeadlineMs;
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TroupeError('timeout', `${what} took longer than ${ms} ms`)), ms);
+      timer.unref();
+    });
+    return Promise.race([work, late]).finally(() => clearTimeout(timer));
   }
 
   private async parkUndecodable(record: LogRecord, offset: number): Promise<void> {

@@ -83,8 +83,12 @@ export class RecordingKind implements HostedKind<TestMessage> {
     this.crashes.set(value, { times, error });
   }
 
+  /** When true, `refuse` records the refusal and then never settles (a requester's gateway hung). */
+  hangRefusals = false;
+
   async refuse(message: TestMessage, error: TroupeError, incident: string): Promise<void> {
     this.refusals.push({ value: message.value, offset: message.offset, code: error.code, incident });
+    if (this.hangRefusals) await new Promise<never>(() => undefined);
   }
 
   /** Values delivered so far, optionally of one key, in delivery order. */

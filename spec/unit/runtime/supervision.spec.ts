@@ -73,6 +73,16 @@ describe('supervision of hosted actors', function () {
       expect(kind.values('k')).to.deep.equal(['outage', 'outage', 'next']);
       expect(bench.parked, 'the record is fine; its dependency was not').to.deep.equal([]);
     });
+    it('finishes a record given up even when answering its requester hangs', async function () {
+      await bench.startHosting({ recordAttempts: 1, recordDeadlineMs: 150 });
+      const { kind } = bench;
+      kind.hangRefusals = true;
+      kind.crashOn('unanswerable', 1, new TroupeError('unavailable', 'presence down'));
+      await bench.produce('k', 'unanswerable', 'next');
+      await bench.waitCommitted(2);
+      expect(kind.refusals.map((r) => r.value)).to.deep.equal(['unanswerable']);
+      expect(kind.values('k')).to.deep.equal(['unanswerable', 'next']);
+    });
   });
 
   describe('a hanging actor', function () {
