@@ -10,7 +10,7 @@ import type { HostedKind } from '../../actors/runtime/hosted-kind.js';
 import type { Logger } from '../../actors/runtime/logger.js';
 import type { Lease } from '../../transport/coord/port.js';
 import type { Log, Producer } from '../../transport/log/port.js';
-import type { RoleContext } from './role-context.js';
+import { maxClaimWaitMs, type RoleContext } from './role-context.js';
 
 export interface HostedGroupOptions<M> {
   log: Log;
@@ -57,10 +57,7 @@ export async function startHostedGroup<M>(ctx: RoleContext, options: HostedGroup
       restartBackoffMs: config.actors.restartBackoffMs,
       maxRestartBackoffMs: config.actors.maxRestartBackoffMs,
     },
-    lifecycle: {
-      // A claim another node holds is its drain (up to the drain timeout) or its lease running out.
-      maxClaimWaitMs: config.shutdown.drainTimeoutMs + 3 * config.cluster.leaseTtlMs,
-    },
+    lifecycle: { maxClaimWaitMs: maxClaimWaitMs(config) },
     deadLetters: deadLetterTopic(options.producer, config.log.deadLetterTopic),
     units: ctx.units,
     onEscalate: ctx.escalate,

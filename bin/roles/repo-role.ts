@@ -20,7 +20,7 @@ import type { Coordinator, Lease } from '../../transport/coord/port.js';
 import { startRpcServer } from '../../transport/rpc/server.js';
 import { repoService } from '../../transport/store/grpc-service.js';
 import type { FenceableStore } from '../../transport/store/port.js';
-import type { RoleContext } from './role-context.js';
+import { maxClaimWaitMs, type RoleContext } from './role-context.js';
 
 export interface RepoPorts {
   coord: Coordinator;
@@ -85,7 +85,7 @@ export async function startRepoRole(ctx: RoleContext, ports: RepoPorts): Promise
     },
     units,
     probe: (shard) => ({ inFlight: shards.inFlight(shard), oldestInFlightMs: 0, parked: 0 }),
-    lifecycle: { maxClaimWaitMs: config.shutdown.drainTimeoutMs + 3 * config.cluster.leaseTtlMs },
+    lifecycle: { maxClaimWaitMs: maxClaimWaitMs(config) },
     onEscalate: ctx.escalate,
     logger,
   });

@@ -25,3 +25,11 @@ export interface RoleContext {
    */
   escalate: Escalate;
 }
+
+/**
+ * How long a unit's claim may stay held by another node before it is escalated: that node's
+ * drain (up to the drain timeout), or its lease running out, with room to spare.
+ */
+export function maxClaimWaitMs(config: TroupeConfig): number {
+  return config.shutdown.drainTimeoutMs + 3 * config.cluster.leaseTtlMs;
+}
