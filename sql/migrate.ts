@@ -54,6 +54,7 @@ export async function migrateLatest(knex: Knex): Promise<{ applied: string[] }> 
   const giveUpAt = Date.now() + RACE_WAIT_MS;
   for (let attempt = 1; ; attempt++) {
     try {
+      await prepareBookkeeping(knex);
       const [, applied] = (await knex.migrate.latest({
         migrationSource: new StaticMigrationSource(),
         tableName: MIGRATIONS_TABLE,
@@ -69,16 +70,66 @@ export async function migrateLatest(knex: Knex): Promise<{ applied: string[] }> 
   }
 }
 
+/** knex's lock table: one row, whose `is_locked` a migrating node flips from 0 to 1. */
+const LOCK_TABLE = `${MIGRATIONS_TABLE}_lock`;
+const LOCK_ROW = 1;
+
+/**
+ * Creates knex's bookkeeping tables (the same columns knex would make) and the lock table's
+ * single row, in a way several nodes can do at once. knex does this itself, but it inserts
+ * the lock row after checking the table is empty: two nodes on a fresh database can both
+ * insert one, and with two rows knex's lock (an update that must touch exactly one row) can
+ * never be taken, so every node would wait and then fail. Here the row has a fixed key and
+ * is inserted with "ignore on conflict"; rows an earlier race left beside it are removed
+ * (a lock held on them could never have been taken, so none is in use).
+ */
+async function prepareBookkeeping(knex: Knex): Promise<void> {
+  if (!(await knex.schema.hasTable(MIGRATIONS_TABLE))) {
+    await ignoreExisting(
+      knex.schema.createTable(MIGRATIONS_TABLE, (t) => {
+        t.increments();
+        t.string('name');
+        t.integer('batch');
+        t.timestamp('migration_time');
+      }),
+    );
+  }
+  if (!(await knex.schema.hasTable(LOCK_TABLE))) {
+    await ignoreExisting(
+      knex.schema.createTable(LOCK_TABLE, (t) => {
+        t.increments('index').primary();
+        t.integer('is_locked');
+      }),
+    );
+  }
+  await knex(LOCK_TABLE).insert({ index: LOCK_ROW, is_locked: 0 }).onConflict('index').ignore();
+  await knex(LOCK_TABLE).whereNot('index', LOCK_ROW).delete();
+}
+
+/** Runs a CREATE TABLE, treating "another node created it first" as done. */
+async function ignoreExisting(create: Knex.SchemaBuilder): Promise<void> {
+  try {
+    await create;
+  } catch (err) {
+    if (!isTableExists(err)) throw err;
+  }
+}
+
+function isTableExists(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown };
+  return e?.code === 'ER_TABLE_EXISTS_ERROR' || /already exists/i.test(String(e?.message ?? ''));
+}
+
 /** How long a node keeps trying while another one migrates (a slow database can take a while). */
 const RACE_WAIT_MS = 60_000;
 const RACE_PAUSE_MS = 200;
 
 /**
- * Two nodes migrating a fresh database at once: knex creates its bookkeeping tables before it
- * takes its lock, so the slower one fails on a table the other just made, or finds the lock
- * held. Trying again after a pause finds the work done (or the lock free).
+ * Two nodes migrating a fresh database at once: the slower one finds the lock held while the
+ * other migrates, or trips over a table or row the other just made. Trying again after a pause
+ * finds the work done (or the lock free).
  */
 function lostRace(err: unknown): boolean {
   const e = err as { name?: unknown; code?: unknown; message?: unknown };
-  return e?.name === 'MigrationLocked' || e?.code === 'ER_TABLE_EXISTS_ERROR' || e?.code === 'ER_DUP_ENTRY' || /already exists/i.test(String(e?.message ?? ''));
+  return e?.name === 'MigrationLocked' || e?.code === 'ER_DUP_ENTRY' || isTableExists(err);
 }

@@ -71,6 +71,7 @@ describe('MySQL store (MariaDB)', function () {
     });
 
     it('lets several nodes migrate a fresh database at once: every one succeeds, the schema is applied once', async function () {
+      this.timeout(60_000); // the losers wait for the winner's DDL, slow on a busy machine
       const url = await mariadb!.createDatabase(databaseName('race'));
       const nodes = await Promise.all([1, 2, 3, 4].map(() => openMysqlStore(url)));
       try {
@@ -81,6 +82,18 @@ describe('MySQL store (MariaDB)', function () {
       } finally {
         await Promise.all(nodes.map(({ knex }) => knex.destroy()));
       }
+    });
+
+    it('migrates a database where an earlier race left two lock rows (which knex alone could never lock)', async function () {
+      const { knex } = await openMysqlStore(await mariadb!.createDatabase(databaseName('locks')));
+      opened.push(knex);
+      await knex.schema.createTable('knex_migrations_lock', (t) => {
+        t.increments('index').primary();
+        t.integer('is_locked');
+      });
+      await knex('knex_migrations_lock').insert([{ is_locked: 0 }, { is_locked: 0 }]);
+      expect((await migrateLatest(knex)).applied).to.deep.equal(['20261127000001_init']);
+      expect(await knex('knex_migrations_lock').select('index', 'is_locked')).to.deep.equal([{ index: 1, is_locked: 0 }]);
     });
 
     it('creates every table as InnoDB with the utf8mb4_bin collation', async function () {
