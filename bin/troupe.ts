@@ -18,6 +18,13 @@ import { helpText } from './cli/help.js';
 import { createLogger } from './logger.js';
 
 async function main(argv: readonly string[]): Promise<void> {
+  // `troupe bench` has its own command line and help (bench/lib/bench-options.ts) and needs no
+  // configuration; it is imported only when asked for.
+  if (argv[0] === 'bench' || (argv[0] === 'help' && argv[1] === 'bench')) {
+    const { benchCommand } = await import('../bench/cli.js');
+    process.exitCode = await benchCommand(argv[0] === 'help' ? ['--help'] : argv.slice(1));
+    return;
+  }
   let config: TroupeConfig | undefined;
   try {
     const action = parseArgs(argv);

@@ -36,6 +36,11 @@ export class HttpApi {
     return conversation.id;
   }
 
+  /** Adds `members` to the group `conversationId`, which `owner` owns. */
+  async addMembers(owner: Session, conversationId: string, members: readonly string[]): Promise<void> {
+    await this.call('POST', `/v1/conversations/${encodeURIComponent(conversationId)}/members`, 200, { members }, owner.accessToken);
+  }
+
   /** The direct conversation of `from` and `peer`; returns its id. */
   async createDirect(from: Session, peer: string): Promise<string> {
     const conversation = await this.call<{ id: string }>('POST', '/v1/conversations', 200, { type: 'direct', peer }, from.accessToken);

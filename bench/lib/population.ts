@@ -1,68 +1,44 @@
 /**
- * The users and conversations the load runs over: `users` registered and logged in, `groups`
- * groups of `groupSize` consecutive users (wrapping around), and `directs` direct conversations
- * between neighbours on a ring (user i with user i+1). With the defaults every user is in one
- * group and two direct conversations.
- *
- * Every HTTP call goes to the acting user's entry point (`apiFor(user)`): against a cluster, each
- * user registers, logs in and creates its conversations through its own gateway.
+ * The users and conversations a scenario runs over, set up through the public HTTP API
+ * (docs/protocol.md) of whichever target: users registered and logged in, direct conversations
+ * between users 2k and 2k+1, or one group. Every call goes to the acting user's entry point
+ * (`apiFor(user)`), so against a cluster each user registers and logs in through its own gateway.
  */
 import { mapConcurrently, type HttpApi, type Session } from './http-api.js';
 
-export interface BenchConversation {
-  id: string;
-  kind: 'group' | 'direct';
-  /** Indexes into Population.users. */
-  members: number[];
-}
-
-export interface Population {
-  users: Session[];
-  conversations: BenchConversation[];
-}
-
-export interface PopulationShape {
-  users: number;
-  groups: number;
-  groupSize: number;
-  directs: number;
-}
-
-/** HTTP requests in flight during setup; the server hashes passwords on a pool of 4. */
+/** HTTP requests in flight during setup; Troupe hashes passwords on a pool of 4. */
 const SETUP_CONCURRENCY = 16;
+/** Members per request when a group is filled: a group's member list must fit in one HTTP body (64 KiB). */
+const MEMBERS_PER_REQUEST = 1000;
 
 /** The HTTP API that user i calls. */
 export type ApiFor = (user: number) => HttpApi;
 
-/** Registers and logs in `count` users named `<prefix>_<i>`, reporting every 500. */
+/** Registers and logs in `count` users named `<prefix>_<i>`, reporting every 1000. */
 export async function registerUsers(apiFor: ApiFor, prefix: string, count: number, progress: (line: string) => void): Promise<Session[]> {
   const indexes = Array.from({ length: count }, (_, i) => i);
   let done = 0;
   return mapConcurrently(indexes, SETUP_CONCURRENCY, async (i) => {
     const session = await apiFor(i).registerAndLogin(`${prefix}_${i}`);
     done += 1;
-    if (done % 500 === 0 || done === count) progress(`  registered and logged in ${done}/${count} users`);
+    if (done % 1000 === 0 || done === count) progress(`  registered and logged in ${done}/${count} users`);
     return session;
   });
 }
 
-export async function createPopulation(apiFor: ApiFor, prefix: string, shape: PopulationShape, progress: (line: string) => void): Promise<Population> {
-  const users = await registerUsers(apiFor, prefix, shape.users, progress);
+/** Direct conversations of users (2k, 2k+1); returns their ids by k. */
+export async function createPairs(apiFor: ApiFor, users: readonly Session[]): Promise<string[]> {
+  const pairs = Array.from({ length: Math.floor(users.length / 2) }, (_, k) => k);
+  return mapConcurrently(pairs, SETUP_CONCURRENCY, (k) => apiFor(2 * k).createDirect(users[2 * k]!, users[2 * k + 1]!.userId));
+}
 
-  const groupMembers = Array.from({ length: shape.groups }, (_, g) =>
-    Array.from({ length: shape.groupSize }, (_, k) => (g * shape.groupSize + k) % shape.users),
-  );
-  const groups = await mapConcurrently(groupMembers, SETUP_CONCURRENCY, async (members, g): Promise<BenchConversation> => {
-    const [owner, ...rest] = members;
-    const id = await apiFor(owner!).createGroup(users[owner!]!, `bench group ${g}`, rest.map((m) => users[m]!.userId));
-    return { id, kind: 'group', members };
-  });
-
-  const pairs = Array.from({ length: shape.directs }, (_, i) => [i % shape.users, (i + 1) % shape.users]);
-  const directs = await mapConcurrently(pairs, SETUP_CONCURRENCY, async ([a, b]): Promise<BenchConversation> => {
-    const id = await apiFor(a!).createDirect(users[a!]!, users[b!]!.userId);
-    return { id, kind: 'direct', members: [a!, b!] };
-  });
-  progress(`  created ${groups.length} groups of ${shape.groupSize} and ${directs.length} direct conversations`);
-  return { users, conversations: [...groups, ...directs] };
+/** One group owned by user 0 with every other user of `users` as a member; returns its id. */
+export async function createGroup(apiFor: ApiFor, users: readonly Session[], name: string): Promise<string> {
+  const [owner, ...rest] = users;
+  const ids = rest.map((u) => u.userId);
+  const id = await apiFor(0).createGroup(owner!, name, ids.slice(0, MEMBERS_PER_REQUEST));
+  for (let i = MEMBERS_PER_REQUEST; i < ids.length; i += MEMBERS_PER_REQUEST) {
+    await apiFor(0).addMembers(owner!, id, ids.slice(i, i + MEMBERS_PER_REQUEST));
+  }
+  return id;
 }

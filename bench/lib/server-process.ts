@@ -1,7 +1,7 @@
 /**
- * The servers under test, each in its own child process so that its memory and CPU can be read
- * from /proc apart from the load generator's: the embedded Troupe server (`troupe dev`) with a
- * temporary data folder, and the bare uWebSockets.js peer (raw-uws-server.ts).
+ * The embedded Troupe server under test (`troupe dev`), in its own child process so that its
+ * memory and CPU can be read from /proc apart from the load generator's, with a temporary data
+ * folder, optionally pinned to CPUs with `taskset -c`.
  *
  * Each gets a free loopback port and is ready when GET /readyz answers 200. Its stdout and
  * stderr are shown prefixed with its name (the Troupe server logs at `warn`, so only trouble
@@ -12,15 +12,22 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { TroupeError } from '../../transport/errors.js';
 import { readCpuMillis, readRssKiB } from './proc-stats.js';
 import { sleep } from './wait-until.js';
 
-/** The repository root (this file is bench/lib/server-process.ts). */
-export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The checkout's root: the nearest folder above this file with package.json (bench/lib/ from sources, dist/bench/lib/ when built). */
+export const REPO_ROOT = findRepoRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRepoRoot(from: string): string {
+  for (let dir = from; dir !== dirname(dir); dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json'))) return dir;
+  }
+  return from;
+}
 
 const HOST = '127.0.0.1';
 const READY_TIMEOUT_MS = 30_000;
@@ -75,6 +82,13 @@ export async function stopAllServers(): Promise<void> {
 export interface TroupeServerOptions {
   /** Run the compiled dist/bin/troupe.js instead of bin/troupe.ts through tsx. */
   useDist: boolean;
+  /** `taskset -c` CPU list for the server; absent: not pinned. */
+  pinServer?: string;
+}
+
+/** Whether the compiled server (npm run build) is there to run. */
+export function distBuilt(): boolean {
+  return existsSync(join(REPO_ROOT, 'dist/bin/troupe.js'));
 }
 
 export async function startTroupeServer(options: TroupeServerOptions): Promise<ServerProcess> {
@@ -87,14 +101,7 @@ export async function startTroupeServer(options: TroupeServerOptions): Promise<S
   // BENCH_SERVER_NODE_ARGS: extra node flags for the server only, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const nodeArgs = (process.env.BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter((a) => a.length > 0);
   const args = [...nodeArgs, ...entry, 'dev', '--port', String(port), '--host', HOST, '--data-dir', dataDir, '--log-level', 'warn'];
-  return startChild('troupe', args, port, troupeServerEnv(), dataDir);
-}
-
-/** The bare uWebSockets.js peer: accepts WebSockets and does nothing else. */
-export async function startRawUwsServer(): Promise<ServerProcess> {
-  const port = await freePort();
-  const script = fileURLToPath(new URL('./raw-uws-server.ts', import.meta.url));
-  return startChild('raw-uws', ['--import', 'tsx', script, String(port)], port, {}, undefined);
+  return startChild('troupe', args, port, troupeServerEnv(), dataDir, options.pinServer);
 }
 
 async function startChild(
@@ -103,8 +110,11 @@ async function startChild(
   port: number,
   env: Record<string, string>,
   dataDir: string | undefined,
+  pinCpus: string | undefined,
 ): Promise<ServerProcess> {
-  const child = spawn(process.execPath, args, {
+  // taskset execs node in place, so the child's pid is the server's.
+  const [command, commandArgs] = pinCpus === undefined ? [process.execPath, args] : ['taskset', ['-c', pinCpus, process.execPath, ...args]];
+  const child = spawn(command, commandArgs, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -25,6 +25,7 @@ export function helpText(command: CommandName | undefined): string {
 
 function generalHelp(): string {
   const rows = Object.entries(COMMANDS).map(([name, spec]) => [name, spec.summary] as const);
+  rows.push(['bench <scenario>', 'measure a Troupe (or a peer) from outside: connect, direct, group, sync, ramp, compare (troupe bench --help)']);
   rows.push(['help [command]', 'show this help, or the help of one command']);
   return [
     'troupe: a distributed instant-messaging server',

@@ -1,0 +1,95 @@
+/**
+ * `sync`: --pairs direct conversations are filled with --messages each (open loop at --rate, every
+ * ack and delivery checked); then every member disconnects, reconnects and pulls each of its
+ * conversations from seq 0 with `sync`, page by page, until `more` is false. Measured: the time
+ * from each `sync` to its `history` frame (the scenario's delivery latency and `sync_p99`), and
+ * whether history holds exactly what was acked, in order. The server's RSS growth over the fill,
+ * divided by the conversations, is the memory per active conversation.
+ */
+import { mergeEncoded } from '../lib/hdr.js';
+import { createPairs } from '../lib/population.js';
+import { HEADLINE_KEYS, headline } from '../report/headline-keys.js';
+import type { Correctness, Headline, ScenarioRun } from '../report/types.js';
+import type { ScenarioContext } from './context.js';
+import { addCorrectness, ConversationBook } from './correctness.js';
+import { runLoad } from './load.js';
+import { phaseTag, scenarioRun } from './scenario-run.js';
+import { ScenarioSession } from './session.js';
+import { loadNotes } from './timed-load.js';
+import { TimelineBuilder } from './timeline.js';
+
+export const SYNC_DEFAULT_FILL_RATE = 1000;
+/** Messages per `sync` page asked for (the protocol's default page). */
+const PAGE_LIMIT = 100;
+const SETTLE_MS = 2000;
+
+export async function runSync(ctx: ScenarioContext): Promise<ScenarioRun> {
+  const { pairs, messages } = ctx.options;
+  const rate = ctx.options.rate ?? SYNC_DEFAULT_FILL_RATE;
+  const session = await ScenarioSession.open(ctx, 2 * pairs);
+  try {
+    const users = await session.register();
+    const convIds = await createPairs(session.apiFor, users);
+    await session.connectAll(users);
+    const book = new ConversationBook(convIds, convIds.map(() => 1), true);
+    await sleep(SETTLE_MS);
+    const startAt = Date.now() + 300;
+    const sampler = await session.startSampling(startAt);
+    const rssBefore = await sampler.serverRssBytes();
+    const total = pairs * messages;
+    const durationSec = total / rate;
+    ctx.progress(`  filling ${pairs} conversations with ${messages} messages each at ${rate} msgs/s (${durationSec.toFixed(1)} s)`);
+    const timeline = new TimelineBuilder();
+    const fill = await runLoad(session, {
+      tag: phaseTag(ctx.prefix, 'f'), rate, durationSec, slots: users.map((_, u) => [u, Math.floor(u / 2)]), pick: 'round-robin', book, startAt,
+    }, timeline);
+    await sleep(SETTLE_MS);
+    const rssAfter = await sampler.serverRssBytes();
+    const fillCpu = sampler.meanCpu(0, durationSec);
+
+    ctx.progress('  every member disconnects and reconnects');
+    const closedDuringFill = await session.pool.disconnect();
+    await session.connectAll(users);
+    ctx.progress(`  pulling ${users.length} histories with sync, ${PAGE_LIMIT} messages a page`);
+    const pulled = await session.pool.sync({
+      convIds, pulls: users.map((_, u) => [u, Math.floor(u / 2)]), limit: PAGE_LIMIT, expected: book.idsBySeq,
+    });
+    sampler.stop();
+    const latency = mergeEncoded(pulled.map((r) => r.latencyHistogram));
+    const sum = (pick: (r: (typeof pulled)[number]) => number): number => pulled.reduce((s, r) => s + pick(r), 0);
+    const pullCorrectness: Correctness = {
+      sent: 0, acked: 0, delivered: 0, expectedDeliveries: 0,
+      lost: sum((r) => r.missing), duplicated: sum((r) => r.duplicated), reordered: sum((r) => r.reordered),
+      errors: sum((r) => r.errors + r.mismatched), unexpectedCloses: sum((r) => r.unexpectedCloses) + closedDuringFill, ok: true,
+    };
+    pullCorrectness.ok = pullCorrectness.lost + pullCorrectness.duplicated + pullCorrectness.reordered + pullCorrectness.errors + pullCorrectness.unexpectedCloses === 0;
+
+    const headlines: Headline[] = [];
+    if (latency.totalCount > 0) headlines.push(headline(HEADLINE_KEYS.syncP99, latency.getValueAtPercentile(99) / 1000));
+    const notes = [
+      `delivery latency here is a sync page's: from the sync frame to its history frame (${sum((r) => r.pages)} pages, ${sum((r) => r.messages)} messages)`,
+      `fill: ${total} messages over ${pairs} conversations; ${loadNotes(fill, fillCpu).join('; ')}`,
+    ];
+    if (rssBefore !== undefined && rssAfter !== undefined) {
+      headlines.push(headline(HEADLINE_KEYS.memoryPerConversation, (rssAfter - rssBefore) / pairs));
+      notes.push(`memory per conversation: server RSS ${(rssBefore / 1048576).toFixed(1)} MiB before the fill, ${(rssAfter / 1048576).toFixed(1)} MiB after ` +
+        `${messages} messages in each of ${pairs} conversations (${SETTLE_MS / 1000} s settle, no forced GC; includes storage caches)`);
+    }
+    return scenarioRun({
+      scenario: 'sync',
+      params: { pairs, messages, rate, pageLimit: PAGE_LIMIT },
+      headline: headlines,
+      timeline: timeline.build(sampler.samples),
+      delivery: latency,
+      correctness: addCorrectness([fill.correctness, pullCorrectness]),
+      problems: [...fill.examples, ...pulled.flatMap((r) => r.examples)].slice(0, 10),
+      notes,
+    });
+  } finally {
+    await session.close();
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

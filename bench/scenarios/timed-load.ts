@@ -1,0 +1,67 @@
+/**
+ * The shape `direct` and `group` share: a population is set up and connected, a short warm-up at
+ * the same rate is sent (checked like everything else, not timed, so the measured window starts
+ * on a server past its first compilations), then the measured open-loop window.
+ */
+import { HEADLINE_KEYS, headline } from '../report/headline-keys.js';
+import type { ScenarioName, ScenarioRun } from '../report/types.js';
+import { addCorrectness, ConversationBook } from './correctness.js';
+import { runLoad, type PhaseOutcome } from './load.js';
+import { phaseTag, scenarioRun } from './scenario-run.js';
+import type { ScenarioSession } from './session.js';
+import { TimelineBuilder } from './timeline.js';
+import type { SlotPick } from '../gen/protocol.js';
+
+/** Seconds of warm-up before the measured window. */
+export const WARMUP_SEC = 2;
+
+export interface TimedLoadSpec {
+  scenario: ScenarioName;
+  rate: number;
+  durationSec: number;
+  convIds: string[];
+  recipients: number[];
+  slots: Array<[number, number]>;
+  pick: SlotPick;
+  params: Record<string, number | string | boolean>;
+  notes: string[];
+}
+
+export async function runTimedLoad(session: ScenarioSession, spec: TimedLoadSpec): Promise<ScenarioRun> {
+  const { ctx } = session;
+  const book = new ConversationBook(spec.convIds, spec.recipients);
+  ctx.progress(`  warm-up: ${spec.rate} msgs/s for ${WARMUP_SEC} s (checked, not timed)`);
+  const warmup = await runLoad(session, { tag: phaseTag(ctx.prefix, 'w'), rate: spec.rate, durationSec: WARMUP_SEC, slots: spec.slots, pick: spec.pick, book }, new TimelineBuilder());
+  const startAt = Date.now() + 300;
+  const sampler = await session.startSampling(startAt);
+  const timeline = new TimelineBuilder();
+  ctx.progress(`  measuring: ${spec.rate} msgs/s for ${spec.durationSec} s, open loop`);
+  const measured = await runLoad(session, { tag: phaseTag(ctx.prefix, 'm'), rate: spec.rate, durationSec: spec.durationSec, slots: spec.slots, pick: spec.pick, book, startAt }, timeline);
+  sampler.stop();
+  const cpu = sampler.meanCpu(0, spec.durationSec);
+  const correctness = addCorrectness([warmup.correctness, measured.correctness]);
+  const headlines = [];
+  if (measured.ack.totalCount > 0) headlines.push(headline(HEADLINE_KEYS.ackP50, measured.ack.getValueAtPercentile(50) / 1000), headline(HEADLINE_KEYS.ackP99, measured.ack.getValueAtPercentile(99) / 1000));
+  if (measured.delivery.totalCount > 0) headlines.push(headline(HEADLINE_KEYS.deliveryP50, measured.delivery.getValueAtPercentile(50) / 1000), headline(HEADLINE_KEYS.deliveryP99, measured.delivery.getValueAtPercentile(99) / 1000));
+  return scenarioRun({
+    scenario: spec.scenario,
+    params: { ...spec.params, rate: spec.rate, duration: spec.durationSec, warmup: WARMUP_SEC },
+    headline: headlines,
+    timeline: timeline.build(sampler.samples),
+    ack: measured.ack,
+    delivery: measured.delivery,
+    correctness,
+    problems: [...warmup.examples.map((e) => `warm-up: ${e}`), ...measured.examples],
+    notes: [...spec.notes, ...loadNotes(measured, cpu)],
+  });
+}
+
+/** What a reader needs to judge a window: achieved rates, the generator's lag and both sides' CPU. */
+export function loadNotes(phase: PhaseOutcome, cpu: { server?: number; generator?: number }): string[] {
+  const lagP99 = phase.sendLag.totalCount > 0 ? phase.sendLag.getValueAtPercentile(99) / 1000 : 0;
+  return [
+    `achieved in the window: ${phase.ackedPerSec.toFixed(0)} acks/s, ${phase.deliveredPerSec.toFixed(0)} deliveries/s; drained ${phase.drained ? `${(phase.drainMs / 1000).toFixed(1)} s after it` : 'NOT within --drain'}`,
+    `generator send lag p99 ${lagP99.toFixed(1)} ms (late sends count in the latency: open loop)`,
+    `mean CPU over the window: server ${cpu.server === undefined ? 'not readable (--url)' : `${cpu.server.toFixed(0)} %`}, generator ${cpu.generator === undefined ? 'n/a' : `${cpu.generator.toFixed(0)} %`} of one core`,
+  ];
+}

@@ -1,0 +1,30 @@
+/**
+ * `--embedded`: a fresh embedded Troupe server (`troupe dev`, every role in one process, SQLite in
+ * a temporary folder) started for the run and stopped after it.
+ *
+ * It runs with the benchmark's settings (bench/lib/server-process.ts): argon2 far below OWASP's so
+ * that registering thousands of users measures messaging rather than password hashing, and the
+ * per-connection frame rate limit lifted so that the offered load is measured rather than refused.
+ * Everything else is config/default.yaml. A server given with --url keeps its own settings.
+ */
+import type { LaunchOptions, RunningTarget } from '../lib/running-target.js';
+import { startTroupeServer } from '../lib/server-process.js';
+import { troupeWire } from '../lib/troupe-wire.js';
+import { chooseTroupeBuild } from './troupe-build.js';
+
+export async function launchEmbedded(options: LaunchOptions): Promise<RunningTarget> {
+  const build = chooseTroupeBuild();
+  options.progress(`embedded: starting a Troupe server ${build.why}${options.pinServer === undefined ? '' : `, pinned to CPU ${options.pinServer}`}; cheap argon2 and no frame rate limit (setup speed, see docs/benchmarks.md)`);
+  const server = await startTroupeServer({ useDist: build.useDist, ...(options.pinServer === undefined ? {} : { pinServer: options.pinServer }) });
+  options.progress(`embedded: ready at ${server.baseUrl} (pid ${server.pid})`);
+  return {
+    key: 'embedded',
+    label: 'Troupe embedded',
+    role: 'subject',
+    baseUrls: [server.baseUrl],
+    wire: troupeWire,
+    stores: true,
+    serverPids: () => [server.pid],
+    stop: () => server.stop(),
+  };
+}
