@@ -83,7 +83,7 @@ function targetChecksMarkdown(run: BenchRun): string[] {
   return lines;
 }
 
-/** The whole markdown document for a run. */
+/** The whole markdown document for a run, ending in one newline. */
 export function ratioTable(run: BenchRun): string {
   const lines = [
     '# Troupe benchmark: figures and ratios',
@@ -102,5 +102,5 @@ export function ratioTable(run: BenchRun): string {
   ];
   for (const section of scenarioSections(run)) lines.push(...sectionMarkdown(section));
   lines.push(...targetChecksMarkdown(run));
-  return lines.join('\n');
+  return `${lines.join('\n').trimEnd()}\n`;
 }

@@ -90,8 +90,9 @@ function rateAgainst(run: BenchRun, subject: TargetRun, role: 'peer' | 'bound'):
   const limit = other.found.value * factor;
   const show = (n: number): string => formatHeadline(n, own.unit);
   const { outcome, verdict } = judge(own.value, limit, 'atLeast', show);
-  const ratio = other.found.value === 0 ? 'n/a' : formatRatio(own.value / other.found.value);
-  const detail = `${show(own.value)} = ${ratio} ${other.target.label}'s ${show(other.found.value)}; needs at least ${show(limit)}: ${verdict}`;
+  // The peer target is a factor (10×), the bound one a share (25%): say each the way the issue does.
+  const share = other.found.value === 0 ? 'n/a' : role === 'peer' ? formatRatio(own.value / other.found.value) : `${formatNumber((own.value / other.found.value) * 100)}% of`;
+  const detail = `${show(own.value)} = ${share} ${other.target.label}'s ${show(other.found.value)}; needs at least ${show(limit)}: ${verdict}`;
   return { target: name, subject: subject.label, outcome, detail };
 }
 
