@@ -14,6 +14,8 @@ import { workerCount, type ScenarioContext } from './context.js';
 const PER_SOURCE_ADDRESS = 25_000;
 /** Sockets being set up at once, per worker. */
 const CONNECT_CONCURRENCY = 200;
+/** Longest wait for the sockets' polite close at the end. */
+const CLOSE_TIMEOUT_MS = 10_000;
 
 export class ScenarioSession {
   readonly apiFor: ApiFor;
@@ -71,8 +73,12 @@ export class ScenarioSession {
     this.ctx.progress(`  ${outcome.ready} sockets ready`);
   }
 
+  /** Closes every socket politely (so the server is not stopped amid a wave of drops), then ends the workers. */
   async close(): Promise<void> {
     this.sampler?.stop();
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.pool.disconnect().catch(() => 0), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)))]);
+    clearTimeout(timer);
     await this.pool.stop();
   }
 }
