@@ -43,14 +43,16 @@ export function headlineTable(section: ScenarioSection, colours: Map<string, str
   const head = [
     '<th>figure</th>',
     ...section.cases.map((c) => `<th>${targetName(c.target, colours)}</th>`),
-    ...pairs.map((p) => `<th>${escapeHtml(p.subject.target.label)} / ${escapeHtml(p.other.target.label)}<span class="role">vs ${escapeHtml(p.role)}</span></th>`),
+    ...pairs.map((p) => `<th>${escapeHtml(p.subject.target.label)} / ${escapeHtml(p.role)}<span class="role">${escapeHtml(p.other.target.label)}</span></th>`),
   ];
   const body = rows.map((row) => {
     const values = row.values.map((v) => (v === undefined ? `<td class="missing">${NOT_MEASURED}</td>` : `<td>${escapeHtml(formatHeadline(v, row.unit))}</td>`));
     const ratios = pairs.map((p) => {
       const ratio = pairRatio(section, row, p);
       if (ratio === undefined) return `<td class="missing">${NOT_MEASURED}</td>`;
-      return `<td class="${ratio > 1 ? 'better' : ratio < 1 ? 'worse' : ''}">${escapeHtml(formatRatio(ratio))}</td>`;
+      // Green or red against a peer; a bound is there to be below, so its ratio stays neutral.
+      const cls = p.role !== 'peer' || ratio === 1 ? '' : ratio > 1 ? ' class="better"' : ' class="worse"';
+      return `<td${cls}>${escapeHtml(formatRatio(ratio))}</td>`;
     });
     return `<tr><td>${escapeHtml(row.label)} <span class="muted">(${row.better === 'higher' ? 'higher' : 'lower'} is better)</span></td>${values.join('')}${ratios.join('')}</tr>`;
   });
@@ -85,9 +87,11 @@ export function correctnessTable(section: ScenarioSection, colours: Map<string, 
 
 /** Parameters, notes and the targets that did not run the scenario. */
 export function sectionNotes(section: ScenarioSection, colours: Map<string, string>): string {
-  const items = [
-    ...section.cases.map((c) => `<li>${targetName(c.target, colours, false)}: ${escapeHtml(paramsLine(c.run.params))}</li>`),
-  ];
+  const same = new Set(section.cases.map((c) => JSON.stringify(c.run.params))).size <= 1;
+  const items =
+    same && section.cases.length > 0
+      ? [`<li>every target: ${escapeHtml(paramsLine(section.cases[0]!.run.params))}</li>`]
+      : section.cases.map((c) => `<li>${targetName(c.target, colours, false)}: ${escapeHtml(paramsLine(c.run.params))}</li>`);
   const notes = section.cases.flatMap((c) => (c.run.notes ?? []).map((n) => `<li>${escapeHtml(c.target.label)}: ${escapeHtml(n)}</li>`));
   const absent = section.absent.map((a) => `<li>${targetName(a.target, colours, false)} did not run ${escapeHtml(section.scenario)}: ${escapeHtml(a.why)}</li>`);
   return (
@@ -100,7 +104,7 @@ export function sectionNotes(section: ScenarioSection, colours: Map<string, stri
 export function targetChecksTable(checks: TargetCheck[]): string {
   const rows = checks.map((c) => {
     const cls = c.outcome === 'met' ? 'outcome-met' : c.outcome === 'missed' ? 'outcome-missed' : 'outcome-not-measured';
-    return `<tr><td>${escapeHtml(c.target)}</td><td>${escapeHtml(c.subject)}</td><td class="${cls}">${escapeHtml(c.outcome)}</td><td style="text-align:left">${escapeHtml(c.detail)}</td></tr>`;
+    return `<tr><td>${escapeHtml(c.target)}</td><td>${escapeHtml(c.subject)}</td><td class="${cls}">${escapeHtml(c.outcome)}</td><td>${escapeHtml(c.detail)}</td></tr>`;
   });
-  return `<table class="checks"><thead><tr><th>target</th><th>Troupe target</th><th>outcome</th><th style="text-align:left">measured</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
+  return `<table class="checks"><thead><tr><th>target</th><th>Troupe target</th><th>outcome</th><th>measured</th></tr></thead><tbody>${rows.join('')}</tbody></table>`;
 }

@@ -14,11 +14,17 @@ code { font: 13px/1.4 ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; 
 dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: 2px 16px; margin: 12px 0 0; }
 dl.facts dt { color: var(--muted); }
 dl.facts dd { margin: 0; }
-nav ul { padding-left: 18px; margin: 6px 0; }
+nav ul { list-style: none; padding: 0; margin: 6px 0; display: flex; flex-wrap: wrap; gap: 4px 18px; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-variant-numeric: tabular-nums; }
 th, td { border-bottom: 1px solid var(--rule); padding: 5px 12px 5px 0; text-align: right; vertical-align: top; }
 th { font-weight: 600; border-bottom: 2px solid var(--ink); }
 th:first-child, td:first-child { text-align: left; }
+table.headline td:first-child { min-width: 15em; }
+table.checks th, table.checks td { text-align: left; }
+table.correctness td { white-space: nowrap; }
+table.correctness td:last-child { white-space: normal; }
+table.checks td:nth-child(2), table.checks td:nth-child(3) { white-space: nowrap; }
+table.checks td:last-child { max-width: 80ch; }
 td.missing { color: var(--muted); font-style: italic; }
 td.better { color: var(--good); font-weight: 600; }
 td.worse { color: var(--bad); font-weight: 600; }

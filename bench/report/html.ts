@@ -33,7 +33,7 @@ export function renderHtmlReport(run: BenchRun): string {
   const colours = targetColours(run);
   const sections = scenarioSections(run);
   const legend = run.targets.map((t) => `<li>${targetName(t, colours, false)} <span class="muted">(${escapeHtml(t.role)}, <code>${escapeHtml(t.target)}</code>)</span></li>`).join('');
-  const toc = [...sections.map((s) => `<li><a href="#${escapeHtml(s.id)}">${escapeHtml(s.title)}</a></li>`), '<li><a href="#targets">Issue targets</a></li>'].join('');
+  const toc = ['<li><a href="#targets">Issue targets</a></li>', ...sections.map((s) => `<li><a href="#${escapeHtml(s.id)}">${escapeHtml(s.title)}</a></li>`)].join('');
   return [
     '<!DOCTYPE html>',
     '<html lang="en"><head><meta charset="utf-8">',
@@ -46,8 +46,9 @@ export function renderHtmlReport(run: BenchRun): string {
     `<h3>Targets</h3><ul>${legend}</ul>`,
     `<nav><h3>Scenarios</h3><ul>${toc}</ul></nav></header>`,
     failureBanner(sections),
-    ...sections.map((s) => sectionHtml(s, colours)),
+    // The verdicts first: what a reader came for; the figures behind them follow per scenario.
     `<section id="targets"><h2>Issue targets</h2><p>Checked where this run has the figures; a figure the run lacks is "not measured", never 0.</p>${targetChecksTable(targetChecks(run))}</section>`,
+    ...sections.map((s) => sectionHtml(s, colours)),
     '</body></html>',
     '',
   ].join('\n');
