@@ -1,6 +1,6 @@
 /**
  * The request bodies of the HTTP setup subset every peer answers (docs/protocol.md: register,
- * log in, create a conversation), checked with the protocol's rules so a peer refuses what Troupe
+ * log in, create a conversation, add members to a group), checked with the protocol's rules so a peer refuses what Troupe
  * refuses. Each parser returns the typed request or throws a TroupeError `invalid_argument`.
  */
 import { TroupeError } from '../../transport/errors.js';
@@ -69,6 +69,14 @@ export function parseConversation(body: Record<string, unknown>, self: string): 
     return { type: 'group', name, members: others };
   }
   throw new TroupeError('invalid_argument', "type: 'direct' or 'group'");
+}
+
+/** The user ids of POST /v1/conversations/:id/members, duplicates dropped; the list must not be empty. */
+export function parseAddMembers(body: Record<string, unknown>): string[] {
+  const { members } = body;
+  if (!Array.isArray(members) || members.some((m) => typeof m !== 'string')) throw new TroupeError('invalid_argument', 'members: an array of user ids is required');
+  if (members.length === 0) throw new TroupeError('invalid_argument', 'members: at least one user id is required');
+  return [...new Set(members as string[])];
 }
 
 /** The bearer token of an Authorization header, or undefined. */

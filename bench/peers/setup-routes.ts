@@ -8,6 +8,7 @@
  *   POST /v1/sessions                200 {accessToken, expiresIn, user}
  *   POST /v1/conversations           200 (direct) or 201 (group) and the conversation
  *   GET  /v1/conversations/:id       200 the conversation, for members
+ *   POST /v1/conversations/:id/members  200 the group with the users added (by its owner)
  *
  * Shapes and error answers are docs/protocol.md's. Login answers no `refreshToken`: the peers
  * have no refresh endpoint, and a token nothing accepts would only pretend otherwise.
@@ -16,6 +17,7 @@ import { TroupeError } from '../../transport/errors.js';
 import { errorAnswer } from './error-status.js';
 import {
   bearerToken,
+  parseAddMembers,
   parseConversation,
   parseJsonObject,
   parseLogin,
@@ -37,7 +39,8 @@ export interface ConversationView {
   type: 'direct' | 'group';
   name?: string;
   owner?: string | null;
-  members: string[];
+  /** Left out when the conversation has more than MAX_LISTED_MEMBERS members, as in Troupe. */
+  members?: string[];
   memberCount: number;
   lastSeq: number;
   readSeq: number;
@@ -62,6 +65,34 @@ export interface SetupBackend {
   createConversation(self: string, request: ConversationRequest): Promise<Creation>;
   /** `not_found` unless `self` is a member. */
   conversation(self: string, id: string): Promise<ConversationView>;
+  /**
+   * Adds `members` (existing members are skipped) to the group `id`: `not_found` unless `self`
+   * is a member and every user exists, `invalid_argument` for a direct conversation,
+   * `forbidden` unless `self` owns it.
+   */
+  addMembers(self: string, id: string, members: readonly string[]): Promise<ConversationView>;
+}
+
+/** A conversation object lists its members up to this many (docs/protocol.md). */
+export const MAX_LISTED_MEMBERS = 1000;
+
+export interface ConversationFields {
+  id: string;
+  type: 'direct' | 'group';
+  name: string | null;
+  owner: string | null;
+  /** In join order. */
+  members: readonly string[];
+  lastSeq: number;
+  createdAt: number;
+}
+
+/** The protocol's conversation object: `name` and `owner` on groups only, `members` up to MAX_LISTED_MEMBERS. */
+export function conversationView(fields: ConversationFields): ConversationView {
+  const view: ConversationView = { id: fields.id, type: fields.type, memberCount: fields.members.length, lastSeq: fields.lastSeq, readSeq: 0, createdAt: fields.createdAt };
+  if (fields.members.length <= MAX_LISTED_MEMBERS) view.members = [...fields.members];
+  if (fields.type === 'group') Object.assign(view, { name: fields.name, owner: fields.owner });
+  return view;
 }
 
 export interface SetupRequest {
@@ -83,6 +114,7 @@ export interface SetupAnswer {
 export const MAX_SETUP_BODY_BYTES = 64 * 1024;
 
 const CONVERSATION_PATH = /^\/v1\/conversations\/([^/]+)$/;
+const MEMBERS_PATH = /^\/v1\/conversations\/([^/]+)\/members$/;
 
 function json(status: number, value: unknown): SetupAnswer {
   return { status, contentType: 'application/json', body: JSON.stringify(value) };
@@ -118,6 +150,12 @@ async function route(request: SetupRequest, backend: SetupBackend): Promise<Setu
   if (method === 'GET' && conversationPath !== null) {
     const self = authenticate(request, backend);
     return json(200, await backend.conversation(self, decodeSegment(conversationPath[1]!)));
+  }
+  const membersPath = MEMBERS_PATH.exec(path);
+  if (method === 'POST' && membersPath !== null) {
+    const self = authenticate(request, backend);
+    const id = decodeSegment(membersPath[1]!);
+    return json(200, await backend.addMembers(self, id, parseAddMembers(parseJsonObject(request.body))));
   }
   throw new TroupeError('not_found', `no route for ${method} ${path.slice(0, 80)}`);
 }

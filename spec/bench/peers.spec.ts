@@ -34,10 +34,27 @@ class Received {
   }
 }
 
+interface Member {
+  session: Session;
+  socket: WireSocket;
+  received: Received;
+}
+
 interface Pair {
   conv: string;
-  alice: { session: Session; socket: WireSocket; received: Received };
-  bob: { session: Session; socket: WireSocket; received: Received };
+  alice: Member;
+  bob: Member;
+}
+
+/** POST /v1/conversations/:id/members as docs/protocol.md has it; resolves to the status. */
+async function addMembers(baseUrl: string, owner: Session, conv: string, members: string[]): Promise<number> {
+  const res = await fetch(`${baseUrl}/v1/conversations/${conv}/members`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.accessToken}` },
+    body: JSON.stringify({ members }),
+  });
+  await res.arrayBuffer();
+  return res.status;
 }
 
 function describePeer(title: string, launch: (options: LaunchOptions) => Promise<RunningTarget>, stores: boolean): void {
@@ -57,21 +74,26 @@ function describePeer(title: string, launch: (options: LaunchOptions) => Promise
       await target?.stop();
     });
 
-    /** Two users, each connected through a different entry point when there are two, sharing a direct conversation. */
+    function api(): HttpApi {
+      return new HttpApi(target!.baseUrls[0]!);
+    }
+
+    /** Connects `session` through entry point `index` (modulo their count): with two, neighbours sit on different processes. */
+    function connect(session: Session, index: number): Member {
+      const received = new Received();
+      const baseUrl = target!.baseUrls[index % target!.baseUrls.length]!;
+      const socket = target!.wire.connect(index, { baseUrl, token: session.accessToken }, {
+        onFrame: (_socket, frame) => received.frames.push(frame),
+        onUnexpectedClose: (_socket, code) => (received.unexpectedClose = code),
+      });
+      sockets.push(socket);
+      return { session, socket, received };
+    }
+
+    /** Two users sharing a direct conversation, connected through different entry points when there are two. */
     async function directPair(): Promise<Pair> {
-      const api = new HttpApi(target!.baseUrls[0]!);
-      const [a, b] = await Promise.all([api.registerAndLogin(uniqueName('alice')), api.registerAndLogin(uniqueName('bob'))]);
-      const conv = await api.createDirect(a, b.userId);
-      const connect = (session: Session, index: number): Pair['alice'] => {
-        const received = new Received();
-        const baseUrl = target!.baseUrls[index % target!.baseUrls.length]!;
-        const socket = target!.wire.connect(index, { baseUrl, token: session.accessToken }, {
-          onFrame: (_socket, frame) => received.frames.push(frame),
-          onUnexpectedClose: (_socket, code) => (received.unexpectedClose = code),
-        });
-        sockets.push(socket);
-        return { session, socket, received };
-      };
+      const [a, b] = await Promise.all([api().registerAndLogin(uniqueName('alice')), api().registerAndLogin(uniqueName('bob'))]);
+      const conv = await api().createDirect(a, b.userId);
       const pair = { conv, alice: connect(a, 0), bob: connect(b, 1) };
       await Promise.all([pair.alice.socket.ready, pair.bob.socket.ready]);
       return pair;
@@ -98,6 +120,22 @@ function describePeer(title: string, launch: (options: LaunchOptions) => Promise
       alice.socket.sendMessage(elsewhere, 'intruder', 'let me in');
       const refusal = await alice.received.next((f) => f.type === 'error', 'error frame');
       expect([refusal.ref, refusal.code]).to.deep.equal(['intruder', 'not_found']);
+    });
+
+    it(`${title}: delivers a group message to every other member, one added while online included`, async function () {
+      const names = ['owner', 'member', 'late'].map(uniqueName);
+      const [owner, member, late] = await Promise.all(names.map((name) => api().registerAndLogin(name)));
+      const conv = await api().createGroup(owner!, 'peers spec', [member!.userId]);
+      // The late member sits on the other process than the one answering the HTTP calls.
+      const online = [connect(owner!, 0), connect(member!, 0), connect(late!, 1)];
+      await Promise.all(online.map((m) => m.socket.ready));
+      expect(await addMembers(target!.baseUrls[0]!, owner!, conv, [late!.userId])).to.equal(200);
+      expect(await addMembers(target!.baseUrls[0]!, member!, conv, [late!.userId]), 'only the owner adds').to.equal(403);
+      online[0]!.socket.sendMessage(conv, 'hello-all', 'hello group');
+      await Promise.all(online.slice(1).map((m) => m.received.next((f) => f.type === 'msg' && f.conv === conv, 'group msg')));
+      expect(online.map((m) => m.received.msgSeqs(conv))).to.deep.equal([[], [1], [1]]);
+      const view = await api().getConversation(owner!, conv);
+      expect([view.memberCount, view.lastSeq]).to.deep.equal([3, 1]);
     });
 
     if (stores) {

@@ -1,7 +1,7 @@
 /**
  * The Socket.IO peer's answer to the setup routes: accounts, tokens and conversations in
- * MariaDB. A conversation created while its members are online is announced through
- * `onCreated`, so the server can put their sockets in its room on either process.
+ * MariaDB. Users who join a conversation (created, or added to a group) are announced through
+ * `onJoined`, which resolves once their open sockets, on either process, are in its room.
  */
 import type { Pool } from 'mysql2/promise';
 import type { ConversationRequest, LoginRequest, RegisterRequest } from '../setup-requests.js';
@@ -17,7 +17,7 @@ export class SocketIoBackend implements SetupBackend {
   constructor(
     pool: Pool,
     private readonly tokens: TokenSigner,
-    private readonly onCreated: (conversation: ConversationView) => void,
+    private readonly onJoined: (conversationId: string, userIds: readonly string[]) => Promise<void>,
   ) {
     this.accounts = new Accounts(pool);
     this.conversations = new Conversations(pool, this.accounts);
@@ -43,11 +43,17 @@ export class SocketIoBackend implements SetupBackend {
     const creation = request.type === 'direct'
       ? await this.conversations.createDirect(self, request.peer)
       : await this.conversations.createGroup(self, request.name, request.members);
-    if (creation.created) this.onCreated(creation.conversation);
+    if (creation.created) await this.onJoined(creation.conversation.id, request.type === 'direct' ? [self, request.peer] : [self, ...request.members]);
     return creation;
   }
 
   conversation(self: string, id: string): Promise<ConversationView> {
     return this.conversations.memberView(self, id);
+  }
+
+  async addMembers(self: string, id: string, members: readonly string[]): Promise<ConversationView> {
+    const { conversation, added } = await this.conversations.addMembers(self, id, members);
+    if (added.length > 0) await this.onJoined(id, added);
+    return conversation;
   }
 }

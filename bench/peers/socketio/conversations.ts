@@ -1,11 +1,12 @@
 /**
  * Conversations and their members in MariaDB. A direct conversation is unique per pair through
  * `direct_key` (the two ids, sorted), so two users racing to create it both get the same one.
+ * `members.position` keeps the join order the protocol lists members in.
  */
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { TroupeError } from '../../../transport/errors.js';
 import { randomId } from '../../../transport/random-id.js';
-import type { ConversationView, Creation } from '../setup-routes.js';
+import { conversationView, type ConversationFields, type ConversationView, type Creation } from '../setup-routes.js';
 import type { Accounts } from './accounts.js';
 import { isDuplicateKey } from './db.js';
 
@@ -33,15 +34,38 @@ export class Conversations {
 
   async createGroup(owner: string, name: string, members: readonly string[]): Promise<Creation> {
     const unknown = await this.accounts.firstUnknown(members);
-    if (unknown !== undefined) throw new TroupeError('not_found', `members: no such user ${unknown}`);
+    if (unknown !== undefined) throw new TroupeError('not_found', `members: no such user ${unknown.slice(0, 64)}`);
     return { conversation: await this.insert('group', name, owner, null, [owner, ...members]), created: true };
   }
 
   /** The conversation `id`; `not_found` unless `self` is a member. */
   async memberView(self: string, id: string): Promise<ConversationView> {
-    const view = await this.view(id);
-    if (view === undefined || !view.members.includes(self)) throw new TroupeError('not_found', 'no such conversation');
-    return view;
+    const fields = await this.fields(this.pool, id);
+    if (fields === undefined || !fields.members.includes(self)) throw noSuchConversation();
+    return conversationView(fields);
+  }
+
+  /**
+   * Adds users to a group (see SetupBackend.addMembers), in a transaction holding the
+   * conversation's row lock, so concurrent additions get distinct positions. Returns the group
+   * and the users who were not members before.
+   */
+  async addMembers(self: string, id: string, users: readonly string[]): Promise<{ conversation: ConversationView; added: string[] }> {
+    return this.inTransaction(async (connection) => {
+      const [locked] = await connection.execute<RowDataPacket[]>('SELECT id FROM conversations WHERE id = ? FOR UPDATE', [id]);
+      const fields = locked.length === 0 ? undefined : await this.fields(connection, id);
+      if (fields === undefined || !fields.members.includes(self)) throw noSuchConversation();
+      if (fields.type === 'direct') throw new TroupeError('invalid_argument', 'members: a direct conversation has no members to change');
+      if (fields.owner !== self) throw new TroupeError('forbidden', 'only the owner may add members');
+      const unknown = await this.accounts.firstUnknown(users);
+      if (unknown !== undefined) throw new TroupeError('not_found', `members: no such user ${unknown.slice(0, 64)}`);
+      const present = new Set(fields.members);
+      const added = users.filter((user) => !present.has(user));
+      if (added.length > 0) {
+        await connection.query('INSERT INTO members (conv_id, user_id, position) VALUES ?', [added.map((user, i) => [id, user, fields.members.length + i])]);
+      }
+      return { conversation: conversationView({ ...fields, members: [...fields.members, ...added] }), added };
+    });
   }
 
   /** The ids of every conversation `userId` belongs to. */
@@ -53,46 +77,44 @@ export class Conversations {
   private async findDirect(directKey: string): Promise<ConversationView | undefined> {
     const [rows] = await this.pool.execute<RowDataPacket[]>('SELECT id FROM conversations WHERE direct_key = ?', [directKey]);
     const row = rows[0];
-    return row === undefined ? undefined : this.view(row.id as string);
+    if (row === undefined) return undefined;
+    const fields = await this.fields(this.pool, row.id as string);
+    return fields === undefined ? undefined : conversationView(fields);
   }
 
   private async insert(type: 'direct' | 'group', name: string | null, owner: string | null, directKey: string | null, members: readonly string[]): Promise<ConversationView> {
-    const id = `c_${randomId(12)}`;
-    const createdAt = Date.now();
+    const fields: ConversationFields = { id: `c_${randomId(12)}`, type, name, owner, members, lastSeq: 0, createdAt: Date.now() };
     await this.inTransaction(async (connection) => {
-      await connection.execute('INSERT INTO conversations (id, type, name, owner, direct_key, last_seq, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)', [id, type, name, owner, directKey, createdAt]);
-      await connection.query('INSERT INTO members (conv_id, user_id, position) VALUES ?', [members.map((user, position) => [id, user, position])]);
+      await connection.execute('INSERT INTO conversations (id, type, name, owner, direct_key, last_seq, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)', [fields.id, type, name, owner, directKey, fields.createdAt]);
+      await connection.query('INSERT INTO members (conv_id, user_id, position) VALUES ?', [members.map((user, position) => [fields.id, user, position])]);
     });
-    const view: ConversationView = { id, type, members: [...members], memberCount: members.length, lastSeq: 0, readSeq: 0, createdAt };
-    if (type === 'group') Object.assign(view, { name, owner });
-    return view;
+    return conversationView(fields);
   }
 
-  private async view(id: string): Promise<ConversationView | undefined> {
-    const [convs] = await this.pool.execute<RowDataPacket[]>('SELECT type, name, owner, last_seq, created_at FROM conversations WHERE id = ?', [id]);
+  /** The conversation's row and members in join order, through `on` (the pool, or a transaction's connection). */
+  private async fields(on: Pool | PoolConnection, id: string): Promise<ConversationFields | undefined> {
+    const [convs] = await on.execute<RowDataPacket[]>('SELECT type, name, owner, last_seq, created_at FROM conversations WHERE id = ?', [id]);
     const conv = convs[0];
     if (conv === undefined) return undefined;
-    const [rows] = await this.pool.execute<RowDataPacket[]>('SELECT user_id FROM members WHERE conv_id = ? ORDER BY position', [id]);
-    const members = rows.map((row) => row.user_id as string);
-    const view: ConversationView = {
+    const [rows] = await on.execute<RowDataPacket[]>('SELECT user_id FROM members WHERE conv_id = ? ORDER BY position', [id]);
+    return {
       id,
       type: conv.type as 'direct' | 'group',
-      members,
-      memberCount: members.length,
+      name: conv.name as string | null,
+      owner: conv.owner as string | null,
+      members: rows.map((row) => row.user_id as string),
       lastSeq: Number(conv.last_seq),
-      readSeq: 0,
       createdAt: Number(conv.created_at),
     };
-    if (view.type === 'group') Object.assign(view, { name: conv.name as string, owner: conv.owner as string | null });
-    return view;
   }
 
-  private async inTransaction(work: (connection: PoolConnection) => Promise<void>): Promise<void> {
+  private async inTransaction<T>(work: (connection: PoolConnection) => Promise<T>): Promise<T> {
     const connection = await this.pool.getConnection();
     try {
       await connection.beginTransaction();
-      await work(connection);
+      const result = await work(connection);
       await connection.commit();
+      return result;
     } catch (err) {
       await connection.rollback().catch(() => undefined);
       throw err;
@@ -100,4 +122,8 @@ export class Conversations {
       connection.release();
     }
   }
+}
+
+function noSuchConversation(): TroupeError {
+  return new TroupeError('not_found', 'no such conversation');
 }

@@ -18,6 +18,7 @@
  * seqs out of order, which docs/protocol.md forbids. Different sockets run concurrently.
  */
 import type { Server, Socket } from 'socket.io';
+import { TroupeError } from '../../../transport/errors.js';
 import { parseSend, parseSync } from '../client-frames.js';
 import { clientError } from '../error-status.js';
 import type { Conversations } from './conversations.js';
@@ -36,8 +37,14 @@ interface UncheckedClientEvents {
   sync(frame: unknown): void;
 }
 
-export type PeerServer = Server<UncheckedClientEvents, ServerEvents, Record<string, never>, SocketData>;
-type PeerSocket = Socket<UncheckedClientEvents, ServerEvents, Record<string, never>, SocketData>;
+/** Between the peer's processes, over the redis-adapter. */
+export interface PeerServerEvents {
+  /** Put the open sockets of `userIds` on this process in the conversation's room; `done` once they are. */
+  join(conversationId: string, userIds: string[], done: () => void): void;
+}
+
+export type PeerServer = Server<UncheckedClientEvents, ServerEvents, PeerServerEvents, SocketData>;
+type PeerSocket = Socket<UncheckedClientEvents, ServerEvents, PeerServerEvents, SocketData>;
 type Acknowledge = (answer: SendAnswer) => void;
 
 export interface SocketEventDeps {
@@ -53,7 +60,26 @@ export function userRoom(userId: string): string {
   return `user:${userId}`;
 }
 
+/**
+ * Puts the open sockets of `userIds`, on every process, in the conversation's room, and resolves
+ * once all have (so a member added while online gets the next message). The redis-adapter's own
+ * `socketsJoin` does not wait for the other process; a server-side event with acknowledgement does.
+ */
+export async function joinEverywhere(io: PeerServer, conversationId: string, userIds: readonly string[]): Promise<void> {
+  io.local.in(userIds.map(userRoom)).socketsJoin(conversationId);
+  try {
+    // Bounded by the adapter's request timeout (5 s by default).
+    await io.serverSideEmitWithAck('join', conversationId, [...userIds]);
+  } catch (err) {
+    throw new TroupeError('unavailable', 'the other Socket.IO process did not confirm the new members in time', { cause: err });
+  }
+}
+
 export function handleSockets(io: PeerServer, deps: SocketEventDeps): void {
+  io.on('join', (conversationId, userIds, done) => {
+    io.local.in(userIds.map(userRoom)).socketsJoin(conversationId);
+    done();
+  });
   io.use((socket, next) => {
     const userId = deps.tokens.verify((socket.handshake.auth as { token?: unknown }).token);
     if (userId === undefined) {

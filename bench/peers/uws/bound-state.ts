@@ -12,7 +12,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { TroupeError } from '../../../transport/errors.js';
 import { randomId } from '../../../transport/random-id.js';
 import type { ConversationRequest, LoginRequest, RegisterRequest } from '../setup-requests.js';
-import type { ConversationView, Creation, SetupBackend, UserView } from '../setup-routes.js';
+import { conversationView, type ConversationView, type Creation, type SetupBackend, type UserView } from '../setup-routes.js';
 
 const TOKEN_TTL_SEC = 900;
 
@@ -28,10 +28,11 @@ interface BoundUser {
 export interface BoundConversation {
   readonly id: string;
   readonly type: 'direct' | 'group';
-  readonly name: string | undefined;
-  readonly owner: string | undefined;
-  readonly members: readonly string[];
-  readonly memberSet: ReadonlySet<string>;
+  readonly name: string | null;
+  readonly owner: string | null;
+  /** In join order. */
+  readonly members: string[];
+  readonly memberSet: Set<string>;
   readonly createdAt: number;
   lastSeq: number;
 }
@@ -90,19 +91,39 @@ export class BoundState implements SetupBackend {
     if (request.type === 'direct') {
       const pair = [self, request.peer].sort().join(' ');
       const existing = this.directByPair.get(pair);
-      if (existing !== undefined) return Promise.resolve({ conversation: viewOf(this.conversations.get(existing)!), created: false });
-      const conversation = this.add('direct', undefined, undefined, [self, request.peer]);
+      if (existing !== undefined) return Promise.resolve({ conversation: conversationView(this.conversations.get(existing)!), created: false });
+      const conversation = this.add('direct', null, null, [self, request.peer]);
       this.directByPair.set(pair, conversation.id);
-      return Promise.resolve({ conversation: viewOf(conversation), created: true });
+      return Promise.resolve({ conversation: conversationView(conversation), created: true });
     }
     const conversation = this.add('group', request.name, self, [self, ...request.members]);
-    return Promise.resolve({ conversation: viewOf(conversation), created: true });
+    return Promise.resolve({ conversation: conversationView(conversation), created: true });
   }
 
   conversation(self: string, id: string): Promise<ConversationView> {
     const conversation = this.conversations.get(id);
     if (conversation === undefined || !conversation.memberSet.has(self)) return Promise.reject(new TroupeError('not_found', 'no such conversation'));
-    return Promise.resolve(viewOf(conversation));
+    return Promise.resolve(conversationView(conversation));
+  }
+
+  addMembers(self: string, id: string, members: readonly string[]): Promise<ConversationView> {
+    try {
+      const conversation = this.memberConversation(self, id);
+      if (conversation.type === 'direct') throw new TroupeError('invalid_argument', 'members: a direct conversation has no members to change');
+      if (conversation.owner !== self) throw new TroupeError('forbidden', 'only the owner may add members');
+      const unknown = members.find((member) => !this.users.has(member));
+      if (unknown !== undefined) throw new TroupeError('not_found', `members: no such user ${unknown.slice(0, 64)}`);
+      const added = members.filter((member) => !conversation.memberSet.has(member));
+      for (const member of added) {
+        conversation.members.push(member);
+        conversation.memberSet.add(member);
+        this.users.get(member)!.conversations.push(conversation.id);
+      }
+      this.onJoined(conversation.id, added);
+      return Promise.resolve(conversationView(conversation));
+    } catch (err) {
+      return Promise.reject(err as Error);
+    }
   }
 
   /** The conversation `id` if `userId` is a member; `not_found` otherwise. */
@@ -121,7 +142,7 @@ export class BoundState implements SetupBackend {
     return (this.users.get(userId)?.conversations ?? []).map((id) => this.conversations.get(id)!);
   }
 
-  private add(type: 'direct' | 'group', name: string | undefined, owner: string | undefined, members: string[]): BoundConversation {
+  private add(type: 'direct' | 'group', name: string | null, owner: string | null, members: string[]): BoundConversation {
     const conversation: BoundConversation = {
       id: `c_${randomId(12)}`,
       type,
@@ -141,18 +162,4 @@ export class BoundState implements SetupBackend {
 
 function digest(salt: Buffer, password: string): Buffer {
   return createHash('sha256').update(salt).update(password).digest();
-}
-
-function viewOf(conversation: BoundConversation): ConversationView {
-  const view: ConversationView = {
-    id: conversation.id,
-    type: conversation.type,
-    members: [...conversation.members],
-    memberCount: conversation.members.length,
-    lastSeq: conversation.lastSeq,
-    readSeq: 0,
-    createdAt: conversation.createdAt,
-  };
-  if (conversation.type === 'group') Object.assign(view, { name: conversation.name, owner: conversation.owner ?? null });
-  return view;
 }
