@@ -6,7 +6,7 @@
 import { escapeHtml } from './escape.js';
 import { figureRows, pairRatio, ratioPairs } from './figures.js';
 import { formatHeadline, formatNumber, formatRatio, NOT_MEASURED } from './format.js';
-import { correctnessProblems, machineLine, paramsLine, pinningLine, runWhen, troupeLine } from './run-facts.js';
+import { commandLine, correctnessProblems, machineLine, paramsLine, pinningLine, runWhen, troupeLine } from './run-facts.js';
 import type { ScenarioSection, SectionCase } from './sections.js';
 import type { TargetCheck } from './target-checks.js';
 import type { BenchRun, TargetRun } from './types.js';
@@ -20,7 +20,7 @@ export function targetName(target: TargetRun, colours: Map<string, string>, with
 export function factsBlock(run: BenchRun): string {
   const rows: Array<[string, string]> = [
     ['Date', escapeHtml(runWhen(run))],
-    ['Command', `<code>${escapeHtml(`troupe bench ${run.command}`.trim())}</code>`],
+    ['Command', `<code>${escapeHtml(commandLine(run))}</code>`],
     ['Machine', escapeHtml(machineLine(run))],
     ['Troupe', escapeHtml(troupeLine(run))],
     ['CPU pinning', escapeHtml(pinningLine(run))],

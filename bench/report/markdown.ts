@@ -6,7 +6,7 @@
  */
 import { figureRows, pairRatio, ratioPairs, type FigureRow } from './figures.js';
 import { formatHeadline, formatRatio, NOT_MEASURED } from './format.js';
-import { correctnessProblems, machineLine, paramsLine, pinningLine, runWhen, troupeLine } from './run-facts.js';
+import { commandLine, correctnessProblems, machineLine, paramsLine, pinningLine, runWhen, troupeLine } from './run-facts.js';
 import { scenarioSections, type ScenarioSection } from './sections.js';
 import { targetChecks } from './target-checks.js';
 import type { BenchRun } from './types.js';
@@ -89,7 +89,7 @@ export function ratioTable(run: BenchRun): string {
     '# Troupe benchmark: figures and ratios',
     '',
     `- Date: ${md(runWhen(run))}`,
-    `- Command: ${codeSpan(`troupe bench ${run.command}`.trim())}`,
+    `- Command: ${codeSpan(commandLine(run))}`,
     `- Machine: ${md(machineLine(run))}`,
     `- Troupe: ${md(troupeLine(run))}`,
     `- CPU pinning: ${md(pinningLine(run))}`,

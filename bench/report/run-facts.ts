@@ -26,6 +26,15 @@ function formatDuration(seconds: number): string {
   return minutes < 60 ? `${minutes} min ${rest} s` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
 }
 
+/**
+ * The command to run again. BenchRun.command is the argv after `troupe bench`; a run that wrote
+ * the whole command line is shown as it is rather than as `troupe bench troupe bench …`.
+ */
+export function commandLine(run: BenchRun): string {
+  const command = run.command.trim();
+  return /^(?:troupe|npm|npx)\b/.test(command) ? command : `troupe bench ${command}`.trim();
+}
+
 /** "2 cores, AMD EPYC 7B13, 7.8 GiB, Linux 6.1.0, Node v20.11.1". */
 export function machineLine(run: BenchRun): string {
   const m = run.machine;

@@ -153,6 +153,9 @@ describe('bench reports', () => {
       expect(head).to.contain(`${FIXTURE.machine.cores} cores`);
       expect(head).to.contain('2026-12-07 09:12:04 UTC');
       expect(head).to.contain('above 1× means Troupe did better');
+      const whole = copyRun();
+      whole.command = 'troupe bench direct --rate 300';
+      expect(ratioTable(whole)).to.contain('Command: `troupe bench direct --rate 300`\n');
     });
 
     it('has a row per headline figure with Troupe/peer and Troupe/bound ratios oriented so above 1 is Troupe better', () => {
