@@ -63,7 +63,7 @@ export class TroupeSocket {
     this.lastAckSeq = new Map();
     /** @type {Map<string, { from: number, seen: Set<number> }>} */
     this.seqs = new Map();
-    /** @type {number[]} send times of pings not yet answered, oldest first */
+    /** @type {Array<{ sentAt: number, answered: (ok: boolean) => void }>} pings not yet answered, oldest first */
     this.pings = [];
     this.closing = false;
     this.closed = false;
@@ -94,6 +94,7 @@ export class TroupeSocket {
       }
       this.closed = true;
       this.resolveReady(null);
+      for (const ping of this.pings.splice(0)) ping.answered(false);
       resolveClosed();
     };
   }
@@ -103,10 +104,17 @@ export class TroupeSocket {
     this.ws.send(JSON.stringify(frame));
   }
 
-  /** Sends a keep-alive `ping`; its `pong` is timed into troupe_pong_ms. */
+  /**
+   * Sends a keep-alive `ping`; its `pong` is timed into troupe_pong_ms.
+   * @returns {Promise<boolean>} true once the pong is in, false if the socket closed first
+   */
   ping() {
-    this.pings.push(Date.now());
+    /** @type {(ok: boolean) => void} */
+    let answered = () => {};
+    const pong = new Promise((resolve) => { answered = resolve; });
+    this.pings.push({ sentAt: Date.now(), answered });
     this.send({ type: 'ping' });
+    return pong;
   }
 
   /**
@@ -133,6 +141,20 @@ export class TroupeSocket {
     const missing = [];
     for (let seq = track.from + 1; seq <= top; seq++) if (!track.seen.has(seq)) missing.push(seq);
     return missing;
+  }
+
+  /**
+   * The highest seq of `conv` up to which this socket has seen every message: what a client would
+   * sync from after reconnecting (the protocol guide's `have`).
+   * @param {string} conv
+   * @returns {number}
+   */
+  have(conv) {
+    const track = this.seqs.get(conv);
+    if (!track) return 0;
+    let seq = track.from;
+    while (track.seen.has(seq + 1)) seq++;
+    return seq;
   }
 
   /** Closes the socket (as asked, so not an error); resolves once it is closed. */
@@ -185,8 +207,11 @@ export class TroupeSocket {
         this.onHistory(frame);
         break;
       case 'pong': {
-        const sentAt = this.pings.shift();
-        if (sentAt !== undefined) pongLatency.add(now - sentAt);
+        const ping = this.pings.shift();
+        if (ping !== undefined) {
+          pongLatency.add(now - ping.sentAt);
+          ping.answered(true);
+        }
         break;
       }
       case 'error':
