@@ -141,7 +141,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'actors.passivateAfterMs':          int(1_000, DAY_MS),
   'actors.maxInFlightPerPartition':   int(1, 1_000_000),
   'actors.commitIntervalMs':          int(1, 60_000),
-  'actors.dedupeWindow':              int(0, 1_000_000),
+  'actors.dedupeWindow':              int(0, 100_000),
   'actors.maxBatchPerConversation':   int(1, 100_000),
   'actors.recordDeadlineMs':          int(100, 3_600_000),
   'actors.recordAttempts':            int(1, 100),

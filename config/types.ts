@@ -135,7 +135,11 @@ export interface TroupeConfig {
     /** Records in flight per partition before the partition is paused. */
     maxInFlightPerPartition: number;
     commitIntervalMs: number;
-    /** Client ids remembered per conversation for de-duplication without a database read. */
+    /**
+     * Recent (sender, client id) pairs each conversation actor caches, so that a re-send of one
+     * is answered without a database read. A cache only: an older re-send is still answered
+     * exactly, by the store's unique key. Costs about 150 bytes per entry per active conversation.
+     */
     dedupeWindow: number;
     /** Messages written in one batch per conversation at most. */
     maxBatchPerConversation: number;

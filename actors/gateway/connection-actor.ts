@@ -7,8 +7,12 @@
  * which keeps one connection's sends in order) and deliveries from the gateway's downstream
  * topic, written to the socket with send backpressure: a socket that buffers more than the
  * limit is closed and its client recovers by reconnecting and syncing.
+ *
+ * An idle authenticated socket is what a server holds most of, so an idle connection holds
+ * only what it needs to be reached and closed: its socket, its user id and a few numbers. Its
+ * mailbox (serial-actor.ts), its rate limiter and its ack clock are made when first needed, it
+ * runs no timer, and the token's other claims are let go once the `ready` frame is written.
  */
-import { dispatch, spawn, stop, type Ref } from 'nact';
 import { asTroupeError } from '../../transport/errors.js';
 import type { ClientSocket, SocketHandler } from '../../transport/http/port.js';
 import type { LogHeaders } from '../../transport/log/port.js';
@@ -20,25 +24,29 @@ import { contextOf, endWhenSettled, injectHeaders, ROOT_CONTEXT, SPAN_GATEWAY_SE
 import { parseClientFrame, type ClientFrame } from './client-frames.js';
 import { frameMessage } from './error-map.js';
 import type { GatewayDeps } from './gateway-deps.js';
+import { SerialActor } from './serial-actor.js';
 import { TokenBucket } from './token-bucket.js';
 
 type ConnectionMessage =
-  | { kind: 'open' }
+  | { kind: 'open'; claims: AccessClaims }
   | { kind: 'frame'; text: string; at: number }
   | { kind: 'deliver'; frame: string }
   | { kind: 'closed' };
-
 
 /** Close codes of docs/protocol.md. */
 export const CLOSE_POLICY = 1008;
 export const CLOSE_TOO_BIG = 1009;
 export const CLOSE_TRY_LATER = 1013;
 
-export class Connection implements SocketHandler {
-  readonly address: ConnAddress;
-  private readonly ref: Ref<ConnectionMessage>;
-  private readonly bucket: TokenBucket;
+/** Sends awaiting their ack that are remembered for the ack latency metric, at most. */
+const MAX_TIMED_SENDS = 10_000;
+
+export class Connection extends SerialActor<ConnectionMessage> implements SocketHandler {
+  readonly userId: string;
+  /** Made on the first frame: the bucket of a socket that never sends is full anyway. */
+  private bucket: TokenBucket | null = null;
   private refusedInWindow = 0;
+  /** Start of the abuse window (ms); 0 until the first refusal. */
   private windowStart = 0;
   private open = true;
   /** Client id → arrival time of sends awaiting their ack (ack latency metric). */
@@ -46,22 +54,19 @@ export class Connection implements SocketHandler {
 
   constructor(
     readonly socket: ClientSocket,
-    readonly user: AccessClaims,
+    claims: AccessClaims,
     private readonly deps: GatewayDeps,
-    parent: Ref<unknown>,
   ) {
-    this.address = { gatewayId: deps.gatewayId, connId: socket.id };
-    const now = Date.now();
-    // The limits are read at each frame: a rate changed at runtime reaches this connection too.
-    this.bucket = new TokenBucket(deps.limits.rateLimit, now);
-    this.windowStart = now;
-    this.ref = spawn(parent, async (self: Connection, msg: ConnectionMessage) => {
-      await self.handle(msg);
-      return self;
-    }, socket.id, { initialState: this });
+    super();
+    this.userId = claims.userId;
     deps.metrics?.connections.inc();
     deps.metrics?.connectionsOpened.inc();
-    dispatch(this.ref, { kind: 'open' });
+    this.post({ kind: 'open', claims });
+  }
+
+  /** Where this connection is reached: made when asked, so an idle connection does not keep one. */
+  get address(): ConnAddress {
+    return { gatewayId: this.deps.gatewayId, connId: this.socket.id };
   }
 
   // ---- called by the server as frames arrive
@@ -75,6 +80,7 @@ export class Connection implements SocketHandler {
       return;
     }
     const now = Date.now();
+    this.bucket ??= new TokenBucket(limits.rateLimit, now);
     if (!this.bucket.take(now)) {
       this.refuse('rate_limited', 'too many frames; slow down', text === null ? undefined : refOf(text), now);
       return;
@@ -83,7 +89,7 @@ export class Connection implements SocketHandler {
       this.refuse('bad_request', 'frame: binary frames are not accepted; send JSON text', undefined, now);
       return;
     }
-    dispatch(this.ref, { kind: 'frame', text, at: now });
+    this.post({ kind: 'frame', text, at: now });
   }
 
   onClose(code: number): void {
@@ -91,12 +97,12 @@ export class Connection implements SocketHandler {
     this.open = false;
     this.deps.metrics?.connections.dec();
     this.deps.metrics?.connectionsClosed.inc({ code: String(code) });
-    dispatch(this.ref, { kind: 'closed' });
+    this.post({ kind: 'closed' });
   }
 
   /** A frame from the downstream topic for this connection. */
   deliver(frame: string): void {
-    if (this.open) dispatch(this.ref, { kind: 'deliver', frame });
+    if (this.open) this.post({ kind: 'deliver', frame });
   }
 
   close(code: number, reason: string): void {
@@ -105,27 +111,27 @@ export class Connection implements SocketHandler {
 
   // ---- the actor
 
-  private async handle(msg: ConnectionMessage): Promise<void> {
-    try {
-      switch (msg.kind) {
-        case 'open':
-          return await this.onOpen();
-        case 'frame':
-          if (this.open) await this.onFrame(msg.text, msg.at);
-          return;
-        case 'deliver':
-          return this.write(msg.frame);
-        case 'closed':
-          return await this.onClosed();
-      }
-    } catch (raw) {
-      const err = asTroupeError(raw);
-      this.deps.logger.error('connection step failed', { conn: this.socket.id, user: this.user.userId, code: err.code, error: err.message });
+  protected async receive(msg: ConnectionMessage): Promise<void> {
+    switch (msg.kind) {
+      case 'open':
+        return await this.onOpen(msg.claims);
+      case 'frame':
+        if (this.open) await this.onFrame(msg.text, msg.at);
+        return;
+      case 'deliver':
+        return this.write(msg.frame);
+      case 'closed':
+        return await this.onClosed();
     }
   }
 
-  private async onOpen(): Promise<void> {
-    const { deps, user } = this;
+  protected crashed(raw: unknown): void {
+    const err = asTroupeError(raw);
+    this.deps.logger.error('connection step failed', { conn: this.socket.id, user: this.userId, code: err.code, error: err.message });
+  }
+
+  private async onOpen(user: AccessClaims): Promise<void> {
+    const { deps } = this;
     try {
       // Presence first, then the snapshot: a message stored after the snapshot is then pushed.
       await deps.presence.add(user.userId, this.address, deps.limits.presenceTtlMs);
@@ -160,22 +166,20 @@ export class Connection implements SocketHandler {
   }
 
   private async perform(frame: ClientFrame, at: number): Promise<void> {
-    const { user } = this;
+    const { userId } = this;
     switch (frame.type) {
       case 'ping':
         this.write(PONG_FRAME);
         return;
       case 'send':
-        this.sentAt ??= new Map();
-        this.sentAt.set(frame.id, at);
-        if (this.sentAt.size > 10_000) this.sentAt.clear(); // acks that never came: do not grow
-        return this.produceSend(frame.conv, { type: 'send', conv: frame.conv, from: user.userId, origin: this.address, clientId: frame.id, body: frame.body });
+        if (this.deps.metrics !== undefined) this.timeSend(frame.id, at);
+        return this.produceSend(frame.conv, { type: 'send', conv: frame.conv, from: userId, origin: this.address, clientId: frame.id, body: frame.body });
       case 'read':
-        return this.produce(frame.conv, { type: 'read', conv: frame.conv, user: user.userId, origin: this.address, seq: frame.seq, ...(frame.ref !== undefined ? { ref: frame.ref } : {}) });
+        return this.produce(frame.conv, { type: 'read', conv: frame.conv, user: userId, origin: this.address, seq: frame.seq, ...(frame.ref !== undefined ? { ref: frame.ref } : {}) });
       case 'typing':
-        return this.produce(frame.conv, { type: 'typing', conv: frame.conv, user: user.userId, origin: this.address, ...(frame.ref !== undefined ? { ref: frame.ref } : {}) });
+        return this.produce(frame.conv, { type: 'typing', conv: frame.conv, user: userId, origin: this.address, ...(frame.ref !== undefined ? { ref: frame.ref } : {}) });
       case 'sync': {
-        const page = await this.deps.conversations.page(user.userId, frame.conv, frame.after, frame.limit);
+        const page = await this.deps.conversations.page(userId, frame.conv, frame.after, frame.limit);
         this.write(historyFrame(frame.conv, page.messages, page.more));
         return;
       }
@@ -195,15 +199,15 @@ export class Connection implements SocketHandler {
   }
 
   private async onClosed(): Promise<void> {
-    const { deps, user } = this;
+    const { deps, userId } = this;
+    this.sentAt = null;
     try {
-      await deps.presence.remove(user.userId, this.socket.id);
-      await this.produce(user.userId, { type: 'offline', user: user.userId, origin: this.address });
+      await deps.presence.remove(userId, this.socket.id);
+      await this.produce(userId, { type: 'offline', user: userId, origin: this.address });
     } catch (raw) {
-      deps.logger.warn('could not record a closed connection', { user: user.userId, error: asTroupeError(raw).message });
+      deps.logger.warn('could not record a closed connection', { user: userId, error: asTroupeError(raw).message });
     } finally {
       deps.registry.delete(this.socket.id);
-      stop(this.ref);
     }
   }
 
@@ -221,6 +225,12 @@ export class Connection implements SocketHandler {
     }
   }
 
+  private timeSend(clientId: string, at: number): void {
+    this.sentAt ??= new Map();
+    this.sentAt.set(clientId, at);
+    if (this.sentAt.size > MAX_TIMED_SENDS) this.sentAt.clear(); // acks that never came: do not grow
+  }
+
   private observeAck(frame: string): void {
     if (this.sentAt === null || this.sentAt.size === 0 || this.deps.metrics === undefined) return;
     const id = (JSON.parse(frame) as { id: string }).id;
@@ -228,6 +238,7 @@ export class Connection implements SocketHandler {
     if (at === undefined) return;
     this.sentAt.delete(id);
     this.deps.metrics.ackLatency.observe((Date.now() - at) / 1000);
+    if (this.sentAt.size === 0) this.sentAt = null; // every ack came: an idle socket holds no map
   }
 
   private refuse(code: string, message: string, ref: string | undefined, now: number): void {

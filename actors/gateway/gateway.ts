@@ -6,7 +6,7 @@
  * Deliveries are best effort (docs/protocol.md): a gateway reads its topic from the end
  * when it starts, since connections do not survive a restart and clients sync on reconnect.
  */
-import { spawnStateless, stop, type Ref } from 'nact';
+import type { Ref } from 'nact';
 import { asTroupeError, TroupeError } from '../../transport/errors.js';
 import type { ClientSocket, GatewayHandlers, HttpRequest, HttpResponse, SocketHandler, UpgradeResult } from '../../transport/http/port.js';
 import type { ConsumerListener, GroupConsumer, LogRecord, TopicPartition } from '../../transport/log/port.js';
@@ -30,7 +30,6 @@ export interface GatewayNode {
 }
 
 export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener {
-  private readonly root: Ref<unknown>;
   private readonly requests: LogRequests;
   readonly http: (req: HttpRequest) => Promise<HttpResponse>;
   private readonly heartbeat: NodeJS.Timeout;
@@ -38,12 +37,15 @@ export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener 
   private draining = false;
   private readyFlag = false;
 
+  /**
+   * `_parent`, the actor system's root, is no longer used: connections are their own small
+   * actors (serial-actor.ts), not nact actors, since an idle socket must stay cheap.
+   */
   constructor(
     private readonly deps: GatewayDeps,
-    parent: Ref<unknown>,
+    _parent: Ref<unknown>,
     private readonly node: GatewayNode = { role: 'gateway' },
   ) {
-    this.root = spawnStateless(parent, () => undefined, `gateway-${deps.gatewayId}`);
     this.requests = new LogRequests(deps.producer, deps.upstreamTopic, deps.gatewayId, deps.limits.requestTimeoutMs);
     this.http = httpApi({ deps, requests: this.requests, status: () => this.status() });
     this.heartbeat = setInterval(() => void this.refreshPresence(), deps.limits.presenceHeartbeatMs);
@@ -87,7 +89,7 @@ export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener 
       socket.close(CLOSE_TRY_LATER, 'server shutting down');
       return { onMessage: () => undefined, onClose: () => undefined };
     }
-    const connection = new Connection(socket, user, this.deps, this.root);
+    const connection = new Connection(socket, user, this.deps);
     this.deps.registry.set(socket.id, connection);
     return connection;
   }
@@ -138,13 +140,12 @@ export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener 
 
   close(): void {
     clearInterval(this.heartbeat);
-    stop(this.root);
   }
 
   private async refreshPresence(): Promise<void> {
     if (this.deps.registry.size === 0) return;
     const entries: Array<{ userId: string; connId: string }> = [];
-    for (const [connId, connection] of this.deps.registry) entries.push({ userId: connection.user.userId, connId });
+    for (const [connId, connection] of this.deps.registry) entries.push({ userId: connection.userId, connId });
     try {
       await this.deps.presence.refresh(entries, this.deps.limits.presenceTtlMs);
     } catch (err) {

@@ -6,6 +6,9 @@
  * or goes offline (last one closed) it tells the user's direct-conversation peers who are online
  * (`presence` frames). Its state is rebuilt from the presence port on activation, so passivation
  * loses nothing.
+ *
+ * There is one per online user, so it keeps the user's connections as a short array (most users
+ * have one or two) rather than a Set, whose hash table alone outweighs a few entries.
  */
 import type { LogicDeps } from '../logic/deps.js';
 import { presenceFrame } from '../protocol/frames.js';
@@ -13,8 +16,8 @@ import type { PresenceRecord, UpstreamRecord } from '../records/types.js';
 import type { Envelope, HostedActor } from '../runtime/hosted-kind.js';
 
 export class SessionActor implements HostedActor<UpstreamRecord> {
-  /** Connections known open ("gatewayId/connId"); null until rebuilt from presence. */
-  private connections: Set<string> | null = null;
+  /** Connections known open ("gatewayId/connId"), without repeats; null until rebuilt from presence. */
+  private connections: string[] | null = null;
 
   constructor(
     private readonly userId: string,
@@ -35,15 +38,18 @@ export class SessionActor implements HostedActor<UpstreamRecord> {
     const conn = `${record.origin.gatewayId}/${record.origin.connId}`;
     if (this.connections === null) {
       const live = (await this.deps.outbox.lookup([this.userId])).get(this.userId) ?? [];
-      this.connections = new Set(live.map((e) => `${e.gatewayId}/${e.connId}`));
+      const known: string[] = [];
+      for (const e of live) setAdd(known, `${e.gatewayId}/${e.connId}`);
       // The gateway changed presence before producing this record: undo it to get "before".
-      if (record.type === 'online') this.connections.delete(conn);
-      else this.connections.add(conn);
+      if (record.type === 'online') setDelete(known, conn);
+      else setAdd(known, conn);
+      this.connections = known;
     }
-    const wasOnline = this.connections.size > 0;
-    if (record.type === 'online') this.connections.add(conn);
-    else this.connections.delete(conn);
-    const isOnline = this.connections.size > 0;
+    const connections = this.connections;
+    const wasOnline = connections.length > 0;
+    if (record.type === 'online') setAdd(connections, conn);
+    else setDelete(connections, conn);
+    const isOnline = connections.length > 0;
     if (wasOnline === isOnline) return;
 
     const peers = await this.deps.store.directPeers(this.userId);
@@ -52,4 +58,15 @@ export class SessionActor implements HostedActor<UpstreamRecord> {
     out.toUsers(this.userId, peers, await this.deps.outbox.lookup(peers), presenceFrame(this.userId, isOnline));
     await out.flush();
   }
+}
+
+/** Adds `item` to `items` unless it is there. */
+function setAdd(items: string[], item: string): void {
+  if (!items.includes(item)) items.push(item);
+}
+
+/** Removes `item` from `items` if it is there. */
+function setDelete(items: string[], item: string): void {
+  const at = items.indexOf(item);
+  if (at !== -1) items.splice(at, 1);
 }
