@@ -21,3 +21,11 @@ export async function pinProcess(pid: number, cpus: string): Promise<void> {
     throw new TroupeError('unavailable', `taskset could not pin process ${pid} to CPUs ${cpus}: ${(err as Error).message.split('\n')[0]}`, { cause: err });
   }
 }
+
+/** How many CPUs a taskset list names (`0,2-3` is 3). */
+export function cpuListSize(cpus: string): number {
+  return cpus.split(',').reduce((sum, part) => {
+    const [from, to] = part.split('-').map(Number);
+    return sum + (to === undefined ? 1 : to - from! + 1);
+  }, 0);
+}

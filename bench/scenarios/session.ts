@@ -3,17 +3,19 @@
  * entry points, the generator workers holding their sockets (bench/gen/pool.ts), and the sampler
  * of both sides' CPU and memory (bench/lib/resource-sampler.ts).
  */
+import { cpus } from 'node:os';
 import { GeneratorPool, type ConnectOutcome } from '../gen/pool.js';
 import type { SocketPlan } from '../gen/protocol.js';
 import { HttpApi, type Session } from '../lib/http-api.js';
 import { registerUsers, type ApiFor } from '../lib/population.js';
+import { cpuListSize } from '../lib/pinning.js';
 import { ResourceSampler } from '../lib/resource-sampler.js';
 import { workerCount, type ScenarioContext } from './context.js';
 
 /** Connections per 127.0.0.x source address, below the ~28,000 ephemeral ports each has. */
 const PER_SOURCE_ADDRESS = 25_000;
 /** Sockets being set up at once, per worker. */
-const CONNECT_CONCURRENCY = 200;
+const CONNECT_CONCURRENCY = 1000;
 /** Longest wait for the sockets' polite close at the end. */
 const CLOSE_TIMEOUT_MS = 10_000;
 
@@ -50,7 +52,8 @@ export class ScenarioSession {
   /** Opens one socket per session (user i on entry point i mod n); `onProgress` gets ready counts. */
   connect(sessions: readonly Session[], onProgress?: (ready: number, failed: number) => void): Promise<ConnectOutcome> {
     const { baseUrls } = this.ctx.target;
-    const bind = sessions.length > PER_SOURCE_ADDRESS;
+    // Extra source addresses exist on loopback only: a remote target gets the kernel's choice.
+    const bind = sessions.length > PER_SOURCE_ADDRESS && baseUrls.every((url) => /^https?:\/\/(127\.|localhost[:/])/.test(url));
     const plans: SocketPlan[] = sessions.map((s, user) => ({
       user,
       baseUrl: baseUrls[user % baseUrls.length]!,
@@ -71,6 +74,15 @@ export class ScenarioSession {
     });
     if (outcome.failed > 0) throw new Error(`${outcome.failed} of ${sessions.length} sockets did not open: ${outcome.firstError ?? ''}`);
     this.ctx.progress(`  ${outcome.ready} sockets ready`);
+  }
+
+  /**
+   * The CPU the generator can use, in percent of one core: one core per worker process, at most
+   * the CPUs it is pinned to (or the machine's). A generator near it measures itself.
+   */
+  generatorCapacityPct(): number {
+    const pinned = this.ctx.options.pinGenerator === undefined ? undefined : cpuListSize(this.ctx.options.pinGenerator);
+    return 100 * Math.min(this.pool.size + 1, pinned ?? cpus().length);
   }
 
   /** Closes every socket politely (so the server is not stopped amid a wave of drops), then ends the workers. */

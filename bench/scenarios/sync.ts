@@ -68,7 +68,7 @@ export async function runSync(ctx: ScenarioContext): Promise<ScenarioRun> {
     if (latency.totalCount > 0) headlines.push(headline(HEADLINE_KEYS.syncP99, latency.getValueAtPercentile(99) / 1000));
     const notes = [
       `delivery latency here is a sync page's: from the sync frame to its history frame (${sum((r) => r.pages)} pages, ${sum((r) => r.messages)} messages)`,
-      `fill: ${total} messages over ${pairs} conversations; ${loadNotes(fill, fillCpu).join('; ')}`,
+      `fill: ${total} messages over ${pairs} conversations; ${loadNotes(fill, fillCpu, session.generatorCapacityPct()).join('; ')}`,
     ];
     if (rssBefore !== undefined && rssAfter !== undefined) {
       headlines.push(headline(HEADLINE_KEYS.memoryPerConversation, (rssAfter - rssBefore) / pairs));

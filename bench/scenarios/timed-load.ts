@@ -52,16 +52,26 @@ export async function runTimedLoad(session: ScenarioSession, spec: TimedLoadSpec
     delivery: measured.delivery,
     correctness,
     problems: [...warmup.examples.map((e) => `warm-up: ${e}`), ...measured.examples],
-    notes: [...spec.notes, ...loadNotes(measured, cpu)],
+    notes: [...spec.notes, ...loadNotes(measured, cpu, session.generatorCapacityPct())],
   });
 }
 
 /** What a reader needs to judge a window: achieved rates, the generator's lag and both sides' CPU. */
-export function loadNotes(phase: PhaseOutcome, cpu: { server?: number; generator?: number }): string[] {
+export function loadNotes(phase: PhaseOutcome, cpu: { server?: number; generator?: number }, generatorCapacityPct: number): string[] {
   const lagP99 = phase.sendLag.totalCount > 0 ? phase.sendLag.getValueAtPercentile(99) / 1000 : 0;
   return [
+    ...generatorWarning(cpu.generator, generatorCapacityPct),
     `achieved in the window: ${phase.ackedPerSec.toFixed(0)} acks/s, ${phase.deliveredPerSec.toFixed(0)} deliveries/s; drained ${phase.drained ? `${(phase.drainMs / 1000).toFixed(1)} s after it` : 'NOT within --drain'}`,
     `generator send lag p99 ${lagP99.toFixed(1)} ms (late sends count in the latency: open loop)`,
     `mean CPU over the window: server ${cpu.server === undefined ? 'not readable (--url)' : `${cpu.server.toFixed(0)} %`}, generator ${cpu.generator === undefined ? 'n/a' : `${cpu.generator.toFixed(0)} %`} of one core`,
   ];
+}
+
+/** Share of its CPU above which the generator, not the server, may be what a figure measures. */
+const GENERATOR_BUSY_SHARE = 0.85;
+
+/** A warning when the generator ran near the CPU it has: the figure may be the generator's limit. */
+export function generatorWarning(generatorCpuPct: number | undefined, capacityPct: number): string[] {
+  if (generatorCpuPct === undefined || generatorCpuPct < GENERATOR_BUSY_SHARE * capacityPct) return [];
+  return [`the generator used ${generatorCpuPct.toFixed(0)} % of the ${capacityPct} % of CPU it has: these figures may be the generator's limit, not the server's (more --workers, or a larger machine)`];
 }
