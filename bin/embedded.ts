@@ -15,7 +15,7 @@ import { migrateLatest } from '../sql/migrate.js';
 import { LocalCoordinator } from '../transport/coord/local.js';
 import { MemoryLog } from '../transport/log/memory.js';
 import { MemoryPresence } from '../transport/presence/memory.js';
-import { openSqliteStore } from '../transport/store/knex.js';
+import { openSqliteStore } from '../transport/store/sqlite.js';
 import { createLogger } from './logger.js';
 import { startGatewayRole } from './roles/gateway-role.js';
 import { startLogicRole } from './roles/logic-role.js';

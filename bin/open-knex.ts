@@ -11,11 +11,11 @@
 import type { Knex } from 'knex';
 import type { TroupeConfig } from '../config/types.js';
 import { TroupeError } from '../transport/errors.js';
-import { openSqliteStore } from '../transport/store/knex.js';
 import { openMysqlStore } from '../transport/store/mysql.js';
+import { openSqliteKnex } from '../transport/store/sqlite-open.js';
 
 export async function openKnex(storage: TroupeConfig['storage']): Promise<Knex> {
-  if (storage.client === 'sqlite') return (await openSqliteStore(storage.filename)).knex;
+  if (storage.client === 'sqlite') return openSqliteKnex(storage.filename, { busyTimeoutMs: 5000, walAutocheckpointPages: 1000 });
   await requireMysqlDriver();
   return (await openMysqlStore(storage.url)).knex;
 }

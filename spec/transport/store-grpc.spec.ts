@@ -16,7 +16,7 @@ import { migrateLatest } from '../../sql/migrate.js';
 import { startRpcServer, type RpcServer } from '../../transport/rpc/server.js';
 import { GrpcStore } from '../../transport/store/grpc.js';
 import { repoService } from '../../transport/store/grpc-service.js';
-import { openSqliteStore } from '../../transport/store/knex.js';
+import { openSqliteStore } from '../../transport/store/sqlite.js';
 import { describeStoreContract } from '../contract/store.contract.js';
 
 /** Generous limits: the contract checks the store, not the failure handling (rpc.spec.ts does). */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import { migrateLatest } from '../../sql/migrate.js';
 import { TroupeError } from '../../transport/errors.js';
-import { openSqliteStore } from '../../transport/store/knex.js';
+import { openSqliteStore } from '../../transport/store/sqlite.js';
 import { describeStoreContract } from '../contract/store.contract.js';
 
 describe('SQLite store', function () {
@@ -93,6 +93,57 @@ describe('SQLite store', function () {
     const err = await openSqliteStore(dir).then(() => null, (e: unknown) => e);
     expect(err).to.be.instanceOf(TroupeError).with.property('code', 'unavailable');
     expect((err as TroupeError).retriable).to.equal(true);
+  });
+
+  describe('the write thread', function () {
+    const user = (name: string) => ({ id: `u-${name}`, username: name, displayName: name, passwordHash: 'h', createdAt: 1 });
+
+    it('refuses the writes a dying thread held with unavailable, and runs the next write on a fresh thread', async function () {
+      const entry = new URL('../support/dying-sqlite-write-thread.ts', import.meta.url);
+      const { store, knex } = await openSqliteStore(join(dir, 'dying.db'), { writeThreadEntry: entry });
+      try {
+        await migrateLatest(knex);
+        await store.createUser(user('before'));
+        const dying = store.createUser(user('die-on-cue'));
+        // Sent after the cue: the thread dies before it takes this one.
+        const queued = store.createUser(user('queued-behind'));
+        for (const refused of [dying, queued]) {
+          const err = await refused.then(() => null, (e: unknown) => e);
+          expect(err).to.be.instanceOf(TroupeError).with.property('code', 'unavailable');
+          expect((err as TroupeError).retriable).to.equal(true);
+          expect((err as TroupeError).message).to.include('exited with code 3');
+        }
+        await store.createUser(user('after'));
+        expect(store.writeThreadRestarts).to.equal(1);
+        for (const name of ['before', 'after']) expect(await store.getUserByUsername(name), name).to.not.equal(null);
+        expect(await store.getUserByUsername('queued-behind')).to.equal(null);
+        expect(await store.getUserByUsername('die-on-cue')).to.equal(null);
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('answers the writes in flight before it closes', async function () {
+      const { store, knex } = await openSqliteStore(join(dir, 'closing.db'));
+      await migrateLatest(knex);
+      const writes = Array.from({ length: 20 }, (_, i) => store.createUser(user(`closing-${i}`)));
+      await store.close();
+      await Promise.all(writes);
+      const reopened = await openSqliteStore(join(dir, 'closing.db'));
+      try {
+        expect(await reopened.store.getUsers(Array.from({ length: 20 }, (_, i) => `u-closing-${i}`))).to.have.length(20);
+      } finally {
+        await reopened.store.close();
+      }
+    });
+
+    it('refuses writes after close with closed', async function () {
+      const { store, knex } = await openSqliteStore(join(dir, 'closed-write.db'));
+      await migrateLatest(knex);
+      await store.close();
+      const err = await store.createUser(user('late')).then(() => null, (e: unknown) => e);
+      expect(err).to.be.instanceOf(TroupeError).with.property('code', 'closed');
+    });
   });
 
   it('rejects calls after close with closed', async function () {

@@ -11,10 +11,7 @@
  * first in its transaction, by raising each unit's row of `epochs` and reading it back; a
  * store with bound fences turns even its single-statement writes into such transactions.
  */
-import { mkdir } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type BetterSqlite3 from 'better-sqlite3';
-import knexFactory, { type Knex } from 'knex';
+import type { Knex } from 'knex';
 import { TroupeError, isTroupeError } from '../errors.js';
 import { keepGreaterOnUpsert, sqlDialect } from './knex-dialect.js';
 import { storeError } from './knex-errors.js';
@@ -543,59 +540,4 @@ export class KnexStore implements FenceableStore {
   private writeOne<T>(op: string, fn: (db: Knex | Knex.Transaction) => Promise<T>): Promise<T> {
     return this.bound.length === 0 ? this.run(op, fn) : this.write(op, undefined, fn);
   }
-}
-
-export interface SqliteStoreOptions {
-  /** How long a statement waits for another process's lock before `unavailable`. Default 5000. */
-  busyTimeoutMs?: number;
-}
-
-/**
- * Opens (creating it and its folder if needed) the SQLite file of embedded mode. Durability is
- * a product promise, an ack means stored, hence WAL with `synchronous = FULL` (every commit is
- * fsynced). One connection: better-sqlite3 is synchronous, so a pool would only add lock
- * contention; knex queues calls for it. Rejects with `unavailable` when the file cannot be
- * opened. The schema is not migrated here: call `migrateLatest(knex)` (sql/migrate.ts).
- */
-export async function openSqliteStore(
-  filename: string,
-  options: SqliteStoreOptions = {},
-): Promise<{ store: KnexStore; knex: Knex }> {
-  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  if (filename !== ':memory:') {
-    try {
-      await mkdir(dirname(filename), { recursive: true });
-    } catch (err) {
-      throw storeError('openSqliteStore', err);
-    }
-  }
-  const knex = knexFactory({
-    client: 'better-sqlite3',
-    connection: { filename },
-    useNullAsDefault: true,
-    pool: {
-      min: 1,
-      max: 1,
-      afterCreate(db: BetterSqlite3.Database, done: (err: unknown, db: BetterSqlite3.Database) => void) {
-        try {
-          db.pragma(`busy_timeout = ${Math.trunc(busyTimeoutMs)}`);
-          db.pragma('journal_mode = WAL');
-          db.pragma('synchronous = FULL');
-          db.pragma('foreign_keys = ON');
-          done(null, db);
-        } catch (err) {
-          db.close();
-          done(err, db);
-        }
-      },
-    },
-  });
-  const store = new KnexStore(knex);
-  try {
-    await store.ping();
-  } catch (err) {
-    await store.close();
-    throw err;
-  }
-  return { store, knex };
 }

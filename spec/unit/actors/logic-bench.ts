@@ -1,6 +1,6 @@
 /**
  * A logic node for actor specs, wired as bin/embedded.ts wires it but without the gateway:
- * SQLite (KnexStore, migrated) behind GroupCommitStore, the in-process log, coordinator and
+ * SQLite (SqliteStore, migrated) behind GroupCommitStore, the in-process log, coordinator and
  * presence, an Outbox, FanoutJobs on `taskTopic` (consumed here by no one; see
  * spec/unit/task/task-node.ts), and PartitionHosting of upstreamKind. Specs produce upstream
  * records and read what the actors produce on the `<prefix><gatewayId>` topics of two gateways.
@@ -33,7 +33,7 @@ import type { TroupeError } from '../../../transport/errors.js';
 import { MemoryLog } from '../../../transport/log/memory.js';
 import type { GroupConsumer, LogRecord, Producer, RecordPosition, TopicPartition } from '../../../transport/log/port.js';
 import { MemoryPresence } from '../../../transport/presence/memory.js';
-import { openSqliteStore, type KnexStore } from '../../../transport/store/knex.js';
+import { openSqliteStore, type SqliteStore } from '../../../transport/store/sqlite.js';
 import type { FencedBatch } from '../../../transport/store/port.js';
 import { uniqueName, waitFor } from '../../support/wait-for.js';
 
@@ -108,7 +108,7 @@ export class LogicBench {
   readonly units = new UnitRegistry();
   readonly deadLetterTopic = uniqueName('dead-letter');
 
-  database!: KnexStore;
+  database!: SqliteStore;
   /** What the running logic node was given; its settings may be changed live. */
   logicDeps: LogicDeps | null = null;
   store!: GroupCommitStore;

@@ -9,7 +9,7 @@ import { hashRefreshToken } from '../../../actors/auth/refresh-tokens.js';
 import { AccessTokens } from '../../../actors/auth/tokens.js';
 import { loadOrCreateSigningKeys } from '../../../bin/signing-keys.js';
 import { migrateLatest } from '../../../sql/migrate.js';
-import { openSqliteStore } from '../../../transport/store/knex.js';
+import { openSqliteStore } from '../../../transport/store/sqlite.js';
 import type { Store } from '../../../transport/store/port.js';
 import { expectRejection } from './expect-rejection.js';
 

@@ -14,7 +14,7 @@ import { migrateLatest } from '../../../sql/migrate.js';
 import { MemoryCache } from '../../../transport/presence/memory-cache.js';
 import type { Cache } from '../../../transport/presence/port.js';
 import { TroupeError } from '../../../transport/errors.js';
-import { openSqliteStore } from '../../../transport/store/knex.js';
+import { openSqliteStore } from '../../../transport/store/sqlite.js';
 import type { Store } from '../../../transport/store/port.js';
 import { expectRejection } from './expect-rejection.js';
 

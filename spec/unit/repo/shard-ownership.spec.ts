@@ -35,7 +35,7 @@ import type { RpcOutcome } from '../../../transport/rpc/observer.js';
 import { startRpcServer, type RpcServer } from '../../../transport/rpc/server.js';
 import { GrpcStore, type GrpcStoreOptions } from '../../../transport/store/grpc.js';
 import { repoService } from '../../../transport/store/grpc-service.js';
-import { openSqliteStore, type KnexStore } from '../../../transport/store/knex.js';
+import { openSqliteStore, type SqliteStore } from '../../../transport/store/sqlite.js';
 import { StaleEpochError, type Fence, type FenceableStore, type MessageRow, type Store } from '../../../transport/store/port.js';
 import { expectTroupeRejection } from '../../support/expect-rejection.js';
 import { uniqueName, waitFor } from '../../support/wait-for.js';
@@ -91,7 +91,7 @@ const WRITES = new Set([
  * The database as one node sees it: every call of its shard views is counted, and every write
  * they commit is logged (SQLite commits one transaction at a time, in this order).
  */
-function observedDatabase(database: KnexStore, node: string, log: Committed[], calls: Map<string, number>): FenceableStore {
+function observedDatabase(database: SqliteStore, node: string, log: Committed[], calls: Map<string, number>): FenceableStore {
   const observe = (view: FenceableStore, bound: readonly Fence[]): FenceableStore =>
     new Proxy(view, {
       get: (target, name: string) => {
@@ -125,7 +125,7 @@ describe('repo shard ownership', function () {
   this.timeout(60_000);
 
   let dir: string;
-  let database: KnexStore;
+  let database: SqliteStore;
   let coord: LocalCoordinator;
   let cluster: string;
   let nodes: RepoNode[];

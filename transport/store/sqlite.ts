@@ -1,0 +1,105 @@
+/**
+ * Embedded mode's store: one SQLite file, read on the calling thread and written on a write
+ * thread (sqlite-writer.ts), so no commit's fsync and no WAL checkpoint ever runs on the event
+ * loop that serves the sockets. Both sides are the same database store (knex.ts) on their own
+ * connection to the file; WAL lets reads run while a commit is in progress, and a read started
+ * after a write was answered sees it. All writes go through the one write connection, in order,
+ * so the file has a single writer as before and no write ever waits for another connection's
+ * lock. Semantics are exactly the database store's; the store contract suite runs against this.
+ */
+import type { Knex } from 'knex';
+import { KnexStore } from './knex.js';
+import { openSqliteKnex } from './sqlite-open.js';
+import type { WriteMethod } from './sqlite-write-protocol.js';
+import { SqliteWriter } from './sqlite-writer.js';
+import type { FenceableStore, Fence, Store } from './port.js';
+
+export interface SqliteStoreOptions {
+  /** How long a statement waits for another process's lock before `unavailable`. Default 5000. */
+  busyTimeoutMs?: number;
+  /** WAL pages after which the write thread checkpoints. Default 1000 (SQLite's own default). */
+  walAutocheckpointPages?: number;
+  /** The write thread's entry module (specs: one that fails on cue). */
+  writeThreadEntry?: URL;
+}
+
+export class SqliteStore implements FenceableStore {
+  constructor(
+    private readonly reader: KnexStore,
+    /** The write thread; absent for `:memory:` (a thread cannot share it): writes run here. */
+    private readonly writer: SqliteWriter | null,
+    private readonly bound: readonly Fence[] = [],
+  ) {}
+
+  fencedBy(fences: readonly Fence[]): SqliteStore {
+    return new SqliteStore(this.reader.fencedBy(fences), this.writer, [...this.bound, ...fences]);
+  }
+
+  /** Fresh write threads started after one died (sqlite-writer.ts). */
+  get writeThreadRestarts(): number {
+    return this.writer?.restarts ?? 0;
+  }
+
+  private write<M extends WriteMethod>(method: M, args: Parameters<Store[M]>): ReturnType<Store[M]> {
+    if (this.writer === null) return (this.reader[method] as (...a: unknown[]) => ReturnType<Store[M]>)(...args);
+    return this.writer.write(method, args, this.bound) as ReturnType<Store[M]>;
+  }
+
+  // ---- writes, on the write thread
+  createUser: Store['createUser'] = (...a) => this.write('createUser', a);
+  insertRefreshToken: Store['insertRefreshToken'] = (...a) => this.write('insertRefreshToken', a);
+  rotateRefreshToken: Store['rotateRefreshToken'] = (...a) => this.write('rotateRefreshToken', a);
+  revokeRefreshFamily: Store['revokeRefreshFamily'] = (...a) => this.write('revokeRefreshFamily', a);
+  createGroup: Store['createGroup'] = (...a) => this.write('createGroup', a);
+  getOrCreateDirect: Store['getOrCreateDirect'] = (...a) => this.write('getOrCreateDirect', a);
+  addMembers: Store['addMembers'] = (...a) => this.write('addMembers', a);
+  removeMember: Store['removeMember'] = (...a) => this.write('removeMember', a);
+  appendMessages: Store['appendMessages'] = (...a) => this.write('appendMessages', a);
+  advanceReadSeq: Store['advanceReadSeq'] = (...a) => this.write('advanceReadSeq', a);
+
+  // ---- reads, here
+  getUser: Store['getUser'] = (id) => this.reader.getUser(id);
+  getUserByUsername: Store['getUserByUsername'] = (name) => this.reader.getUserByUsername(name);
+  getUsers: Store['getUsers'] = (ids) => this.reader.getUsers(ids);
+  getRefreshToken: Store['getRefreshToken'] = (hash) => this.reader.getRefreshToken(hash);
+  getConversation: Store['getConversation'] = (id) => this.reader.getConversation(id);
+  getMembers: Store['getMembers'] = (conv) => this.reader.getMembers(conv);
+  getMember: Store['getMember'] = (conv, user) => this.reader.getMember(conv, user);
+  listMemberships: Store['listMemberships'] = (user) => this.reader.listMemberships(user);
+  directPeers: Store['directPeers'] = (user) => this.reader.directPeers(user);
+  listMessages: Store['listMessages'] = (conv, after, limit) => this.reader.listMessages(conv, after, limit);
+  findByClientIds: Store['findByClientIds'] = (conv, keys) => this.reader.findByClientIds(conv, keys);
+  ping: Store['ping'] = () => this.reader.ping();
+
+  /** Closes both connections (after the writes in flight), for this store and every view of it. */
+  async close(): Promise<void> {
+    await this.writer?.close();
+    await this.reader.close();
+  }
+}
+
+/**
+ * Opens (creating it and its folder if needed) embedded mode's SQLite file and its write
+ * thread. Rejects with `unavailable` when the file cannot be opened. The schema is not migrated
+ * here: call `migrateLatest(knex)` (sql/migrate.ts) on the returned handle, which is the
+ * reading connection.
+ */
+export async function openSqliteStore(filename: string, options: SqliteStoreOptions = {}): Promise<{ store: SqliteStore; knex: Knex }> {
+  const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
+  // The reading connection never checkpoints: that is the write thread's job (sqlite-open.ts).
+  const knex = await openSqliteKnex(filename, { busyTimeoutMs, walAutocheckpointPages: 0 });
+  const reader = new KnexStore(knex);
+  if (filename === ':memory:') return { store: new SqliteStore(reader, null), knex };
+  try {
+    const writer = await SqliteWriter.start({
+      filename,
+      busyTimeoutMs,
+      walAutocheckpointPages: options.walAutocheckpointPages ?? 1000,
+      threadEntry: options.writeThreadEntry,
+    });
+    return { store: new SqliteStore(reader, writer), knex };
+  } catch (err) {
+    await reader.close();
+    throw err;
+  }
+}
