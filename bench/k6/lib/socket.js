@@ -67,6 +67,8 @@ export class TroupeSocket {
     this.pings = [];
     this.closing = false;
     this.closed = false;
+    /** An error was already counted for this socket (a failed handshake also closes it). */
+    this.failed = false;
 
     /** @type {(frame: ReadyFrame | null) => void} */
     let resolveReady = () => {};
@@ -83,12 +85,13 @@ export class TroupeSocket {
     this.ws = new WebSocket(`${WS_URL}?token=${encodeURIComponent(session.token)}`, null, { tags: { name: 'troupe /v1/ws' } });
     this.ws.onmessage = (event) => this.receive(event ? event.data : undefined);
     this.ws.onerror = (event) => {
+      this.failed = true;
       errors.add(1, { kind: 'socket_error' });
       console.warn(`${session.username}: socket error: ${event ? event.error : 'unknown'}`);
       this.resolveReady(null);
     };
     this.ws.onclose = () => {
-      if (!this.closing) {
+      if (!this.closing && !this.failed) {
         errors.add(1, { kind: 'unexpected_close' });
         console.warn(`${session.username}: socket closed by the server`);
       }

@@ -74,7 +74,7 @@ function toWire(method: string, url: string, body: Body, params: Params | null |
   let text: string | undefined;
   if (typeof body === 'string') text = body;
   else if (body !== null && body !== undefined) {
-    text = new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString();
+    text = new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)])).toString();
     if (!Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['Content-Type'] = 'application/x-www-form-urlencoded';
   }
   return { method: method.toUpperCase(), url, headers, body: text, timeoutMs: timeoutMs(params?.timeout) };

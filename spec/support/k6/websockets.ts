@@ -4,12 +4,13 @@
  * as k6 waits for open sockets before ending an iteration. Handlers (on<event> and
  * addEventListener) run one at a time on the VU thread; one that throws ends the iteration.
  *
- * Emulated: the constructor (params.headers; protocols must be null), send of strings and binary
- * data, close(code, reason), ping(), readyState, url, bufferedAmount, binaryType ('blob' gives a
- * Blob, 'arraybuffer' an ArrayBuffer), and the events open, message ({ data, type, timestamp }),
- * error ({ error, type, timestamp }), close, ping and pong. A failed handshake gives an error
- * event and then close. send() before the socket is open throws. Not emulated: compression,
- * cookie jars, tags on samples and k6's built-in ws_* metrics.
+ * Emulated: the constructor (params.headers; protocols must be null), send of text, close(code,
+ * reason), ping(), readyState, url, bufferedAmount, and the events open, message ({ data, type,
+ * timestamp }), error ({ error, type, timestamp }), close, ping and pong. A failed handshake gives
+ * an error event and then close. send() before the socket is open throws. Not emulated (Troupe's
+ * protocol is text only): binary frames either way (sending one throws, receiving one ends the
+ * iteration with an error) and binaryType; nor compression, cookie jars, tags on samples and
+ * k6's built-in ws_* metrics.
  */
 import NodeWebSocket from 'ws';
 import { recorder, requirePhase } from './recorder.js';
@@ -33,7 +34,6 @@ export class WebSocket {
   readonly CLOSING = 2;
   readonly CLOSED = 3;
 
-  binaryType: 'blob' | 'arraybuffer' = 'blob';
   onopen: Listener | null = null;
   onmessage: Listener | null = null;
   onerror: Listener | null = null;
@@ -50,7 +50,10 @@ export class WebSocket {
     const release = recorder.hold();
     this.socket = new NodeWebSocket(url, { headers: params?.headers ?? {} });
     this.socket.on('open', () => this.emit('open', {}));
-    this.socket.on('message', (data: NodeWebSocket.RawData, isBinary: boolean) => this.emit('message', { data: isBinary ? this.binary(data) : data.toString() }));
+    this.socket.on('message', (data: NodeWebSocket.RawData, isBinary: boolean) => {
+      if (isBinary) recorder.fail(new Error('k6/websockets stand-in: a binary frame arrived, and binary frames are not emulated'));
+      else this.emit('message', { data: data.toString() });
+    });
     this.socket.on('error', (err: Error) => this.emit('error', { error: err.message }));
     this.socket.on('ping', () => this.emit('ping', {}));
     this.socket.on('pong', () => this.emit('pong', {}));
@@ -68,9 +71,10 @@ export class WebSocket {
     return this.socket.bufferedAmount;
   }
 
-  send(data: string | ArrayBuffer | ArrayBufferView): void {
+  send(data: string): void {
+    if (typeof data !== 'string') throw new Error('k6/websockets stand-in: only text frames are emulated');
     if (this.socket.readyState !== NodeWebSocket.OPEN) throw new Error(`k6/websockets: send on a socket that is not open (readyState ${this.socket.readyState})`);
-    this.socket.send(typeof data === 'string' ? data : Buffer.from(ArrayBuffer.isView(data) ? data.buffer : data));
+    this.socket.send(data);
   }
 
   close(code = 1000, reason?: string): void {
@@ -85,12 +89,6 @@ export class WebSocket {
 
   addEventListener(event: EventName, listener: Listener): void {
     this.listeners.set(event, [...(this.listeners.get(event) ?? []), listener]);
-  }
-
-  private binary(data: NodeWebSocket.RawData): ArrayBuffer | Blob {
-    const buffer = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data);
-    const bytes = buffer.buffer.slice(buffer.byteOffset, buffer.byteOffset + buffer.byteLength) as ArrayBuffer;
-    return this.binaryType === 'arraybuffer' ? bytes : new Blob([bytes]);
   }
 
   private emit(type: EventName, fields: Record<string, unknown>): void {
