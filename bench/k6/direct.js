@@ -23,7 +23,7 @@ import { TroupeSocket } from './lib/socket.js';
 const PAIRS = intFromEnv('PAIRS', 200);
 const RATE = numberFromEnv('RATE', 2);
 const MESSAGES = intFromEnv('MESSAGES', 60);
-const DRAIN_MS = intFromEnv('DRAIN_MS', 10_000);
+const DRAIN_MS = intFromEnv('DRAIN_MS', 10000);
 const ITERATION_SECONDS = Math.ceil(MESSAGES / RATE + DRAIN_MS / 1000) + 10;
 
 /** @type {import('k6/options').Options} */

@@ -26,7 +26,7 @@ const GROUPS = intFromEnv('GROUPS', 1);
 const GROUP_SIZE = intFromEnv('GROUP_SIZE', 1000, 2);
 const RATE = numberFromEnv('RATE', 10);
 const MESSAGES = intFromEnv('MESSAGES', 100);
-const DRAIN_MS = intFromEnv('DRAIN_MS', 15_000);
+const DRAIN_MS = intFromEnv('DRAIN_MS', 15000);
 const ITERATION_SECONDS = Math.ceil(MESSAGES / RATE + DRAIN_MS / 1000) + 30;
 
 /** @type {import('k6/options').Options} */

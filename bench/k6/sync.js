@@ -30,7 +30,7 @@ const LIVE = intFromEnv('LIVE', 10);
 const OFFLINE = intFromEnv('OFFLINE', 200);
 const RATE = numberFromEnv('RATE', 10);
 const SYNC_LIMIT = intFromEnv('SYNC_LIMIT', 100);
-const DRAIN_MS = intFromEnv('DRAIN_MS', 10_000);
+const DRAIN_MS = intFromEnv('DRAIN_MS', 10000);
 const ITERATION_SECONDS = Math.ceil((LIVE + OFFLINE) / RATE + (3 * DRAIN_MS) / 1000) + 10;
 
 /** @type {import('k6/options').Options} */

@@ -32,7 +32,7 @@ const NO_LATENCY_BOUNDS = { ACK_P99_MS: '60000', DELIVERY_P99_MS: '60000', SYNC_
 const CASES: ScriptCase[] = [
   {
     file: 'connect.js',
-    env: { USERS: '3', SOCKETS_PER_VU: '3', HOLD: '0s' },
+    env: { USERS: '3', SOCKETS_PER_VU: '3', HOLD_S: '0' },
     samples: { troupe_ready_ms: 3, troupe_all_ready_ms: 1, troupe_pong_ms: 3 },
   },
   {

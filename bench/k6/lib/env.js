@@ -20,8 +20,9 @@ export const WS_URL = `${BASE_URL.replace(/^http/, 'ws')}/v1/ws`;
  * @returns {number}
  */
 export function intFromEnv(name, fallback, min = 1) {
-  const value = numberFromEnv(name, fallback);
-  if (!Number.isInteger(value) || value < min) throw new Error(`${name}: a whole number of at least ${min} is required, got ${value}`);
+  const raw = __ENV[name];
+  const value = raw === undefined || raw === '' ? fallback : Number(raw);
+  if (!Number.isInteger(value) || value < min) throw new Error(`${name}: a whole number of at least ${min} is required, got "${raw}"`);
   return value;
 }
 
