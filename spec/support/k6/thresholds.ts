@@ -4,6 +4,8 @@
  * interpolate linearly between the two nearest ranks. A threshold k6 would judge on data the
  * stand-in does not have (a built-in metric it does not record, a tag filter such as
  * `name{tag:x}`, a Counter's per-second rate) is reported as 'not emulated', never as passed.
+ * k6 judges a threshold whose metric has no sample on zeros (so `p(99)<100` passes); the
+ * stand-in reports 'no data' instead, so a spec notices a latency that was never measured.
  */
 import type { MetricRecord } from './recorder.js';
 
