@@ -65,7 +65,8 @@ export async function runLoad(session: ScenarioSession, spec: LoadSpec, timeline
   let inWindow = { acked: 0, delivered: 0 };
   const progress = setInterval(() => {
     const latest = timeline.latest();
-    if (latest === undefined) return;
+    // A ramp's timeline holds earlier steps too: print once this phase has a second of its own.
+    if (latest === undefined || latest.t <= offsetSec) return;
     const totals = timeline.totals();
     const cpu = session.sampler?.samples.at(-1);
     ctx.progress(
