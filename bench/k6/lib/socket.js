@@ -81,6 +81,7 @@ export class TroupeSocket {
     /** Resolves once the socket is closed, whoever closed it. */
     /** @type {Promise<void>} */
     this.whenClosed = new Promise((resolve) => { resolveClosed = resolve; });
+    this.resolveClosed = resolveClosed;
 
     this.ws = new WebSocket(`${WS_URL}?token=${encodeURIComponent(session.token)}`, null, { tags: { name: 'troupe /v1/ws' } });
     this.ws.onmessage = (event) => this.receive(event ? event.data : undefined);
@@ -160,10 +161,14 @@ export class TroupeSocket {
     return seq;
   }
 
-  /** Closes the socket (as asked, so not an error); resolves once it is closed. */
+  /**
+   * Closes the socket (as asked, so not an error); resolves once it is closed. A socket whose
+   * handshake failed is closed already, whether or not a close event was emitted for it.
+   */
   close() {
     this.closing = true;
-    if (!this.closed) this.ws.close();
+    if (this.closed || this.ws.readyState === WebSocket.CLOSED) this.resolveClosed();
+    else this.ws.close();
     return this.whenClosed;
   }
 
