@@ -12,6 +12,8 @@ import { expect } from 'chai';
 import { HttpApi, type Session } from '../../bench/lib/http-api.js';
 import type { LaunchOptions, RunningTarget } from '../../bench/lib/running-target.js';
 import type { ServerFrame, WireSocket } from '../../bench/lib/wire.js';
+import { DeliveryOrder } from '../../bench/peers/socketio/delivery-order.js';
+import type { MessagePayload } from '../../bench/peers/socketio/events.js';
 import { launchSocketIoPeer } from '../../bench/peers/socketio/launch.js';
 import { launchUwsBound } from '../../bench/peers/uws/launch.js';
 import { uniqueName, waitFor } from '../support/wait-for.js';
@@ -206,6 +208,34 @@ function isAlive(pid: number): boolean {
     return false;
   }
 }
+
+describe('bench peers: Socket.IO delivery order', function () {
+  const message = (seq: number): MessagePayload => ({ conv: 'c_order', seq, id: `m${seq}`, from: 'u_sender', body: {}, ts: 0 });
+
+  it('holds a message that overtook its predecessor until the predecessor went out', function () {
+    const delivered: number[] = [];
+    const order = new DeliveryOrder((m) => delivered.push(m.seq));
+    order.joined('c_order', 4);
+    order.arrived(message(6), 's1');
+    expect(delivered, 'seq 6 waits for 5').to.deep.equal([]);
+    order.arrived(message(5), 's2');
+    order.arrived(message(7), 's1');
+    expect(delivered).to.deep.equal([5, 6, 7]);
+  });
+
+  it('lets held messages go, in order, when their predecessor never comes', async function () {
+    const delivered: number[] = [];
+    const reported: string[] = [];
+    const order = new DeliveryOrder((m) => delivered.push(m.seq), (line) => reported.push(line), 20);
+    order.joined('c_order', 0);
+    order.arrived(message(3), 's1');
+    order.arrived(message(2), 's1');
+    await waitFor(() => delivered.length === 2, { message: 'held messages released' });
+    order.arrived(message(4), 's1');
+    expect(delivered).to.deep.equal([2, 3, 4]);
+    expect(reported).to.deep.equal(['conversation c_order: seq 1 did not arrive within 20 ms; delivering from seq 2']);
+  });
+});
 
 describe('bench peers', function () {
   describePeer('uWS bound', launchUwsBound, false);

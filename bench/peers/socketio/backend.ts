@@ -17,7 +17,7 @@ export class SocketIoBackend implements SetupBackend {
   constructor(
     pool: Pool,
     private readonly tokens: TokenSigner,
-    private readonly onJoined: (conversationId: string, userIds: readonly string[]) => Promise<void>,
+    private readonly onJoined: (conversationId: string, userIds: readonly string[], lastSeq: number) => Promise<void>,
   ) {
     this.accounts = new Accounts(pool);
     this.conversations = new Conversations(pool, this.accounts);
@@ -43,7 +43,7 @@ export class SocketIoBackend implements SetupBackend {
     const creation = request.type === 'direct'
       ? await this.conversations.createDirect(self, request.peer)
       : await this.conversations.createGroup(self, request.name, request.members);
-    if (creation.created) await this.onJoined(creation.conversation.id, request.type === 'direct' ? [self, request.peer] : [self, ...request.members]);
+    if (creation.created) await this.onJoined(creation.conversation.id, request.type === 'direct' ? [self, request.peer] : [self, ...request.members], 0);
     return creation;
   }
 
@@ -53,7 +53,7 @@ export class SocketIoBackend implements SetupBackend {
 
   async addMembers(self: string, id: string, members: readonly string[]): Promise<ConversationView> {
     const { conversation, added } = await this.conversations.addMembers(self, id, members);
-    if (added.length > 0) await this.onJoined(id, added);
+    if (added.length > 0) await this.onJoined(id, added, conversation.lastSeq);
     return conversation;
   }
 }

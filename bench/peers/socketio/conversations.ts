@@ -10,6 +10,11 @@ import { conversationView, type ConversationFields, type ConversationView, type 
 import type { Accounts } from './accounts.js';
 import { isDuplicateKey } from './db.js';
 
+export interface Membership {
+  id: string;
+  lastSeq: number;
+}
+
 export class Conversations {
   constructor(
     private readonly pool: Pool,
@@ -68,10 +73,13 @@ export class Conversations {
     });
   }
 
-  /** The ids of every conversation `userId` belongs to. */
-  async idsOf(userId: string): Promise<string[]> {
-    const [rows] = await this.pool.execute<RowDataPacket[]>('SELECT conv_id FROM members WHERE user_id = ?', [userId]);
-    return rows.map((row) => row.conv_id as string);
+  /** Every conversation `userId` belongs to, with its newest seq. */
+  async membershipsOf(userId: string): Promise<Membership[]> {
+    const [rows] = await this.pool.execute<RowDataPacket[]>(
+      'SELECT m.conv_id, c.last_seq FROM members m JOIN conversations c ON c.id = m.conv_id WHERE m.user_id = ?',
+      [userId],
+    );
+    return rows.map((row) => ({ id: row.conv_id as string, lastSeq: Number(row.last_seq) }));
   }
 
   private async findDirect(directKey: string): Promise<ConversationView | undefined> {

@@ -15,7 +15,7 @@ import { Server } from 'socket.io';
 import { SocketIoBackend } from './backend.js';
 import { openPool } from './db.js';
 import { Messages } from './messages.js';
-import { handleSockets, joinEverywhere, type PeerServer } from './socket-events.js';
+import { PeerSockets, type PeerServer } from './socket-events.js';
 import { setupRequestListener } from './setup-http.js';
 import { TokenSigner } from './tokens.js';
 
@@ -42,12 +42,12 @@ async function main(): Promise<void> {
   const sub = pub.duplicate();
   await Promise.all([pub.ping(), sub.ping()]);
 
-  // Called only for requests, so after `io` below exists: the open sockets of users who joined a
-  // conversation, on either process, join its room.
-  const backend = new SocketIoBackend(pool, tokens, (conversationId, userIds) => joinEverywhere(io, conversationId, userIds));
+  // Called only for requests, so after `sockets` below exists: the open sockets of users who
+  // joined a conversation, on either process, join its room.
+  const backend: SocketIoBackend = new SocketIoBackend(pool, tokens, (conversationId, userIds, lastSeq): Promise<void> => sockets.joinEverywhere(conversationId, userIds, lastSeq));
   const http = createServer(setupRequestListener(backend));
   const io: PeerServer = new Server(http, { transports: ['websocket'], serveClient: false, adapter: createAdapter(pub, sub) });
-  handleSockets(io, { tokens, conversations: backend.conversations, messages: new Messages(pool), logError });
+  const sockets: PeerSockets = new PeerSockets(io, { tokens, conversations: backend.conversations, messages: new Messages(pool), logError });
 
   http.on('error', (err) => {
     logError(err);
