@@ -9,7 +9,7 @@
  */
 import { sleep } from 'k6';
 import http from 'k6/http';
-import { BASE_URL } from './env.js';
+import { BASE_URL, console } from './env.js';
 
 /**
  * A logged-in user, as setup() hands it to the VUs.
@@ -51,6 +51,7 @@ export function registerUsers(count, naming) {
   const registered = naming.reuse ? [201, 409] : [201];
   callAll(usernames.map((username) => request('POST', '/v1/users', { username, password: PASSWORD })), registered, 'register');
   const logins = callAll(usernames.map((username) => request('POST', '/v1/sessions', { username, password: PASSWORD })), [200], 'log in');
+  console.log(`users ${naming.prefix}-0 … ${naming.prefix}-${count - 1} ready; -e USER_PREFIX=${naming.prefix} reuses them`);
   return logins.map((body, i) => {
     const login = /** @type {{ accessToken: string, user: { id: string } }} */ (body);
     return { id: login.user.id, username: usernames[i] ?? '', token: login.accessToken };
