@@ -11,6 +11,7 @@ import type { ScenarioContext } from './context.js';
 import { connectionCorrectness } from './correctness.js';
 import { scenarioRun } from './scenario-run.js';
 import { ScenarioSession } from './session.js';
+import { generatorWarning, otherLoadWarning } from './timed-load.js';
 import { TimelineBuilder } from './timeline.js';
 
 const SETTLE_MS = 2000;
@@ -53,7 +54,14 @@ export async function runConnect(ctx: ScenarioContext): Promise<ScenarioRun> {
       headline(HEADLINE_KEYS.timeToAllReady, seconds),
       headline(HEADLINE_KEYS.connectRate, outcome.ready / seconds),
     ];
-    const notes = [`${count} sockets, each its own user, logged in before the clock started; time runs from the first connect to the last ready frame`];
+    const cpu = sampler.meanCpu(0, Math.ceil(seconds));
+    const notes = [
+      `${count} sockets, each its own user, logged in before the clock started; time runs from the first connect to the last ready frame`,
+      `mean CPU while connecting: server ${cpu.server === undefined ? 'not readable (--url)' : `${cpu.server.toFixed(0)} %`}, generator ${cpu.generator?.toFixed(0) ?? 'n/a'} %` +
+        `${cpu.other === undefined ? '' : `, other processes ${cpu.other.toFixed(0)} %`} of one core`,
+      ...generatorWarning(cpu.generator, session.generatorCapacityPct()),
+      ...otherLoadWarning(cpu.other),
+    ];
     if (rssBefore !== undefined && rssAfter !== undefined && outcome.ready > 0) {
       headlines.push(headline(HEADLINE_KEYS.rssPerIdleSocket, (rssAfter - rssBefore) / outcome.ready));
       notes.push(`server RSS ${(rssBefore / 1048576).toFixed(1)} MiB before, ${(rssAfter / 1048576).toFixed(1)} MiB with ${outcome.ready} idle sockets (${SETTLE_MS / 1000} s settle each, no forced GC)`);

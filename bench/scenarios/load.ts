@@ -72,7 +72,8 @@ export async function runLoad(session: ScenarioSession, spec: LoadSpec, timeline
     ctx.progress(
       `    ${latest.t - offsetSec} s  sent ${totals.sent}  acked ${totals.acked}  delivered ${totals.delivered}` +
         `  ack p99 ${latest.ackP99.toFixed(1)} ms  delivery p99 ${latest.deliveryP99.toFixed(1)} ms` +
-        (cpu === undefined ? '' : `  CPU server ${cpu.serverCpuPct === undefined ? 'n/a' : `${cpu.serverCpuPct.toFixed(0)} %`} generator ${cpu.generatorCpuPct.toFixed(0)} %`),
+        (cpu === undefined ? '' : `  CPU server ${cpu.serverCpuPct === undefined ? 'n/a' : `${cpu.serverCpuPct.toFixed(0)} %`} generator ${cpu.generatorCpuPct.toFixed(0)} %`) +
+        (cpu?.otherCpuPct === undefined ? '' : ` other ${cpu.otherCpuPct.toFixed(0)} %`),
     );
   }, 1000);
   const onTick = (tick: Tick): void => {

@@ -16,7 +16,7 @@ import { addCorrectness, ConversationBook } from './correctness.js';
 import { runLoad, type PhaseOutcome } from './load.js';
 import { phaseTag, scenarioRun } from './scenario-run.js';
 import { ScenarioSession } from './session.js';
-import { generatorWarning, WARMUP_SEC } from './timed-load.js';
+import { generatorWarning, otherLoadWarning, WARMUP_SEC } from './timed-load.js';
 import { TimelineBuilder } from './timeline.js';
 
 export const RAMP_DEFAULT_START_RATE = 500;
@@ -57,6 +57,8 @@ export async function runRamp(ctx: ScenarioContext): Promise<ScenarioRun> {
     const problems: string[] = [...warmup.examples.map((e) => `warm-up: ${e}`)];
     /** Rates that did not hold while the generator was near its CPU limit. */
     const generatorBound: number[] = [];
+    /** Rates whose window other processes on the machine shared. */
+    const sharedSteps: number[] = [];
     const runStep = async (rate: number): Promise<StepOutcome> => {
       const n = outcomes.length + 1;
       ctx.progress(`  step ${n}: ${rate} msgs/s for ${stepSec} s`);
@@ -76,8 +78,10 @@ export async function runRamp(ctx: ScenarioContext): Promise<ScenarioRun> {
         ...(cpu.server === undefined ? {} : { serverCpuPct: cpu.server }),
       };
       ctx.progress(`  step ${n}: ${held ? 'held' : 'did not hold'}: delivery p99 ${step.deliveryP99.toFixed(1)} ms, ack p99 ${step.ackP99.toFixed(1)} ms, ` +
-        `${phase.ackedPerSec.toFixed(0)} acks/s, server CPU ${cpu.server === undefined ? 'n/a' : `${cpu.server.toFixed(0)} %`}, generator CPU ${cpu.generator?.toFixed(0) ?? 'n/a'} %`);
+        `${phase.ackedPerSec.toFixed(0)} acks/s, CPU server ${cpu.server === undefined ? 'n/a' : `${cpu.server.toFixed(0)} %`}, generator ${cpu.generator?.toFixed(0) ?? 'n/a'} %` +
+        `${cpu.other === undefined ? '' : `, other processes ${cpu.other.toFixed(0)} %`}`);
       const busy = generatorWarning(cpu.generator, session.generatorCapacityPct());
+      if (otherLoadWarning(cpu.other).length > 0) sharedSteps.push(rate);
       if (!held && busy.length > 0) generatorBound.push(rate);
       if (fatal) problems.push(`step ${n} at ${rate} msgs/s: ${phase.examples[0] ?? 'not drained'}; the ramp stops there`);
       const outcome = { step, phase, fatal };
@@ -115,6 +119,7 @@ export async function runRamp(ctx: ScenarioContext): Promise<ScenarioRun> {
         ? `no step held (from ${first} msgs/s down to ${outcomes.at(-1)?.step.rate ?? first})`
         : `ack and delivery latency and the percentile curve are those of the highest step that held (${best.step.rate} msgs/s)`,
     ];
+    if (sharedSteps.length > 0) notes.push(`other processes used over a quarter of a core during the steps at ${sharedSteps.join(', ')} msgs/s: the cores were shared`);
     if (generatorBound.length > 0) {
       notes.push(`the generator was near its CPU limit at ${generatorBound.join(', ')} msgs/s, steps that did not hold: the highest rate may be the generator's limit, not the server's`);
     }
