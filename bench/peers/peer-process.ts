@@ -81,7 +81,7 @@ export async function startPeerProcess(options: PeerProcessOptions): Promise<Pee
   try {
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (err) => reject(new TroupeError('unavailable', `${options.name}: cannot start ${command}: ${err.message}`)));
+      child.on('error', (err) => reject(new TroupeError('unavailable', `${options.name}: cannot start ${command}: ${err.message}`)));
     });
     await waitReady(child, peer, output);
   } catch (err) {

@@ -47,11 +47,21 @@ export async function startPeerStores(pinServer: string | undefined, progress: (
       await pool.end();
     }
     const pids = [await mysqldPid(mariadb.value), redis.value.pid];
-    if (pinServer !== undefined) for (const pid of pids) await run('taskset', ['-a', '-p', '-c', pinServer, String(pid)]);
+    if (pinServer !== undefined) for (const pid of pids) await pin(pid, pinServer);
     return { mysqlUrl, redisUrl: redis.value.url, pids, stop };
   } catch (err) {
     await stop();
     throw err;
+  }
+}
+
+/** Pins every thread of `pid` to `cpus`; threads it starts later inherit the mask. */
+async function pin(pid: number, cpus: string): Promise<void> {
+  try {
+    await run('taskset', ['-a', '-p', '-c', cpus, String(pid)]);
+  } catch (err) {
+    const said = ((err as { stderr?: string }).stderr ?? '').trim().split('\n')[0] || (err as Error).message;
+    throw new TroupeError('config', `socketio peer: cannot pin the stores to CPUs ${cpus}: ${said}`);
   }
 }
 
