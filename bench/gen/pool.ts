@@ -67,6 +67,8 @@ export interface ConnectOutcome {
   ready: number;
   failed: number;
   firstError?: string;
+  /** Epoch ms when the last socket of any worker became ready. */
+  lastReadyAt: number;
 }
 
 export interface LoadOutcome {
@@ -149,6 +151,7 @@ export class GeneratorPool {
       return {
         ready: outcomes.reduce((s, o) => s + o.ready, 0),
         failed: outcomes.reduce((s, o) => s + o.failed, 0),
+        lastReadyAt: Math.max(...outcomes.map((o) => o.lastReadyAt)),
         ...(firstError === undefined ? {} : { firstError }),
       };
     } finally {

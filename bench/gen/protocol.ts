@@ -124,7 +124,7 @@ export interface WorkerSyncResult {
 
 export type FromWorker =
   | { type: 'connecting'; ready: number; failed: number }
-  | { type: 'connected'; ready: number; failed: number; firstError?: string }
+  | { type: 'connected'; ready: number; failed: number; firstError?: string; /** Epoch ms when its last socket became ready. */ lastReadyAt: number }
   | { type: 'tick'; tick: Tick }
   | { type: 'status'; counters: Counters; windowDone: boolean }
   | { type: 'finished'; result: WorkerPhaseResult }

@@ -56,6 +56,7 @@ async function connect(wireName: Wire['name'], plans: SocketPlan[], concurrency:
   let ready = 0;
   let failed = 0;
   let firstError: string | undefined;
+  let lastReadyAt = Date.now();
   let next = 0;
   const progress = setInterval(() => send({ type: 'connecting', ready, failed }), CONNECT_PROGRESS_MS);
   const lane = async (): Promise<void> => {
@@ -66,6 +67,7 @@ async function connect(wireName: Wire['name'], plans: SocketPlan[], concurrency:
         await socket.ready;
         sockets.set(plan.user, socket);
         ready += 1;
+        lastReadyAt = Date.now();
       } catch (err) {
         failed += 1;
         firstError ??= (err as Error).message;
@@ -74,7 +76,7 @@ async function connect(wireName: Wire['name'], plans: SocketPlan[], concurrency:
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, plans.length)) }, lane));
   clearInterval(progress);
-  send({ type: 'connected', ready, failed, ...(firstError === undefined ? {} : { firstError }) });
+  send({ type: 'connected', ready, failed, lastReadyAt, ...(firstError === undefined ? {} : { firstError }) });
 }
 
 async function disconnect(): Promise<void> {

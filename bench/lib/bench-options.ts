@@ -78,7 +78,8 @@ Flags:
   --pairs P              direct, sync and ramp conversations (default 200)
   --group-size G         group members, all online (default 1000)
   --sockets N            connect: sockets (default 10000)
-  --messages N           sync: messages per conversation before the reconnect (default 100)
+  --messages N           sync: messages per conversation before the reconnect (default 100;
+                         1000 for the memory per conversation figure, which is defined after 1,000)
   --p99-bound MS         ramp: a step holds while delivery p99 stays below this (default 50)
   --max-rate N           ramp: highest rate tried (default 50000)
   --drain S              longest wait for the last acks and deliveries (default 15)

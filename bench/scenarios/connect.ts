@@ -26,7 +26,6 @@ export async function runConnect(ctx: ScenarioContext): Promise<ScenarioRun> {
     const rssBefore = await sampler.serverRssBytes();
     const started = Date.now();
     let ready = 0;
-    let lastReadyAt = started;
     const readyBySecond = new Map<number, number>();
     const ticker = setInterval(() => {
       const t = Math.round((Date.now() - started) / 1000);
@@ -35,14 +34,11 @@ export async function runConnect(ctx: ScenarioContext): Promise<ScenarioRun> {
     }, 1000);
     let outcome;
     try {
-      outcome = await session.connect(users, (r) => {
-        if (r > ready) lastReadyAt = Date.now();
-        ready = r;
-      });
+      outcome = await session.connect(users, (r) => (ready = r));
     } finally {
       clearInterval(ticker);
     }
-    const seconds = Math.max(lastReadyAt - started, 1) / 1000;
+    const seconds = Math.max(outcome.lastReadyAt - started, 1) / 1000;
     readyBySecond.set(Math.ceil(seconds), outcome.ready);
     ctx.progress(`  ${outcome.ready} sockets ready in ${seconds.toFixed(2)} s${outcome.failed > 0 ? `, ${outcome.failed} FAILED (${outcome.firstError ?? ''})` : ''}`);
     await sleep(SETTLE_MS);

@@ -20,6 +20,8 @@ export interface LoadSpec {
   slots: Array<[number, number]>;
   pick: SlotPick;
   book: ConversationBook;
+  /** Longest wait after the window for the last acks and deliveries, seconds; default --drain. */
+  drainSec?: number;
   /** Epoch ms of the first intended send; default 300 ms from now, so every worker has the plan in time. */
   startAt?: number;
 }
@@ -84,12 +86,12 @@ export async function runLoad(session: ScenarioSession, spec: LoadSpec, timeline
   };
   let outcome;
   try {
-    outcome = await pool.runLoad({ plans, drainTimeoutMs: ctx.options.drain * 1000, onTick });
+    outcome = await pool.runLoad({ plans, drainTimeoutMs: (spec.drainSec ?? ctx.options.drain) * 1000, onTick });
   } finally {
     clearInterval(progress);
   }
   const check = checkPhase(outcome.results, spec.book);
-  if (!outcome.drained) check.examples.unshift(`not every ack and delivery came within --drain ${ctx.options.drain} s after the window`);
+  if (!outcome.drained) check.examples.unshift(`not every ack and delivery came within ${spec.drainSec ?? ctx.options.drain} s after the window`);
   const windowSec = Math.max(1, (windowEnd - startAt) / 1000);
   return {
     startAt,
