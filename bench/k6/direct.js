@@ -1,5 +1,5 @@
 // @ts-check
-/* global __VU, __ITER */
+/* global __VU */
 /**
  * direct: one-to-one chat. setup() registers 2 × PAIRS users and gives each pair its direct
  * conversation. Each VU plays one pair: it opens a socket for both users, waits for both `ready`
@@ -16,7 +16,7 @@
 import { check } from 'k6';
 import { createDirects, registerUsers, userPrefix } from './lib/api.js';
 import { COMMON_OPTIONS, durationFromEnv, intFromEnv, numberFromEnv } from './lib/env.js';
-import { Ledger, openLoop } from './lib/ledger.js';
+import { Ledger, messageIdPrefix, openLoop, runTag } from './lib/ledger.js';
 import { touchErrorCounters } from './lib/metrics.js';
 import { TroupeSocket } from './lib/socket.js';
 
@@ -58,17 +58,17 @@ export const options = {
  * @typedef {{ a: Session, b: Session, conv: string }} Pair
  */
 
-/** @returns {{ pairs: Pair[] }} */
+/** @returns {{ run: string, pairs: Pair[] }} */
 export function setup() {
   const users = registerUsers(2 * PAIRS, userPrefix('d'));
   /** @type {Array<[Session, Session]>} */
   const pairs = [];
   for (let i = 0; i + 1 < users.length; i += 2) pairs.push([/** @type {Session} */ (users[i]), /** @type {Session} */ (users[i + 1])]);
   const convs = createDirects(pairs);
-  return { pairs: pairs.map(([a, b], i) => ({ a, b, conv: convs[i] ?? '' })) };
+  return { run: runTag(), pairs: pairs.map(([a, b], i) => ({ a, b, conv: convs[i] ?? '' })) };
 }
 
-/** @param {{ pairs: Pair[] }} data */
+/** @param {{ run: string, pairs: Pair[] }} data */
 export default async function (data) {
   const pair = /** @type {Pair} */ (data.pairs[(__VU - 1) % data.pairs.length]);
   const a = new TroupeSocket(pair.a);
@@ -82,7 +82,7 @@ export default async function (data) {
     const ledger = new Ledger();
     ledger.watch(a);
     ledger.watch(b);
-    const prefix = `v${__VU}i${__ITER}`;
+    const prefix = messageIdPrefix(data.run);
     await Promise.all([
       openLoop(MESSAGES, RATE, (k, intendedAt) => ledger.send(a, pair.conv, `${prefix}a${k}`, intendedAt, [b])),
       openLoop(MESSAGES, RATE, (k, intendedAt) => ledger.send(b, pair.conv, `${prefix}b${k}`, intendedAt, [a])),

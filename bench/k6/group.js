@@ -1,5 +1,5 @@
 // @ts-check
-/* global __VU, __ITER */
+/* global __VU */
 /**
  * group: many members online in one conversation. setup() registers GROUPS × GROUP_SIZE users and
  * makes each run of GROUP_SIZE users a group (the first one owns it). Each VU plays one group: it
@@ -18,7 +18,7 @@
 import { check } from 'k6';
 import { createGroup, registerUsers, userPrefix } from './lib/api.js';
 import { COMMON_OPTIONS, durationFromEnv, intFromEnv, numberFromEnv } from './lib/env.js';
-import { Ledger, openLoop } from './lib/ledger.js';
+import { Ledger, messageIdPrefix, openLoop, runTag } from './lib/ledger.js';
 import { touchErrorCounters } from './lib/metrics.js';
 import { TroupeSocket } from './lib/socket.js';
 
@@ -60,7 +60,7 @@ export const options = {
  * @typedef {{ conv: string, members: Session[] }} Group
  */
 
-/** @returns {{ groups: Group[] }} */
+/** @returns {{ run: string, groups: Group[] }} */
 export function setup() {
   const users = registerUsers(GROUPS * GROUP_SIZE, userPrefix('g'));
   /** @type {Group[]} */
@@ -71,10 +71,10 @@ export function setup() {
     if (!owner) throw new Error('setup: no users registered');
     groups.push({ conv: createGroup(owner, `k6 group ${g}`, others), members });
   }
-  return { groups };
+  return { run: runTag(), groups };
 }
 
-/** @param {{ groups: Group[] }} data */
+/** @param {{ run: string, groups: Group[] }} data */
 export default async function (data) {
   const group = /** @type {Group} */ (data.groups[(__VU - 1) % data.groups.length]);
   const sockets = group.members.map((member) => new TroupeSocket(member));
@@ -86,7 +86,7 @@ export default async function (data) {
   if (ready) {
     const ledger = new Ledger();
     for (const socket of sockets) ledger.watch(socket);
-    const prefix = `v${__VU}i${__ITER}`;
+    const prefix = messageIdPrefix(data.run);
     await openLoop(MESSAGES, RATE, (k, intendedAt) => {
       const sender = /** @type {TroupeSocket} */ (sockets[k % sockets.length]);
       ledger.send(sender, group.conv, `${prefix}m${k}`, intendedAt, sockets.filter((s) => s !== sender));

@@ -1,5 +1,5 @@
 // @ts-check
-/* global __VU, __ITER */
+/* global __VU */
 /**
  * sync: reconnect and catch up from history (docs/protocol.md, "History, sync and gap detection").
  * setup() registers 2 × PAIRS users and gives each pair its direct conversation. Each VU plays one
@@ -21,7 +21,7 @@ import { check } from 'k6';
 import { clearTimeout, setTimeout } from 'k6/timers';
 import { createDirects, registerUsers, userPrefix } from './lib/api.js';
 import { COMMON_OPTIONS, durationFromEnv, intFromEnv, numberFromEnv } from './lib/env.js';
-import { Ledger, openLoop } from './lib/ledger.js';
+import { Ledger, messageIdPrefix, openLoop, runTag } from './lib/ledger.js';
 import { syncLatency, touchErrorCounters, undelivered } from './lib/metrics.js';
 import { TroupeSocket } from './lib/socket.js';
 
@@ -65,14 +65,14 @@ export const options = {
  * @typedef {{ a: Session, b: Session, conv: string }} Pair
  */
 
-/** @returns {{ pairs: Pair[] }} */
+/** @returns {{ run: string, pairs: Pair[] }} */
 export function setup() {
   const users = registerUsers(2 * PAIRS, userPrefix('s'));
   /** @type {Array<[Session, Session]>} */
   const pairs = [];
   for (let i = 0; i + 1 < users.length; i += 2) pairs.push([/** @type {Session} */ (users[i]), /** @type {Session} */ (users[i + 1])]);
   const convs = createDirects(pairs);
-  return { pairs: pairs.map(([a, b], i) => ({ a, b, conv: convs[i] ?? '' })) };
+  return { run: runTag(), pairs: pairs.map(([a, b], i) => ({ a, b, conv: convs[i] ?? '' })) };
 }
 
 /**
@@ -106,10 +106,10 @@ function pullHistory(reader, conv, after, senderId, missing) {
   });
 }
 
-/** @param {{ pairs: Pair[] }} data */
+/** @param {{ run: string, pairs: Pair[] }} data */
 export default async function (data) {
   const pair = /** @type {Pair} */ (data.pairs[(__VU - 1) % data.pairs.length]);
-  const prefix = `v${__VU}i${__ITER}`;
+  const prefix = messageIdPrefix(data.run);
   const ledger = new Ledger();
   const a = new TroupeSocket(pair.a);
   const b = new TroupeSocket(pair.b);

@@ -55,6 +55,11 @@ const CASES: ScriptCase[] = [
   },
 ];
 
+/** What direct.js's setup() returns, as far as the spec reads it. */
+interface DirectSetup {
+  pairs: Array<{ a: { id: string }; b: { id: string }; conv: string }>;
+}
+
 /** Sum of a metric's samples (a Counter's count). */
 function total(run: K6Run, metric: string): number {
   return (run.metrics[metric]?.values ?? []).reduce((a, b) => a + b, 0);
@@ -118,6 +123,22 @@ describe('k6 scripts (bench/k6) against a live embedded server', function () {
         expect(run.thresholds.length).to.equal(Object.values(thresholds).flat().length);
       });
     }
+  });
+
+  describe('users reused from an earlier run', () => {
+    it('direct.js run twice with one USER_PREFIX logs the first run\'s users in again and finds their conversation', async () => {
+      const env = { TROUPE_URL: server.baseUrl, ...NO_LATENCY_BOUNDS, PAIRS: '1', MESSAGES: '2', RATE: '20', USER_PREFIX: 'k6reuse' };
+      const first = await runK6Script(k6Script('direct.js'), { env });
+      const second = await runK6Script(k6Script('direct.js'), { env });
+      for (const run of [first, second]) {
+        expect(run.errors, context(run)).to.deep.equal([]);
+        expect(run.thresholds.filter((t) => t.verdict !== 'pass'), context(run)).to.deep.equal([]);
+      }
+      // Same users (ids) and the same direct conversation; only the access tokens are new.
+      const population = (run: K6Run): string[][] => (run.setupData as DirectSetup).pairs.map((pair) => [pair.a.id, pair.b.id, pair.conv]);
+      expect(population(second)).to.deep.equal(population(first));
+      expect(second.logs.join('\n')).to.include('users k6reuse-0 … k6reuse-1 ready');
+    });
   });
 
   describe('the real k6', () => {

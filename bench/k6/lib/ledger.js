@@ -1,4 +1,5 @@
 // @ts-check
+/* global __VU, __ITER */
 /**
  * The messages of one VU iteration: when each was meant to go out, whether its ack came back, and
  * which sockets still owe its push. Latencies are taken from the intended send time; anything
@@ -166,4 +167,23 @@ export function openLoop(count, perSecond, send) {
     };
     next();
   });
+}
+
+/**
+ * A tag for this run, made once in setup() and handed to every VU. Client ids must be new for
+ * every message a user sends: with users reused from an earlier run (USER_PREFIX), an id that run
+ * already used would be answered as a re-send (the first message's ack, no push).
+ * @returns {string}
+ */
+export function runTag() {
+  return Math.random().toString(36).slice(2, 8);
+}
+
+/**
+ * The client-id prefix of this VU iteration's messages: unique per run, VU and iteration.
+ * @param {string} run runTag() from setup
+ * @returns {string}
+ */
+export function messageIdPrefix(run) {
+  return `${run}v${__VU}i${__ITER}`;
 }
