@@ -64,6 +64,12 @@ describe('k6 stand-in', function () {
     expect(run.checks).to.deep.equal({});
   });
 
+  it('reports a promise rejected with nobody to handle it as an error of the iteration', async () => {
+    const run = await runK6Script(fixture('unhandled-rejection.js'));
+    expect(run.errors).to.have.length(1);
+    expect(run.errors[0]).to.match(/^iteration: Error: a rejection nobody handles/);
+  });
+
   it('refuses a k6 module it does not emulate, by name', async () => {
     const run = await runK6Script(fixture('unknown-module.js'));
     expect(run.errors).to.have.length(1);

@@ -53,6 +53,9 @@ try {
 } catch (err) {
   if (!(err instanceof HandlerFailure)) recorder.addError(err);
 }
+// One turn of the event loop, so a promise rejected with nobody to catch it is reported (k6 ends
+// the iteration with "Uncaught (in promise)") before the report goes out.
+await new Promise((resolve) => setImmediate(resolve));
 
 const result: VuResult = { options: JSON.parse(JSON.stringify(options ?? null)), setupJson, report: recorder.report() };
 parentPort?.postMessage(result);
