@@ -61,7 +61,8 @@ Scenarios:
   ramp      direct at rising rates until delivery p99 passes --p99-bound, then bisect:
             the highest rate that held
   compare   the embedded server, the Socket.IO peer and the raw uWebSockets.js bound, the
-            same scenarios (--scenarios, default all) in one run and one report
+            same scenarios (--scenarios, default all) in one run and one report; for
+            figures worth comparing pin both sides, e.g. --pin-server 0 --pin-generator 1
 
 Targets (a positional word or a flag; several run one after the other; default --embedded):
   --embedded             start a Troupe server for the run (dist/ when built and fresh, else the

@@ -91,6 +91,10 @@ export async function runLoad(session: ScenarioSession, spec: LoadSpec, timeline
     clearInterval(progress);
   }
   const check = checkPhase(outcome.results, spec.book);
+  const rateLimited = outcome.results.reduce((sum, r) => sum + (r.errors.rate_limited ?? 0), 0);
+  if (rateLimited > 0) {
+    check.examples.unshift(`${rateLimited} sends refused with rate_limited: the server's per-connection frame limit (gateway.rateLimit) is below the offered rate per sender; raise it on that server or offer less`);
+  }
   if (!outcome.drained) check.examples.unshift(`not every ack and delivery came within ${spec.drainSec ?? ctx.options.drain} s after the window`);
   const windowSec = Math.max(1, (windowEnd - startAt) / 1000);
   return {
