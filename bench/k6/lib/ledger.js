@@ -18,12 +18,11 @@ import { ackLatency, deliveryLatency, errors, messagesSent, unacked, undelivered
 
 export class Ledger {
   constructor() {
-    /** Sent messages by client id; ids are unique within an iteration. */
-    /** @type {Map<string, Entry>} */
+    /** @type {Map<string, Entry>} sent messages by client id (unique within an iteration) */
     this.entries = new Map();
     /** Acks and pushes still owed. */
     this.outstanding = 0;
-    /** @type {() => void} */
+    /** @type {() => void} called when nothing is owed any more (set by drain) */
     this.onSettled = () => {};
   }
 

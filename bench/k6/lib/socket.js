@@ -58,10 +58,9 @@ export class TroupeSocket {
     this.onHistory = () => {};
     /** @type {(frame: ErrorFrame) => void} */
     this.onRefused = () => {};
-    /** Highest ack seq per conversation, to check that acks of one connection increase. */
-    /** @type {Map<string, number>} */
+    /** @type {Map<string, number>} highest ack seq per conversation, to check that acks increase */
     this.lastAckSeq = new Map();
-    /** @type {Map<string, { from: number, seen: Set<number> }>} */
+    /** @type {Map<string, { from: number, seen: Set<number> }>} per conversation: tracked from which seq, and the seqs seen */
     this.seqs = new Map();
     /** @type {Array<{ sentAt: number, answered: (ok: boolean) => void }>} pings not yet answered, oldest first */
     this.pings = [];
@@ -72,14 +71,12 @@ export class TroupeSocket {
 
     /** @type {(frame: ReadyFrame | null) => void} */
     let resolveReady = () => {};
-    /** Resolves with the `ready` frame, or with null if the socket failed or closed first. */
-    /** @type {Promise<ReadyFrame | null>} */
+    /** @type {Promise<ReadyFrame | null>} the `ready` frame, or null if the socket failed or closed first */
     this.ready = new Promise((resolve) => { resolveReady = resolve; });
     this.resolveReady = resolveReady;
     /** @type {() => void} */
     let resolveClosed = () => {};
-    /** Resolves once the socket is closed, whoever closed it. */
-    /** @type {Promise<void>} */
+    /** @type {Promise<void>} resolves once the socket is closed, whoever closed it */
     this.whenClosed = new Promise((resolve) => { resolveClosed = resolve; });
     this.resolveClosed = resolveClosed;
 
@@ -99,7 +96,7 @@ export class TroupeSocket {
       this.closed = true;
       this.resolveReady(null);
       for (const ping of this.pings.splice(0)) ping.answered(false);
-      resolveClosed();
+      this.resolveClosed();
     };
   }
 
