@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { migrateLatest } from '../sql/migrate.js';
-import { openSqliteStore } from '../transport/store/knex.js';
+import { openSqliteStore } from '../transport/store/sqlite.js';
 import { openMysqlStore } from '../transport/store/mysql.js';
 import type { FencedBatch, Store } from '../transport/store/port.js';
 import { startMariadb } from '../bin/services/mariadb.js';
