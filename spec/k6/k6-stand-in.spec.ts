@@ -70,6 +70,12 @@ describe('k6 stand-in', function () {
     expect(run.errors[0]).to.match(/^iteration: Error: a rejection nobody handles/);
   });
 
+  it('reports an iteration that never finishes once the run\'s timeout has passed', async () => {
+    const run = await runK6Script(fixture('never-settles.js'), { timeoutMs: 300 });
+    expect(run.errors).to.have.length(1);
+    expect(run.errors[0]).to.match(/^iteration: Error: iteration did not finish within 300 ms/);
+  });
+
   it('refuses a k6 module it does not emulate, by name', async () => {
     const run = await runK6Script(fixture('unknown-module.js'));
     expect(run.errors).to.have.length(1);

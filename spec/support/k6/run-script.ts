@@ -13,7 +13,10 @@
  * - k6/http is synchronous: the VU thread blocks in Atomics.wait while a helper thread makes the
  *   request (http.ts). Its sockets get no events meanwhile, as in k6.
  * - An iteration (and setup) ends when its function has returned (promises awaited) and no
- *   socket or k6 timer is left open; an exception in an event handler or timer ends it.
+ *   socket or k6 timer is left open; an exception in an event handler or timer callback, or a
+ *   promise rejected with nobody to handle it, ends it with that error. A function that awaits
+ *   something that never settles, with nothing left open, is reported as not finished within
+ *   the run's timeout (k6 would end the iteration without a word).
  * - Metrics must be declared in the init context, requests and sockets are refused there.
  * - __ENV holds exactly the `env` given (k6 also passes the system environment by default);
  *   __VU and __ITER are set as above.
@@ -38,7 +41,7 @@ import type { VuResult, VuTask } from './vu-worker.js';
 export interface K6RunOptions {
   /** __ENV of the script. */
   env?: Record<string, string>;
-  /** Longest setup or iteration, event loop included; default 30 s. */
+  /** Longest setup or iteration, event loop included (an error past it); default 30 s. */
   timeoutMs?: number;
 }
 

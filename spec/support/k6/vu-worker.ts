@@ -48,10 +48,16 @@ async function run(): Promise<void> {
   await recorder.whenIdle(task.timeoutMs);
 }
 
+let deadline: NodeJS.Timeout | undefined;
+const overrun = new Promise<never>((_, reject) => {
+  deadline = setTimeout(() => reject(new Error(`${task.phase} did not finish within ${task.timeoutMs} ms`)), task.timeoutMs);
+});
 try {
-  await Promise.race([run(), recorder.failure]);
+  await Promise.race([run(), recorder.failure, overrun]);
 } catch (err) {
   if (!(err instanceof HandlerFailure)) recorder.addError(err);
+} finally {
+  clearTimeout(deadline);
 }
 // One turn of the event loop, so a promise rejected with nobody to catch it is reported (k6 ends
 // the iteration with "Uncaught (in promise)") before the report goes out.
