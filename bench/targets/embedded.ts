@@ -14,7 +14,7 @@ import { chooseTroupeBuild } from './troupe-build.js';
 
 export async function launchEmbedded(options: LaunchOptions): Promise<RunningTarget> {
   const build = chooseTroupeBuild();
-  options.progress(`embedded: starting a Troupe server ${build.why}${options.pinServer === undefined ? '' : `, pinned to CPU ${options.pinServer}`}; cheap argon2 and no frame rate limit (setup speed, see docs/benchmarks.md)`);
+  options.progress(`embedded: starting a Troupe server ${build.why}${options.pinServer === undefined ? '' : `, pinned to CPU ${options.pinServer}`}; argon2 at 1 MiB x 1 and no frame rate limit, so setup measures messaging, not password hashing`);
   const server = await startTroupeServer({ useDist: build.useDist, ...(options.pinServer === undefined ? {} : { pinServer: options.pinServer }) });
   options.progress(`embedded: ready at ${server.baseUrl} (pid ${server.pid})`);
   return {
