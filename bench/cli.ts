@@ -108,7 +108,7 @@ async function runBench(options: BenchOptions, argv: readonly string[]): Promise
 }
 
 async function runTarget(choice: TargetChoice, options: BenchOptions): Promise<{ target: TargetRun; failed: boolean }> {
-  const target = await launch(choice, { progress, ...(options.pinServer === undefined ? {} : { pinServer: options.pinServer }) });
+  const target = await launch(choice, { progress, ...(options.pinServer === undefined ? {} : { pinServer: options.pinServer }) }, options.serverPids);
   running.add(target);
   const scenarios: ScenarioRun[] = [];
   const skipped: NonNullable<TargetRun['skipped']> = [];
@@ -140,14 +140,14 @@ async function runTarget(choice: TargetChoice, options: BenchOptions): Promise<{
   };
 }
 
-async function launch(choice: TargetChoice, launchOptions: LaunchOptions): Promise<RunningTarget> {
+async function launch(choice: TargetChoice, launchOptions: LaunchOptions, serverPids: readonly number[] | undefined): Promise<RunningTarget> {
   switch (choice.kind) {
     case 'embedded':
       return (await import('./targets/embedded.js')).launchEmbedded(launchOptions);
     case 'cluster':
       return (await import('./targets/cluster.js')).launchCluster(launchOptions);
     case 'url':
-      return connectUrl(choice.urls, progress);
+      return connectUrl(choice.urls, launchOptions, serverPids);
     case 'peer':
       return (await import('./targets/peers.js')).launchPeer(choice.name, launchOptions);
   }

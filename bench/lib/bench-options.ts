@@ -39,6 +39,8 @@ export interface BenchOptions {
   bodyChars: number;
   pinServer?: string;
   pinGenerator?: string;
+  /** --url: the server's process ids on this machine, so its CPU and RSS are sampled too. */
+  serverPids?: number[];
   help: boolean;
 }
 
@@ -69,7 +71,9 @@ Targets (a positional word or a flag; several run one after the other; default -
                          sources); cheap argon2 and no frame rate limit, for setup speed
   --cluster              start troupe local-cluster (MariaDB, Redis, etcd, Kafka mock, 2 gateways,
                          2 logic, 2 repo, 1 task)
-  --url URL[,URL...]     a running Troupe (embedded, or a cluster's gateways); public API only
+  --url URL[,URL...]     a running Troupe (embedded, or a cluster's gateways); public API only,
+                         with its own argon2 settings and rate limits
+  --server-pid PID[,PID] with --url: its processes on this machine, to sample their CPU and RSS
   --peer socketio|uws    the Socket.IO + redis-adapter + MariaDB peer, or the raw uWS bound
 
 Flags:
@@ -102,7 +106,7 @@ const FLAGS: Record<string, FlagKind> = {
   '--embedded': 'boolean', '--cluster': 'boolean', '--url': 'string', '--peer': 'string', '--scenarios': 'string',
   '--duration': 'number', '--rate': 'number', '--pairs': 'int', '--group-size': 'int', '--sockets': 'int', '--messages': 'int',
   '--p99-bound': 'number', '--max-rate': 'number', '--drain': 'number', '--body-chars': 'int', '--workers': 'int',
-  '--pin-server': 'string', '--pin-generator': 'string', '--out': 'string', '--help': 'boolean', '-h': 'boolean',
+  '--pin-server': 'string', '--pin-generator': 'string', '--server-pid': 'string', '--out': 'string', '--help': 'boolean', '-h': 'boolean',
 };
 
 const TARGET_WORDS = ['embedded', 'cluster', 'socketio', 'uws'];
@@ -188,6 +192,13 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     if (raw === undefined) continue;
     if (typeof raw !== 'string' || !CPU_LIST.test(raw)) throw new BenchUsageError(`${flag} must be a CPU list such as 0, 0,1 or 2-3, got "${String(raw)}"`);
     options[key] = raw;
+  }
+  const pids = values.get('--server-pid');
+  if (pids !== undefined) {
+    const list = String(pids).split(',').map((p) => Number(p.trim()));
+    if (list.some((pid) => !Number.isInteger(pid) || pid < 1)) throw new BenchUsageError(`--server-pid takes process ids such as 1234 or 1234,1240, got "${String(pids)}"`);
+    if (!options.targets.some((t) => t.kind === 'url')) throw new BenchUsageError('--server-pid goes with --url: the targets the run starts are sampled anyway');
+    options.serverPids = list;
   }
   return options;
 }

@@ -118,6 +118,7 @@ describe('bench: troupe bench command-line mistakes', function () {
     [['direct', '--peer', 'nginx'], '--peer'],
     [['direct', '--pin-server', 'first'], '--pin-server'],
     [['direct', '--pairs'], '--pairs'],
+    [['direct', '--url', 'http://127.0.0.1:1', '--server-pid', 'self'], '--server-pid'],
   ] as const) {
     it(`bench ${args.join(' ')}: exit 2 with one line naming ${flag}`, async () => {
       const result = await troupeBench([...args]);
