@@ -22,7 +22,11 @@ async function main(argv: readonly string[]): Promise<void> {
   // configuration; it is imported only when asked for.
   if (argv[0] === 'bench' || (argv[0] === 'help' && argv[1] === 'bench')) {
     const { benchCommand } = await import('../bench/cli.js');
-    process.exitCode = await benchCommand(argv[0] === 'help' ? ['--help'] : argv.slice(1));
+    const status = await benchCommand(argv[0] === 'help' ? ['--help'] : argv.slice(1));
+    process.exitCode = status;
+    // Everything the run started is stopped; should a stray handle (a keep-alive socket, a
+    // client of a stopped service) hold the process, it still ends soon after the report.
+    setTimeout(() => process.exit(status), 5000).unref();
     return;
   }
   let config: TroupeConfig | undefined;
