@@ -65,14 +65,14 @@ export async function runLoad(session: ScenarioSession, spec: LoadSpec, timeline
   }));
   const windowEnd = startAt + spec.durationSec * 1000;
   let inWindow = { acked: 0, delivered: 0 };
+  /** This phase's own counts (a ramp's timeline also holds earlier steps). */
+  const own = { sent: 0, acked: 0, delivered: 0, lastT: 0 };
   const progress = setInterval(() => {
     const latest = timeline.latest();
-    // A ramp's timeline holds earlier steps too: print once this phase has a second of its own.
-    if (latest === undefined || latest.t <= offsetSec) return;
-    const totals = timeline.totals();
+    if (latest === undefined || own.lastT === 0) return;
     const cpu = session.sampler?.samples.at(-1);
     ctx.progress(
-      `    ${latest.t - offsetSec} s  sent ${totals.sent}  acked ${totals.acked}  delivered ${totals.delivered}` +
+      `    ${own.lastT} s  sent ${own.sent}  acked ${own.acked}  delivered ${own.delivered}` +
         `  ack p99 ${latest.ackP99.toFixed(1)} ms  delivery p99 ${latest.deliveryP99.toFixed(1)} ms` +
         (cpu === undefined ? '' : `  CPU server ${cpu.serverCpuPct === undefined ? 'n/a' : `${cpu.serverCpuPct.toFixed(0)} %`} generator ${cpu.generatorCpuPct.toFixed(0)} %`) +
         (cpu?.otherCpuPct === undefined ? '' : ` other ${cpu.otherCpuPct.toFixed(0)} %`),
@@ -80,6 +80,10 @@ export async function runLoad(session: ScenarioSession, spec: LoadSpec, timeline
   }, 1000);
   const onTick = (tick: Tick): void => {
     timeline.addTick(tick, offsetSec);
+    own.sent += tick.sent;
+    own.acked += tick.acked;
+    own.delivered += tick.delivered;
+    own.lastT = Math.max(own.lastT, tick.t);
     if (tick.t <= spec.durationSec) {
       inWindow = { acked: inWindow.acked + tick.acked, delivered: inWindow.delivered + tick.delivered };
     }

@@ -31,19 +31,6 @@ export class TimelineBuilder {
     second.delivery.add(decodeHistogram(tick.deliveryHistogram));
   }
 
-  /** Totals so far of seconds up to `t` (for progress lines). */
-  totals(): { sent: number; acked: number; delivered: number } {
-    let sent = 0;
-    let acked = 0;
-    let delivered = 0;
-    for (const s of this.seconds.values()) {
-      sent += s.sent;
-      acked += s.acked;
-      delivered += s.delivered;
-    }
-    return { sent, acked, delivered };
-  }
-
   /** The newest second's delivery and ack p99 (ms), for progress lines. */
   latest(): { t: number; ackP99: number; deliveryP99: number } | undefined {
     if (this.seconds.size === 0) return undefined;
