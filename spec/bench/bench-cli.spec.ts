@@ -59,8 +59,9 @@ describe('bench: troupe bench against its own embedded server', function () {
     await rm(outDir, { recursive: true, force: true });
   });
 
-  it('direct, 2 pairs at 20 msgs/s for 2 s: every check passes and the counts add up', async () => {
-    const result = await troupeBench(['direct', '--embedded', '--pairs', '2', '--rate', '20', '--duration', '2', '--drain', '10', '--out', outDir]);
+  it('direct, 3 pairs at 20 msgs/s for 2 s over 2 workers: every check passes and the counts add up', async () => {
+    // Users 0-2 live in one worker, 3-5 in the other: the pair (2, 3) is delivered across workers.
+    const result = await troupeBench(['direct', '--embedded', '--pairs', '3', '--rate', '20', '--duration', '2', '--workers', '2', '--drain', '10', '--out', outDir]);
     expect(result.status, result.stdout + result.stderr).to.equal(0);
     expect(result.stdout).to.contain('every check passed');
     const run = await theRun(outDir);
@@ -87,7 +88,7 @@ describe('bench: troupe bench against its own embedded server', function () {
     for (const key of [HEADLINE_KEYS.ackP50, HEADLINE_KEYS.ackP99, HEADLINE_KEYS.deliveryP50, HEADLINE_KEYS.deliveryP99]) {
       expect(headlineValue(direct, key), key).to.be.a('number');
     }
-    expect(direct.params).to.include({ pairs: 2, rate: 20, duration: 2 });
+    expect(direct.params).to.include({ pairs: 3, rate: 20, duration: 2 });
     const sentInTimeline = direct.timeline.reduce((sum, p) => sum + (p.sentPerSec ?? 0), 0);
     expect(sentInTimeline).to.equal(40);
     expect(direct.timeline.some((p) => p.serverCpuPct !== undefined && p.generatorCpuPct !== undefined)).to.equal(true);
