@@ -8,7 +8,7 @@ import { GeneratorPool, type ConnectOutcome } from '../gen/pool.js';
 import type { SocketPlan } from '../gen/protocol.js';
 import { HttpApi, type Session } from '../lib/http-api.js';
 import { registerUsers, type ApiFor } from '../lib/population.js';
-import { cpuListSize } from '../lib/pinning.js';
+import { cpuListSize, pinProcess } from '../lib/pinning.js';
 import { ResourceSampler } from '../lib/resource-sampler.js';
 import { workerCount, type ScenarioContext } from './context.js';
 
@@ -32,6 +32,16 @@ export class ScenarioSession {
   static async open(ctx: ScenarioContext, users: number): Promise<ScenarioSession> {
     const workers = workerCount(ctx.options.workers, users);
     const pool = await GeneratorPool.start(workers, ctx.options.pinGenerator);
+    // This process merges and samples for the generator: it shares the generator's CPUs while a
+    // scenario runs, and gets every CPU back after it (servers started later must not inherit them).
+    if (ctx.options.pinGenerator !== undefined) {
+      try {
+        await pinProcess(process.pid, ctx.options.pinGenerator);
+      } catch (err) {
+        await pool.stop();
+        throw err;
+      }
+    }
     ctx.progress(`  generator: ${workers} worker process${workers === 1 ? '' : 'es'}${ctx.options.pinGenerator === undefined ? '' : ` pinned to CPU ${ctx.options.pinGenerator}`}`);
     return new ScenarioSession(ctx, pool, users);
   }
@@ -92,5 +102,6 @@ export class ScenarioSession {
     await Promise.race([this.pool.disconnect().catch(() => 0), new Promise((resolve) => (timer = setTimeout(resolve, CLOSE_TIMEOUT_MS)))]);
     clearTimeout(timer);
     await this.pool.stop();
+    if (this.ctx.options.pinGenerator !== undefined) await pinProcess(process.pid, `0-${cpus().length - 1}`);
   }
 }
