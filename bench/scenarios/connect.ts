@@ -11,7 +11,7 @@ import type { ScenarioContext } from './context.js';
 import { connectionCorrectness } from './correctness.js';
 import { scenarioRun } from './scenario-run.js';
 import { ScenarioSession } from './session.js';
-import { generatorWarning, otherLoadWarning } from './timed-load.js';
+import { generatorWarning, otherLoadWarning } from './run-notes.js';
 import { TimelineBuilder } from './timeline.js';
 
 const SETTLE_MS = 2000;

@@ -16,7 +16,8 @@ import { addCorrectness, ConversationBook } from './correctness.js';
 import { runLoad, type PhaseOutcome } from './load.js';
 import { phaseTag, scenarioRun } from './scenario-run.js';
 import { ScenarioSession } from './session.js';
-import { generatorWarning, otherLoadWarning, WARMUP_SEC } from './timed-load.js';
+import { generatorWarning, otherLoadWarning } from './run-notes.js';
+import { WARMUP_SEC } from './timed-load.js';
 import { TimelineBuilder } from './timeline.js';
 
 export const RAMP_DEFAULT_START_RATE = 500;

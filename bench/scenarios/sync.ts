@@ -15,7 +15,7 @@ import { addCorrectness, ConversationBook } from './correctness.js';
 import { runLoad } from './load.js';
 import { phaseTag, scenarioRun } from './scenario-run.js';
 import { ScenarioSession } from './session.js';
-import { loadNotes } from './timed-load.js';
+import { loadNotes } from './run-notes.js';
 import { TimelineBuilder } from './timeline.js';
 
 export const SYNC_DEFAULT_FILL_RATE = 1000;
