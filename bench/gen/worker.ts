@@ -43,7 +43,8 @@ const callbacks = {
     else if (sync !== undefined) sync.onFrame(user, frame);
   },
   onUnexpectedClose(socket: WireSocket): void {
-    if (disconnecting) return;
+    // A socket that never became ready is counted once, as failing to open.
+    if (disconnecting || sockets.get(socket.index) !== socket) return;
     unexpectedCloses += 1;
     sockets.delete(socket.index);
     sync?.onClose(socket.index);
