@@ -3,7 +3,7 @@
  * WebSocket, and the time for many sockets to log in and be ready (issue 9's memory targets).
  *
  *   node --import tsx spec/perf/measure-memory.ts conversations [--conversations 200] [--messages 1000] [--sets 2]
- *   node --import tsx spec/perf/measure-memory.ts sockets [--sockets 19000] [--clients 2]
+ *   node --import tsx spec/perf/measure-memory.ts sockets [--sockets 19000] [--clients 2] [--waves 1]
  *
  * Common options: `--set key=value` (repeatable) overrides a server setting, e.g.
  * `--set actors.dedupeWindow=1000`; the environment variable MEASURE_HEAP_SNAPSHOT=<prefix>
@@ -23,7 +23,9 @@
  *   the later sets: the cost of one more active conversation. The first set's is printed too.
  * - sockets: baseline with no socket; then `--clients` client processes (socket-client.ts) open
  *   the sockets, 128 handshakes at a time each; the time is from the first connect to the last
- *   `ready`, and the server's CPU time is what it spent meanwhile.
+ *   `ready`, and the server's CPU time is what it spent meanwhile. With `--waves N` the sockets
+ *   open in N waves, measured after each: the later waves' growth is the cost of one more
+ *   socket, without what the first wave grows once (V8's young generation, malloc's arenas).
  */
 import { rm } from 'node:fs/promises';
 import { fork } from 'node:child_process';
@@ -165,9 +167,25 @@ function runClient(task: SocketClientTask): { report: Promise<SocketClientReport
   return { report, close: () => child.send({ close: true } satisfies SocketClientMessage) };
 }
 
+/** Opens `tokens` as idle sockets from `clientCount` client processes; resolves on their reports. */
+async function openWave(url: string, tokens: string[], clientCount: number, firstClient: number, clients: Array<ReturnType<typeof runClient>>): Promise<SocketClientReport[]> {
+  const share = Math.ceil(tokens.length / clientCount);
+  const wave: Array<ReturnType<typeof runClient>> = [];
+  for (let i = 0; i < clientCount; i++) {
+    const mine = tokens.slice(i * share, (i + 1) * share);
+    if (mine.length === 0) continue;
+    // One source address serves every client while its ports last; beyond, one per client.
+    const localAddress = tokens.length > PORTS_PER_ADDRESS || firstClient > 0 ? `127.0.0.${firstClient + i + 1}` : undefined;
+    wave.push(runClient({ url, tokens: mine, concurrency: 128, ...(localAddress !== undefined ? { localAddress } : {}) }));
+  }
+  clients.push(...wave);
+  return Promise.all(wave.map((c) => c.report));
+}
+
 async function measureSockets(): Promise<void> {
   const count = option('sockets', 19_000);
   const clientCount = option('clients', 2);
+  const waveCount = option('waves', 1);
   const fixture = await prepareFixture(count, 0);
   const server = await MeasuredServer.start({ dataDir: fixture.dataDir, overrides: settings(), cpuProfileDir });
   const clients: Array<ReturnType<typeof runClient>> = [];
@@ -176,27 +194,30 @@ async function measureSockets(): Promise<void> {
     if (snapshotPrefix !== undefined) await server.snapshot(`${snapshotPrefix}-before.heapsnapshot`);
     console.log(`baseline (no socket): ${mb(baseline)}`);
     const url = `ws://127.0.0.1:${server.port}/v1/ws`;
-    const tokens = fixture.users.map((u) => u.token);
-    const share = Math.ceil(count / clientCount);
-    // One source address serves every client while its ports last; beyond, one per client.
-    const bind = count > PORTS_PER_ADDRESS;
-    for (let i = 0; i < clientCount; i++) {
-      const mine = tokens.slice(i * share, (i + 1) * share);
-      clients.push(runClient({ url, tokens: mine, concurrency: 128, ...(bind ? { localAddress: `127.0.0.${i + 1}` } : {}) }));
+    const perWave = Math.ceil(count / waveCount);
+    const figures = [baseline];
+    let open = 0;
+    for (let w = 0; w < waveCount; w++) {
+      const tokens = fixture.users.slice(w * perWave, (w + 1) * perWave).map((u) => u.token);
+      const reports = await openWave(url, tokens, clientCount, w * clientCount, clients);
+      const after = await server.measure();
+      const previous = figures[figures.length - 1] as MemoryFigures;
+      figures.push(after);
+      const ready = reports.reduce((n, r) => n + r.ready, 0);
+      const failed = reports.reduce((n, r) => n + r.failed, 0);
+      const ms = Math.max(...reports.map((r) => r.ms));
+      const clientCpuMs = reports.reduce((n, r) => n + r.cpuMs, 0);
+      const serverCpuMs = (after.cpuMicros - previous.cpuMicros) / 1000;
+      const firstError = reports.find((r) => r.firstError !== undefined)?.firstError;
+      open += ready;
+      const label = waveCount === 1 ? '' : `wave ${w + 1}: `;
+      console.log(`${label}${ready} sockets ready in ${(ms / 1000).toFixed(2)} s, ${Math.round(ready / (ms / 1000))}/s (${failed} failed${firstError !== undefined ? `: ${firstError}` : ''})`);
+      console.log(`${label}CPU meanwhile: server ${(serverCpuMs / 1000).toFixed(1)} s (${((serverCpuMs * 1000) / Math.max(1, ready)).toFixed(0)} µs per socket), clients ${(clientCpuMs / 1000).toFixed(1)} s`);
+      console.log(`${label}then ${mb(after)}`);
+      if (waveCount > 1 && w > 0) console.log(`${label}per idle authenticated socket of this wave (${ready}): ${perItem(previous, after, ready)}`);
     }
-    const reports = await Promise.all(clients.map((c) => c.report));
-    const during = await server.measure();
-    const ready = reports.reduce((n, r) => n + r.ready, 0);
-    const failed = reports.reduce((n, r) => n + r.failed, 0);
-    const ms = Math.max(...reports.map((r) => r.ms));
-    const clientCpuMs = reports.reduce((n, r) => n + r.cpuMs, 0);
-    const serverCpuMs = (during.cpuMicros - baseline.cpuMicros) / 1000;
-    const firstError = reports.find((r) => r.firstError !== undefined)?.firstError;
-    console.log(`${ready} sockets ready in ${(ms / 1000).toFixed(2)} s, ${Math.round(ready / (ms / 1000))}/s (${failed} failed${firstError !== undefined ? `: ${firstError}` : ''})`);
-    console.log(`CPU meanwhile: server ${(serverCpuMs / 1000).toFixed(1)} s (${((serverCpuMs * 1000) / Math.max(1, ready)).toFixed(0)} µs per socket), clients ${(clientCpuMs / 1000).toFixed(1)} s`);
     if (snapshotPrefix !== undefined) await server.snapshot(`${snapshotPrefix}-after.heapsnapshot`);
-    console.log(`after: ${mb(during)}`);
-    console.log(`per idle authenticated socket (${ready}): ${perItem(baseline, during, ready)}`);
+    console.log(`per idle authenticated socket (${open}, one-time growth included): ${perItem(baseline, figures[figures.length - 1] as MemoryFigures, open)}`);
   } finally {
     for (const client of clients) client.close();
     await server.stop();
@@ -208,6 +229,6 @@ const mode = process.argv[2];
 if (mode === 'conversations') await measureConversations();
 else if (mode === 'sockets') await measureSockets();
 else {
-  console.error('usage: measure-memory.ts conversations|sockets [--conversations N] [--messages N] [--sets N] [--sockets N] [--clients N] [--set key=value]...');
+  console.error('usage: measure-memory.ts conversations|sockets [--conversations N] [--messages N] [--sets N] [--sockets N] [--clients N] [--waves N] [--clients N] [--set key=value]...');
   process.exit(2);
 }
