@@ -1,12 +1,14 @@
 /**
  * A client process of spec/perf/measure-memory.ts: opens one idle WebSocket per access token
- * and reports when every one has had its `ready` frame. Run as a forked child, since one
- * process holds at most about 20,000 descriptors here and the server needs its own share.
+ * (raw-websocket.ts: as little client work as a socket allows) and reports when every one has
+ * had its `ready` frame. Run as a forked child, since one process holds at most about 20,000
+ * descriptors here and the server needs its own share.
  *
  * IPC in: a `SocketClientTask`. IPC out: a `SocketClientReport` once every socket is ready or
  * failed; the sockets then stay open, silent, until `{ close: true }`.
  */
-import WebSocket from 'ws';
+import type { Socket } from 'node:net';
+import { openRawWebSocket } from './raw-websocket.js';
 
 export interface SocketClientTask {
   /** The server's WebSocket address without the token, e.g. ws://127.0.0.1:1234/v1/ws */
@@ -35,23 +37,22 @@ export interface SocketClientReport {
 
 export type SocketClientMessage = SocketClientTask | { close: true };
 
-const sockets: WebSocket[] = [];
+const sockets: Socket[] = [];
 
 /** Opens one socket; resolves null once it is ready, or why it is not. */
-function openOne(url: string, token: string, localAddress: string | undefined): Promise<string | null> {
-  return new Promise((resolve) => {
-    const ws = new WebSocket(`${url}?token=${encodeURIComponent(token)}`, { perMessageDeflate: false, ...(localAddress !== undefined ? { localAddress } : {}) });
-    sockets.push(ws);
-    ws.once('message', (data) => {
-      const text = String(data);
-      resolve(text.startsWith('{"type":"ready"') ? null : `first frame was not ready: ${text.slice(0, 100)}`);
-    });
-    ws.once('error', (err) => resolve(err.message));
-    ws.once('close', (code) => resolve(`closed with ${code} before ready`));
-  });
+async function openOne(url: URL, token: string, localAddress: string | undefined): Promise<string | null> {
+  try {
+    const path = `${url.pathname}?token=${encodeURIComponent(token)}`;
+    const { socket, firstFrame } = await openRawWebSocket({ host: url.hostname, port: Number(url.port), path, ...(localAddress !== undefined ? { localAddress } : {}) });
+    sockets.push(socket);
+    return firstFrame.startsWith('{"type":"ready"') ? null : `first frame was not ready: ${firstFrame.slice(0, 100)}`;
+  } catch (err) {
+    return (err as Error).message;
+  }
 }
 
 async function run(task: SocketClientTask): Promise<SocketClientReport> {
+  const url = new URL(task.url);
   const started = performance.now();
   const cpuBefore = process.cpuUsage();
   let next = 0;
@@ -61,7 +62,7 @@ async function run(task: SocketClientTask): Promise<SocketClientReport> {
   const worker = async (): Promise<void> => {
     while (next < task.tokens.length) {
       const token = task.tokens[next++] as string;
-      const error = await openOne(task.url, token, task.localAddress);
+      const error = await openOne(url, token, task.localAddress);
       if (error === null) ready++;
       else {
         failed++;
@@ -76,7 +77,7 @@ async function run(task: SocketClientTask): Promise<SocketClientReport> {
 
 process.on('message', (message: SocketClientMessage) => {
   if ('close' in message) {
-    for (const ws of sockets) ws.terminate();
+    for (const socket of sockets) socket.destroy();
     process.exit(0);
   }
   void run(message).then((report) => process.send?.(report));
