@@ -7,8 +7,9 @@
  * (`presence` frames). Its state is rebuilt from the presence port on activation, so passivation
  * loses nothing.
  *
- * There is one per online user, so it keeps the user's connections as a short array (most users
- * have one or two) rather than a Set, whose hash table alone outweighs a few entries.
+ * There is one per online user, so it keeps the user's connections as a short array of exactly
+ * their number (most users have one or two) rather than a Set, whose hash table alone outweighs
+ * a few entries.
  */
 import type { LogicDeps } from '../logic/deps.js';
 import { presenceFrame } from '../protocol/frames.js';
@@ -16,8 +17,11 @@ import type { PresenceRecord, UpstreamRecord } from '../records/types.js';
 import type { Envelope, HostedActor } from '../runtime/hosted-kind.js';
 
 export class SessionActor implements HostedActor<UpstreamRecord> {
-  /** Connections known open ("gatewayId/connId"), without repeats; null until rebuilt from presence. */
-  private connections: string[] | null = null;
+  /**
+   * Connections known open ("gatewayId/connId"), without repeats; null until rebuilt from
+   * presence. Replaced by an array of the new size at each change, never grown in place.
+   */
+  private connections: readonly string[] | null = null;
 
   constructor(
     private readonly userId: string,
@@ -38,18 +42,14 @@ export class SessionActor implements HostedActor<UpstreamRecord> {
     const conn = `${record.origin.gatewayId}/${record.origin.connId}`;
     if (this.connections === null) {
       const live = (await this.deps.outbox.lookup([this.userId])).get(this.userId) ?? [];
-      const known: string[] = [];
-      for (const e of live) setAdd(known, `${e.gatewayId}/${e.connId}`);
+      let known: readonly string[] = [];
+      for (const e of live) known = withItem(known, `${e.gatewayId}/${e.connId}`);
       // The gateway changed presence before producing this record: undo it to get "before".
-      if (record.type === 'online') setDelete(known, conn);
-      else setAdd(known, conn);
-      this.connections = known;
+      this.connections = record.type === 'online' ? withoutItem(known, conn) : withItem(known, conn);
     }
-    const connections = this.connections;
-    const wasOnline = connections.length > 0;
-    if (record.type === 'online') setAdd(connections, conn);
-    else setDelete(connections, conn);
-    const isOnline = connections.length > 0;
+    const wasOnline = this.connections.length > 0;
+    this.connections = record.type === 'online' ? withItem(this.connections, conn) : withoutItem(this.connections, conn);
+    const isOnline = this.connections.length > 0;
     if (wasOnline === isOnline) return;
 
     const peers = await this.deps.store.directPeers(this.userId);
@@ -60,13 +60,18 @@ export class SessionActor implements HostedActor<UpstreamRecord> {
   }
 }
 
-/** Adds `item` to `items` unless it is there. */
-function setAdd(items: string[], item: string): void {
-  if (!items.includes(item)) items.push(item);
+/*
+ * Both return arrays of exactly their length (`concat` and `slice` allocate no spare room;
+ * spreading and `filter` reserve room for 17, as `push` does), or `items` itself unchanged.
+ */
+
+/** `items` with `item` added, or `items` itself when it is there already. */
+function withItem(items: readonly string[], item: string): readonly string[] {
+  return items.includes(item) ? items : items.concat(item);
 }
 
-/** Removes `item` from `items` if it is there. */
-function setDelete(items: string[], item: string): void {
+/** `items` without `item`, or `items` itself when it is not there. */
+function withoutItem(items: readonly string[], item: string): readonly string[] {
   const at = items.indexOf(item);
-  if (at !== -1) items.splice(at, 1);
+  return at === -1 ? items : items.slice(0, at).concat(items.slice(at + 1));
 }
