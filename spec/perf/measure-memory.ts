@@ -141,7 +141,8 @@ async function measureConversations(): Promise<void> {
       const seconds = await activate(sockets, set, messages, `s${i}c`);
       const after = await server.measure();
       figures.push(after);
-      console.log(`set ${i + 1}: ${count} conversations × ${messages} messages in ${seconds.toFixed(1)} s (${Math.round((count * messages) / seconds)}/s); then ${mb(after)}`);
+      const before = figures[figures.length - 2] as MemoryFigures;
+      console.log(`set ${i + 1}: ${count} conversations × ${messages} messages in ${seconds.toFixed(1)} s (${Math.round((count * messages) / seconds)}/s); then ${mb(after)}; growth per conversation ${perItem(before, after, count)}`);
     }
     if (snapshotPrefix !== undefined) await server.snapshot(`${snapshotPrefix}-after.heapsnapshot`);
     const [base, first] = figures as [MemoryFigures, MemoryFigures];
