@@ -4,7 +4,7 @@
  * the server starts. Registering over HTTP would spend the time on password hashing; the
  * tokens are signed with the folder's own key, so the server verifies them as any other.
  */
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AccessTokens } from '../../actors/auth/tokens.js';
@@ -50,6 +50,15 @@ async function forEach(count: number, limit: number, task: (i: number) => Promis
 export async function prepareFixture(userCount: number, pairs: number): Promise<Fixture> {
   if (2 * pairs > userCount) throw new Error(`${pairs} pairs need ${2 * pairs} users, not ${userCount}`);
   const dataDir = await mkdtemp(join(tmpdir(), 'troupe-measure-'));
+  try {
+    return await fill(dataDir, userCount, pairs);
+  } catch (err) {
+    await rm(dataDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function fill(dataDir: string, userCount: number, pairs: number): Promise<Fixture> {
   const { store, knex } = await openSqliteStore(join(dataDir, 'troupe.sqlite'));
   try {
     await migrateLatest(knex);
