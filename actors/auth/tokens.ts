@@ -102,7 +102,23 @@ export class AccessTokens {
       .setIssuedAt(nowSec)
       .setExpirationTime(nowSec + this.ttlSec)
       .sign(this.keys.current.privateKey);
+    // Remembered as verified: it is this node's own signature over exactly these claims, and the
+    // client's WebSocket upgrade usually follows at once (see `remembered`).
+    this.remember(accessToken, Object.freeze({ userId: user.id, username: user.username, displayName: user.displayName, issuedAt: nowSec * 1000, expiresAt: (nowSec + this.ttlSec) * 1000 }));
     return { accessToken, expiresIn: this.ttlSec };
+  }
+
+  /**
+   * The claims of `token` if it is one this node issued or verified recently and it has not
+   * expired; otherwise undefined (then `verify` decides). Synchronous, so a WebSocket upgrade
+   * with a known token is accepted inside the server's upgrade callback (docs/architecture.md,
+   * "WebSocket upgrades").
+   */
+  remembered(token: unknown): AccessClaims | undefined {
+    if (typeof token !== 'string') return undefined;
+    const cached = this.verified.get(token);
+    if (cached === undefined || this.now() >= cached.expiresAt + this.clockToleranceSec * 1000) return undefined;
+    return cached;
   }
 
   /** The claims of a valid token; `unauthenticated` for anything else (never a stack). */
@@ -117,14 +133,17 @@ export class AccessTokens {
       this.verified.delete(token);
     }
     const claims = await this.verifyFully(token);
-    if (this.cacheSize > 0) {
-      if (this.verified.size >= this.cacheSize) {
-        const oldest = this.verified.keys().next();
-        if (oldest.done !== true) this.verified.delete(oldest.value);
-      }
-      this.verified.set(token, claims);
-    }
+    this.remember(token, claims);
     return claims;
+  }
+
+  private remember(token: string, claims: AccessClaims): void {
+    if (this.cacheSize <= 0) return;
+    if (this.verified.size >= this.cacheSize) {
+      const oldest = this.verified.keys().next();
+      if (oldest.done !== true) this.verified.delete(oldest.value);
+    }
+    this.verified.set(token, claims);
   }
 
   private async verifyFully(token: string): Promise<AccessClaims> {

@@ -39,7 +39,7 @@ export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener 
 
   /**
    * `_parent`, the actor system's root, is no longer used: connections are their own small
-   * actors (serial-actor.ts), not nact actors, since an idle socket must stay cheap.
+   * actors (actors/runtime/serial-actor.ts), not nact actors, since an idle socket must stay cheap.
    */
   constructor(
     private readonly deps: GatewayDeps,
@@ -75,13 +75,16 @@ export class Gateway implements GatewayHandlers<AccessClaims>, ConsumerListener 
 
   // ---- GatewayHandlers
 
-  async upgrade(req: HttpRequest): Promise<UpgradeResult<AccessClaims>> {
+  /** Answered at once for a token this node knows to be good (see GatewayHandlers.upgrade). */
+  upgrade(req: HttpRequest): UpgradeResult<AccessClaims> | Promise<UpgradeResult<AccessClaims>> {
     if (this.draining) return { accept: false, response: errorResponse(new TroupeError('unavailable', 'server shutting down'), req.requestId) };
-    try {
-      return { accept: true, context: await this.deps.auth.verifyAccessToken(req.query.get('token') ?? undefined) };
-    } catch (err) {
-      return { accept: false, response: errorResponse(err, req.requestId) };
-    }
+    const token = req.query.get('token') ?? undefined;
+    const known = this.deps.auth.knownAccessToken(token);
+    if (known !== undefined) return { accept: true, context: known };
+    return this.deps.auth.verifyAccessToken(token).then(
+      (context): UpgradeResult<AccessClaims> => ({ accept: true, context }),
+      (err: unknown): UpgradeResult<AccessClaims> => ({ accept: false, response: errorResponse(err, req.requestId) }),
+    );
   }
 
   open(socket: ClientSocket, user: AccessClaims): SocketHandler {

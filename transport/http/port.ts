@@ -62,8 +62,12 @@ export type UpgradeResult<C> = { accept: true; context: C } | { accept: false; r
 
 export interface GatewayHandlers<C> {
   http(req: HttpRequest): Promise<HttpResponse>;
-  /** Decides a WebSocket upgrade on `wsPath` before it happens. */
-  upgrade(req: HttpRequest): Promise<UpgradeResult<C>>;
+  /**
+   * Decides a WebSocket upgrade on `wsPath` before it happens. A decision returned at once (not
+   * a promise) is carried out inside the server's own upgrade callback; return one whenever
+   * nothing needs waiting for (uws.ts explains why that matters on uWebSockets.js).
+   */
+  upgrade(req: HttpRequest): UpgradeResult<C> | Promise<UpgradeResult<C>>;
   open(socket: ClientSocket, context: C): SocketHandler;
 }
 

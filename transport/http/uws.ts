@@ -36,6 +36,7 @@ import { TroupeError } from '../errors.js';
 import type {
   ClientSocket,
   GatewayHandlers,
+  UpgradeResult,
   GatewayServer,
   GatewayServerOptions,
   HttpRequest,
@@ -225,6 +226,15 @@ export class UwsGatewayServer implements GatewayServer {
     }
   }
 
+  /**
+   * A decision the handler returns at once is carried out here, inside uWS's upgrade callback.
+   * One that must be awaited completes later under `res.cork()`, and there this uWS build has a
+   * bug: when the socket's memory is reused in place for the WebSocket, cork() afterwards reads
+   * leftover bytes as HTTP state and may close the new WebSocket without a close frame (the
+   * client sees 1006 just after the handshake; about 1 in 100 async upgrades here). So the
+   * gateway answers known tokens synchronously and only a first connect with a token this node
+   * has not yet seen takes the async path (docs/architecture.md, "WebSocket upgrades").
+   */
   private onUpgrade(res: UwsResponse, req: UwsRequest, context: us_socket_context_t): void {
     const requestId = randomRequestId();
     const pending = new PendingResponse(res, requestId, false);
@@ -233,13 +243,37 @@ export class UwsGatewayServer implements GatewayServer {
       return;
     }
     const request = readRequestHead(req, res, requestId);
-    void this.decideUpgrade(pending, request, context);
+    let decision: UpgradeResult<unknown> | Promise<UpgradeResult<unknown>>;
+    try {
+      decision = (this.handlers as GatewayHandlers<unknown>).upgrade(request);
+    } catch (err) {
+      this.report(err, { phase: 'upgrade', requestId });
+      pending.send(internalErrorResponse(requestId));
+      return;
+    }
+    if (decision instanceof Promise) void this.awaitUpgrade(pending, request, context, decision);
+    else this.carryOutUpgrade(pending, request, context, decision);
   }
 
-  private async decideUpgrade(pending: PendingResponse, request: HttpRequest, context: us_socket_context_t): Promise<void> {
-    const handlers = this.handlers as GatewayHandlers<unknown>;
+  private async awaitUpgrade(
+    pending: PendingResponse,
+    request: HttpRequest,
+    context: us_socket_context_t,
+    decision: Promise<UpgradeResult<unknown>>,
+  ): Promise<void> {
+    let result: UpgradeResult<unknown>;
     try {
-      const result = await handlers.upgrade(request);
+      result = await decision;
+    } catch (err) {
+      this.report(err, { phase: 'upgrade', requestId: request.requestId });
+      pending.send(internalErrorResponse(request.requestId));
+      return;
+    }
+    this.carryOutUpgrade(pending, request, context, result);
+  }
+
+  private carryOutUpgrade(pending: PendingResponse, request: HttpRequest, context: us_socket_context_t, result: UpgradeResult<unknown>): void {
+    try {
       if (!result.accept) {
         pending.send(result.response);
         return;
