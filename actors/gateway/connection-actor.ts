@@ -10,7 +10,7 @@
  *
  * An idle authenticated socket is what a server holds most of, so an idle connection holds
  * only what it needs to be reached and closed: its socket, its user id and a few numbers. Its
- * mailbox (serial-actor.ts), its rate limiter and its ack clock are made when first needed, it
+ * mailbox (actors/runtime/serial-actor.ts), its rate limiter and its ack clock are made when first needed, it
  * runs no timer, and the token's other claims are let go once the `ready` frame is written.
  */
 import { asTroupeError } from '../../transport/errors.js';
@@ -24,7 +24,7 @@ import { contextOf, endWhenSettled, injectHeaders, ROOT_CONTEXT, SPAN_GATEWAY_SE
 import { parseClientFrame, type ClientFrame } from './client-frames.js';
 import { frameMessage } from './error-map.js';
 import type { GatewayDeps } from './gateway-deps.js';
-import { SerialActor } from './serial-actor.js';
+import { SerialActor } from '../runtime/serial-actor.js';
 import { TokenBucket } from './token-bucket.js';
 
 type ConnectionMessage =

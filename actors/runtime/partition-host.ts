@@ -2,7 +2,7 @@
  * Hosts the actors of one log partition (docs/architecture.md, "The partition host") and supervises them.
  *
  * Each record is routed to the actor of its key, spawned on first use. One actor handles its
- * records one at a time and in offset order (nact's mailbox), so records of one key keep their
+ * records one at a time and in offset order (its mailbox, mailbox.ts), so records of one key keep their
  * order while different keys proceed concurrently. An actor calls `done()` of each envelope
  * when it has finished the record (its effects are durable and its answers produced); the host
  * commits the lowest unfinished offset (Watermark), so a crash replays and never skips.
@@ -25,13 +25,14 @@
  * `passivateAfterMs`) are stopped by the host itself; since every message reaches an actor
  * through the host, an actor is never stopped with a message on its way.
  */
-import { dispatch, spawn, stop, type Ref } from 'nact';
+import { spawn, stop, type Ref } from 'nact';
 import { asTroupeError, TroupeError } from '../../transport/errors.js';
 import type { GroupConsumer, LogRecord, TopicPartition } from '../../transport/log/port.js';
 import type { TroupeMetrics } from '../metrics.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { Envelope, HostedActor, HostedKind, UnitContext } from './hosted-kind.js';
 import type { Logger } from './logger.js';
+import { Mailbox } from './mailbox.js';
 import { carriesTrace, contextFromHeaders, type Context } from './tracing.js';
 import type { UnitProbe } from './unit-registry.js';
 import { Watermark } from './watermark.js';
@@ -103,7 +104,7 @@ interface Slot<M> {
   kind: string;
   /** Raised at every (re)spawn; an envelope, crash or post of an older generation is stale. */
   generation: number;
-  ref: Ref<unknown> | null;
+  ref: Mailbox<Delivery<M> | SelfPost> | null;
   actor: HostedActor<M> | null;
   /** Deliveries of this key not finished. */
   inFlight: number;
@@ -290,18 +291,20 @@ export class PartitionHost<M> {
   /** Makes the slot's actor; a kind whose `create` throws has crashed like any other actor. */
   private spawnActor(slot: Slot<M>): boolean {
     const generation = (slot.generation = ++this.generations);
-    let ref: Ref<unknown> | null = null;
+    let ref: Mailbox<Delivery<M> | SelfPost> | null = null;
     try {
-      // The actor's nact state is unused (the kind's actor holds its own): the step's result is it.
-      ref = spawn(this.node, (_state: undefined, message: Delivery<M> | SelfPost) => this.step(slot, generation, message), `a${generation}`);
+      ref = new Mailbox(
+        (message) => this.step(slot, generation, message),
+        (err) => this.options.logger.error('partition host step threw (a bug)', { key: slot.key, error: (err as Error).message }),
+      );
       const post = (value: unknown): void => {
-        if (slot.generation === generation && slot.ref !== null) dispatch(slot.ref, new SelfPost(value));
+        if (slot.generation === generation && slot.ref !== null) slot.ref.post(new SelfPost(value));
       };
       slot.actor = this.options.kind.create(slot.key, this.options.unit, post);
       slot.ref = ref;
       return true;
     } catch (raw) {
-      if (ref !== null) stop(ref);
+      ref?.stop();
       slot.ref = null;
       slot.actor = null;
       this.failed(slot, this.oldestOf(slot), asTroupeError(raw), 'crash');
@@ -312,7 +315,7 @@ export class PartitionHost<M> {
   private handTo(slot: Slot<M>, delivery: Delivery<M>, now: number): void {
     delivery.generation = slot.generation;
     delivery.startedAt = now;
-    dispatch(slot.ref as Ref<unknown>, delivery);
+    slot.ref?.post(delivery);
   }
 
   /** `done()` of every delivery: a record is finished once, whoever finishes it first. */
@@ -530,7 +533,7 @@ export class PartitionHost<M> {
     } catch (err) {
       this.options.logger.warn('actor stop hook failed', { kind: slot.kind, error: asTroupeError(err).message });
     }
-    if (slot.ref !== null) stop(slot.ref);
+    slot.ref?.stop();
     slot.ref = null;
     slot.actor = null;
   }
@@ -539,7 +542,7 @@ export class PartitionHost<M> {
     for (const slot of this.slots.values()) {
       if (slot.restartTimer !== null) clearTimeout(slot.restartTimer);
       slot.restartTimer = null;
-      this.stopActor(slot); // nact 7 does not stop the children of a stopped actor
+      this.stopActor(slot);
       this.options.metrics?.activeActors.dec({ kind: slot.kind });
     }
     this.slots.clear();

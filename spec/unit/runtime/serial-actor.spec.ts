@@ -1,10 +1,10 @@
 /**
- * The connection's mailbox (actors/gateway/serial-actor.ts): one message at a time, in the
+ * The connection's mailbox (actors/runtime/serial-actor.ts): one message at a time, in the
  * order posted, never inside `post` itself, and a handler that rejects does not stop the ones
  * behind it.
  */
 import { expect } from 'chai';
-import { SerialActor } from '../../../actors/gateway/serial-actor.js';
+import { SerialActor } from '../../../actors/runtime/serial-actor.js';
 import { waitFor } from '../../support/wait-for.js';
 
 interface Step {
