@@ -2,7 +2,7 @@
  * The store contract on SQLite (embedded mode), plus what only a file database has to show:
  * its connection settings, migrations, and data that outlives the process's handle on it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
@@ -10,6 +10,7 @@ import { migrateLatest } from '../../sql/migrate.js';
 import { TroupeError } from '../../transport/errors.js';
 import { openSqliteStore } from '../../transport/store/sqlite.js';
 import { describeStoreContract } from '../contract/store.contract.js';
+import { waitFor } from '../support/wait-for.js';
 
 describe('SQLite store', function () {
   let dir: string;
@@ -134,6 +135,32 @@ describe('SQLite store', function () {
         expect(await reopened.store.getUsers(Array.from({ length: 20 }, (_, i) => `u-closing-${i}`))).to.have.length(20);
       } finally {
         await reopened.store.close();
+      }
+    });
+
+    it('leaves the WAL to the checkpoint thread: the database file takes the commits while neither connection checkpoints', async function () {
+      const file = join(dir, 'checkpoint', 'troupe.db');
+      const { store, knex } = await openSqliteStore(file, { checkpointIntervalMs: 50 });
+      try {
+        await migrateLatest(knex);
+        // The reading connection never checkpoints on its own.
+        expect(Object.values(((await knex.raw('pragma wal_autocheckpoint')) as Array<Record<string, unknown>>)[0] ?? {})[0]).to.equal(0);
+        const before = (await stat(file)).size;
+        const owner = user('checkpoint-owner');
+        await store.createUser(owner);
+        const conv = { id: 'g-checkpoint', type: 'group' as const, name: 'g', ownerId: owner.id, lastSeq: 0, memberCount: 1, createdAt: 2 };
+        await store.createGroup(conv, [owner.id]);
+        const body = JSON.stringify({ text: 'x'.repeat(500) });
+        for (let batch = 0; batch < 20; batch++) {
+          const messages = Array.from({ length: 100 }, (_, i) => {
+            const seq = batch * 100 + i + 1;
+            return { conv: conv.id, seq, id: `m-${seq}`, from: owner.id, clientId: `c${seq}`, body, ts: seq };
+          });
+          await store.appendMessages([{ unit: 'upstream/0', epoch: 1, messages }]);
+        }
+        await waitFor(async () => (await stat(file)).size > before + 500_000, { message: 'the WAL was never copied into the database file' });
+      } finally {
+        await store.close();
       }
     });
 

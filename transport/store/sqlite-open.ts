@@ -18,9 +18,9 @@ export interface SqliteConnectionOptions {
   /** How long a statement waits for another connection's lock before `unavailable`. */
   busyTimeoutMs: number;
   /**
-   * Pages of WAL after which a commit on this connection checkpoints (0: never). Only the
-   * write thread checkpoints, so that the copy back into the database file never runs on the
-   * event loop.
+   * Pages of WAL after which a commit on this connection checkpoints (0: never). The server's
+   * connections never do (the checkpoint thread does, sqlite-checkpointer.ts), so that the copy
+   * back into the database file never stalls the event loop or a commit.
    */
   walAutocheckpointPages: number;
 }

@@ -11,11 +11,10 @@
  * The thread keeps the process alive only while writes are in flight, so a store nobody closed
  * never holds a finished process open, and no write in flight is ever dropped by an exit.
  */
-import { createRequire } from 'node:module';
-import { pathToFileURL } from 'node:url';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { TroupeError } from '../errors.js';
 import type { Fence } from './port.js';
+import { startThread, threadEntry } from './start-thread.js';
 import { fromWireError, type ThreadReply, type ThreadRequest, type WireError, type WriteMethod } from './sqlite-write-protocol.js';
 
 export interface SqliteWriterOptions {
@@ -32,21 +31,7 @@ interface Pending {
   reject(err: unknown): void;
 }
 
-const DEFAULT_ENTRY = new URL(import.meta.url.endsWith('.ts') ? './sqlite-write-thread.ts' : './sqlite-write-thread.js', import.meta.url);
-
-/**
- * Starts the entry on a worker thread. Under tsx (running the TypeScript sources: `npm run dev`,
- * the specs) a worker does not inherit the loader, so it registers tsx before importing.
- */
-function startThread(entry: URL): Worker {
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry);
-  // tsx/esm/api's `import` build (its package.json exports), resolved here because the worker's
-  // evaluated bootstrap has no module of its own to resolve from.
-  const tsxPackage = pathToFileURL(createRequire(import.meta.url).resolve('tsx/package.json'));
-  const tsx = new URL('./dist/esm/api/index.mjs', tsxPackage).href;
-  const bootstrap = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(entry.href)}); });`;
-  return new Worker(bootstrap, { eval: true });
-}
+const DEFAULT_ENTRY = threadEntry('sqlite-write-thread');
 
 export class SqliteWriter {
   private thread: Worker | null = null;

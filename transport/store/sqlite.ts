@@ -1,7 +1,8 @@
 /**
- * Embedded mode's store: one SQLite file, read on the calling thread and written on a write
- * thread (sqlite-writer.ts), so no commit's fsync and no WAL checkpoint ever runs on the event
- * loop that serves the sockets. Both sides are the same database store (knex.ts) on their own
+ * Embedded mode's store: one SQLite file, read on the calling thread, written on a write thread
+ * (sqlite-writer.ts) and checkpointed on a third (sqlite-checkpointer.ts), so no commit's fsync
+ * and no WAL checkpoint ever runs on the event loop that serves the sockets, and no commit waits
+ * behind a checkpoint. Both sides are the same database store (knex.ts) on their own
  * connection to the file; WAL lets reads run while a commit is in progress, and a read started
  * after a write was answered sees it. All writes go through the one write connection, in order,
  * so the file has a single writer as before and no write ever waits for another connection's
@@ -11,14 +12,15 @@ import type { Knex } from 'knex';
 import { KnexStore } from './knex.js';
 import { openSqliteKnex } from './sqlite-open.js';
 import type { WriteMethod } from './sqlite-write-protocol.js';
+import { SqliteCheckpointer } from './sqlite-checkpointer.js';
 import { SqliteWriter } from './sqlite-writer.js';
 import type { FenceableStore, Fence, Store } from './port.js';
 
 export interface SqliteStoreOptions {
   /** How long a statement waits for another process's lock before `unavailable`. Default 5000. */
   busyTimeoutMs?: number;
-  /** WAL pages after which the write thread checkpoints. Default 1000 (SQLite's own default). */
-  walAutocheckpointPages?: number;
+  /** How often the checkpoint thread copies the WAL back into the file (sqlite-checkpointer.ts). Default 1000. */
+  checkpointIntervalMs?: number;
   /** The write thread's entry module (specs: one that fails on cue). */
   writeThreadEntry?: URL;
 }
@@ -28,11 +30,12 @@ export class SqliteStore implements FenceableStore {
     private readonly reader: KnexStore,
     /** The write thread; absent for `:memory:` (a thread cannot share it): writes run here. */
     private readonly writer: SqliteWriter | null,
+    private readonly checkpointer: SqliteCheckpointer | null = null,
     private readonly bound: readonly Fence[] = [],
   ) {}
 
   fencedBy(fences: readonly Fence[]): SqliteStore {
-    return new SqliteStore(this.reader.fencedBy(fences), this.writer, [...this.bound, ...fences]);
+    return new SqliteStore(this.reader.fencedBy(fences), this.writer, this.checkpointer, [...this.bound, ...fences]);
   }
 
   /** Fresh write threads started after one died (sqlite-writer.ts). */
@@ -74,6 +77,7 @@ export class SqliteStore implements FenceableStore {
   /** Closes both connections (after the writes in flight), for this store and every view of it. */
   async close(): Promise<void> {
     await this.writer?.close();
+    await this.checkpointer?.close();
     await this.reader.close();
   }
 }
@@ -86,18 +90,15 @@ export class SqliteStore implements FenceableStore {
  */
 export async function openSqliteStore(filename: string, options: SqliteStoreOptions = {}): Promise<{ store: SqliteStore; knex: Knex }> {
   const busyTimeoutMs = options.busyTimeoutMs ?? 5000;
-  // The reading connection never checkpoints: that is the write thread's job (sqlite-open.ts).
+  // The reading connection never checkpoints: that is the checkpoint thread's job.
   const knex = await openSqliteKnex(filename, { busyTimeoutMs, walAutocheckpointPages: 0 });
   const reader = new KnexStore(knex);
   if (filename === ':memory:') return { store: new SqliteStore(reader, null), knex };
   try {
-    const writer = await SqliteWriter.start({
-      filename,
-      busyTimeoutMs,
-      walAutocheckpointPages: options.walAutocheckpointPages ?? 1000,
-      threadEntry: options.writeThreadEntry,
-    });
-    return { store: new SqliteStore(reader, writer), knex };
+    // Neither connection checkpoints: the checkpoint thread does, beside them.
+    const writer = await SqliteWriter.start({ filename, busyTimeoutMs, walAutocheckpointPages: 0, threadEntry: options.writeThreadEntry });
+    const checkpointer = new SqliteCheckpointer({ filename, busyTimeoutMs, intervalMs: options.checkpointIntervalMs ?? 1000 });
+    return { store: new SqliteStore(reader, writer, checkpointer), knex };
   } catch (err) {
     await reader.close();
     throw err;
