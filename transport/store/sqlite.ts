@@ -13,6 +13,7 @@ import { KnexStore } from './knex.js';
 import { openSqliteKnex } from './sqlite-open.js';
 import type { WriteMethod } from './sqlite-write-protocol.js';
 import { SqliteCheckpointer } from './sqlite-checkpointer.js';
+import { SqliteReads } from './sqlite-reads.js';
 import { SqliteWriter } from './sqlite-writer.js';
 import type { FenceableStore, Fence, Store } from './port.js';
 
@@ -25,17 +26,31 @@ export interface SqliteStoreOptions {
   writeThreadEntry?: URL;
 }
 
+/** What a store and its `fencedBy` views share. */
+interface SqliteParts {
+  /** The write thread; absent for `:memory:` (a thread cannot share it): writes run here. */
+  writer: SqliteWriter | null;
+  checkpointer: SqliteCheckpointer | null;
+  /** The hottest reads, as prepared statements on the reading connection. */
+  reads: SqliteReads;
+  closed: boolean;
+}
+
 export class SqliteStore implements FenceableStore {
+  private readonly writer: SqliteWriter | null;
+  private readonly reads: SqliteReads;
+
   constructor(
     private readonly reader: KnexStore,
-    /** The write thread; absent for `:memory:` (a thread cannot share it): writes run here. */
-    private readonly writer: SqliteWriter | null,
-    private readonly checkpointer: SqliteCheckpointer | null = null,
+    private readonly parts: SqliteParts,
     private readonly bound: readonly Fence[] = [],
-  ) {}
+  ) {
+    this.writer = parts.writer;
+    this.reads = parts.reads;
+  }
 
   fencedBy(fences: readonly Fence[]): SqliteStore {
-    return new SqliteStore(this.reader.fencedBy(fences), this.writer, this.checkpointer, [...this.bound, ...fences]);
+    return new SqliteStore(this.reader.fencedBy(fences), this.parts, [...this.bound, ...fences]);
   }
 
   /** Fresh write threads started after one died (sqlite-writer.ts). */
@@ -61,23 +76,24 @@ export class SqliteStore implements FenceableStore {
   advanceReadSeq: Store['advanceReadSeq'] = (...a) => this.write('advanceReadSeq', a);
 
   // ---- reads, here
-  getUser: Store['getUser'] = (id) => this.reader.getUser(id);
+  getUser: Store['getUser'] = (id) => this.reads.getUser(id);
   getUserByUsername: Store['getUserByUsername'] = (name) => this.reader.getUserByUsername(name);
   getUsers: Store['getUsers'] = (ids) => this.reader.getUsers(ids);
   getRefreshToken: Store['getRefreshToken'] = (hash) => this.reader.getRefreshToken(hash);
-  getConversation: Store['getConversation'] = (id) => this.reader.getConversation(id);
-  getMembers: Store['getMembers'] = (conv) => this.reader.getMembers(conv);
-  getMember: Store['getMember'] = (conv, user) => this.reader.getMember(conv, user);
-  listMemberships: Store['listMemberships'] = (user) => this.reader.listMemberships(user);
-  directPeers: Store['directPeers'] = (user) => this.reader.directPeers(user);
-  listMessages: Store['listMessages'] = (conv, after, limit) => this.reader.listMessages(conv, after, limit);
+  getConversation: Store['getConversation'] = (id) => this.reads.getConversation(id);
+  getMembers: Store['getMembers'] = (conv) => this.reads.getMembers(conv);
+  getMember: Store['getMember'] = (conv, user) => this.reads.getMember(conv, user);
+  listMemberships: Store['listMemberships'] = (user) => this.reads.listMemberships(user);
+  directPeers: Store['directPeers'] = (user) => this.reads.directPeers(user);
+  listMessages: Store['listMessages'] = (conv, after, limit) => this.reads.listMessages(conv, after, limit);
   findByClientIds: Store['findByClientIds'] = (conv, keys) => this.reader.findByClientIds(conv, keys);
   ping: Store['ping'] = () => this.reader.ping();
 
   /** Closes both connections (after the writes in flight), for this store and every view of it. */
   async close(): Promise<void> {
+    this.parts.closed = true;
     await this.writer?.close();
-    await this.checkpointer?.close();
+    await this.parts.checkpointer?.close();
     await this.reader.close();
   }
 }
@@ -93,12 +109,14 @@ export async function openSqliteStore(filename: string, options: SqliteStoreOpti
   // The reading connection never checkpoints: that is the checkpoint thread's job.
   const knex = await openSqliteKnex(filename, { busyTimeoutMs, walAutocheckpointPages: 0 });
   const reader = new KnexStore(knex);
-  if (filename === ':memory:') return { store: new SqliteStore(reader, null), knex };
+  const parts: SqliteParts = { writer: null, checkpointer: null, reads: new SqliteReads(knex, () => parts.closed), closed: false };
+  if (filename === ':memory:') return { store: new SqliteStore(reader, parts), knex };
   try {
     // Neither connection checkpoints: the checkpoint thread does, beside them.
     const writer = await SqliteWriter.start({ filename, busyTimeoutMs, walAutocheckpointPages: 0, threadEntry: options.writeThreadEntry });
-    const checkpointer = new SqliteCheckpointer({ filename, busyTimeoutMs, intervalMs: options.checkpointIntervalMs ?? 1000 });
-    return { store: new SqliteStore(reader, writer, checkpointer), knex };
+    parts.writer = writer;
+    parts.checkpointer = new SqliteCheckpointer({ filename, busyTimeoutMs, intervalMs: options.checkpointIntervalMs ?? 1000 });
+    return { store: new SqliteStore(reader, parts), knex };
   } catch (err) {
     await reader.close();
     throw err;
