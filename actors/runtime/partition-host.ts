@@ -145,6 +145,9 @@ export class PartitionHost<M> {
     const metrics = options.metrics;
     this.depthGauges =
       metrics === undefined ? null : { depth: metrics.mailboxDepth.labels(this.partitionLabel), oldest: metrics.oldestInFlightSeconds.labels(this.partitionLabel) };
+    // A child exists in the exposition only once set: a hosted partition shows from the start.
+    this.depthGauges?.depth.set(0);
+    this.depthGauges?.oldest.set(0);
     this.commitTimer = setInterval(() => void this.commit(), options.commitIntervalMs);
     this.commitTimer.unref();
     const sweepEvery = Math.max(50, Math.min(60_000, Math.floor(options.passivateAfterMs / 4)));
