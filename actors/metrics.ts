@@ -46,6 +46,21 @@ export class TroupeMetrics {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry, prefix: 'troupe_process_' });
   }
 
+  /** Counts a client frame in or out by type: once per frame, so each type's child is resolved once, not per call. */
+  countFrame(direction: 'in' | 'out', type: string): void {
+    const children = direction === 'in' ? this.framesInByType : this.framesOutByType;
+    let child = children.get(type);
+    if (child === undefined) {
+      child = (direction === 'in' ? this.framesIn : this.framesOut).labels(type);
+      children.set(type, child);
+    }
+    child.inc();
+  }
+
+  // Frame types are a small closed set (the protocol's, plus 'other'), so these stay small.
+  private readonly framesInByType = new Map<string, { inc(): void }>();
+  private readonly framesOutByType = new Map<string, { inc(): void }>();
+
   async exposition(): Promise<{ contentType: string; text: string }> {
     return { contentType: this.registry.contentType, text: await this.registry.metrics() };
   }

@@ -156,7 +156,7 @@ export class Connection extends SerialActor<ConnectionMessage> implements Socket
       return;
     }
     const frame = parsed.frame;
-    this.deps.metrics?.framesIn.inc({ type: frame.type });
+    this.deps.metrics?.countFrame('in', frame.type);
     try {
       await this.perform(frame, at);
     } catch (raw) {
@@ -217,9 +217,10 @@ export class Connection extends SerialActor<ConnectionMessage> implements Socket
     if (!this.open) return;
     const result = this.socket.send(frame);
     const type = frameType(frame);
-    this.deps.metrics?.framesOut.inc({ type });
+    this.deps.metrics?.countFrame('out', type);
     if (type === 'ack') this.observeAck(frame);
-    if (result === 'dropped' || this.socket.bufferedAmount() > this.deps.limits.maxBackpressureBytes) {
+    // A frame taken whole ('sent') leaves nothing buffered; only otherwise ask the socket.
+    if (result === 'dropped' || (result === 'buffered' && this.socket.bufferedAmount() > this.deps.limits.maxBackpressureBytes)) {
       this.deps.metrics?.backpressureCloses.inc();
       this.close(CLOSE_TRY_LATER, 'cannot keep up; reconnect and sync');
     }
