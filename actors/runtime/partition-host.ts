@@ -32,7 +32,7 @@ import type { TroupeMetrics } from '../metrics.js';
 import type { DeadLetters } from './dead-letters.js';
 import type { Envelope, HostedActor, HostedKind, UnitContext } from './hosted-kind.js';
 import type { Logger } from './logger.js';
-import { Mailbox } from './mailbox.js';
+import { Mailbox, type MailboxOwner } from './mailbox.js';
 import { carriesTrace, contextFromHeaders, type Context } from './tracing.js';
 import type { UnitProbe } from './unit-registry.js';
 import { Watermark } from './watermark.js';
@@ -93,6 +93,14 @@ class Delivery<M> implements Envelope<M> {
   }
 }
 
+/** Which actor a mailbox serves: its key's slot, in the generation it was made for. */
+class MailboxToken<M> {
+  constructor(
+    readonly slot: Slot<M>,
+    readonly generation: number,
+  ) {}
+}
+
 /** A message an actor posted to itself. */
 class SelfPost {
   constructor(readonly value: unknown) {}
@@ -104,7 +112,7 @@ interface Slot<M> {
   kind: string;
   /** Raised at every (re)spawn; an envelope, crash or post of an older generation is stale. */
   generation: number;
-  ref: Mailbox<Delivery<M> | SelfPost> | null;
+  ref: Mailbox<Delivery<M> | SelfPost, MailboxToken<M>> | null;
   actor: HostedActor<M> | null;
   /** Deliveries of this key not finished. */
   inFlight: number;
@@ -135,6 +143,11 @@ export class PartitionHost<M> {
   private readonly deadlineTimer: NodeJS.Timeout;
   private drainWaiters: Array<() => void> = [];
   private readonly partitionLabel: { topic: string; partition: string };
+  /** Every key's mailbox hands its messages here, with its slot and generation (mailbox.ts). */
+  private readonly mailboxOwner: MailboxOwner<Delivery<M> | SelfPost, MailboxToken<M>> = {
+    handle: (token, message) => this.step(token.slot, token.generation, message),
+    bug: (token, err) => this.options.logger.error('partition host step threw (a bug)', { key: token.slot.key, error: (err as Error).message }),
+  };
   /** This partition's children of the depth gauges (labels resolved once, not per update). */
   private readonly depthGauges: { depth: { set(v: number): void }; oldest: { set(v: number): void } } | null;
 
@@ -294,12 +307,9 @@ export class PartitionHost<M> {
   /** Makes the slot's actor; a kind whose `create` throws has crashed like any other actor. */
   private spawnActor(slot: Slot<M>): boolean {
     const generation = (slot.generation = ++this.generations);
-    let ref: Mailbox<Delivery<M> | SelfPost> | null = null;
+    let ref: Mailbox<Delivery<M> | SelfPost, MailboxToken<M>> | null = null;
     try {
-      ref = new Mailbox(
-        (message) => this.step(slot, generation, message),
-        (err) => this.options.logger.error('partition host step threw (a bug)', { key: slot.key, error: (err as Error).message }),
-      );
+      ref = new Mailbox(this.mailboxOwner, new MailboxToken(slot, generation));
       const post = (value: unknown): void => {
         if (slot.generation === generation && slot.ref !== null) slot.ref.post(new SelfPost(value));
       };
