@@ -14,8 +14,8 @@
  * HOLD (2m), DRAIN_MS (10000), ACK_P99_MS (100), DELIVERY_P99_MS (100), USER_PREFIX (reuse users).
  */
 import { check } from 'k6';
-import { createDirects, registerUsers, userPrefix } from './lib/api.js';
-import { COMMON_OPTIONS, durationFromEnv, intFromEnv, numberFromEnv } from './lib/env.js';
+import { registerPairs, userPrefix } from './lib/api.js';
+import { COMMON_OPTIONS, intFromEnv, messagingThresholds, numberFromEnv, rampingScenario } from './lib/env.js';
 import { Ledger, messageIdPrefix, openLoop, runTag } from './lib/ledger.js';
 import { touchErrorCounters } from './lib/metrics.js';
 import { TroupeSocket } from './lib/socket.js';
@@ -29,43 +29,15 @@ const ITERATION_SECONDS = Math.ceil(MESSAGES / RATE + DRAIN_MS / 1000) + 10;
 /** @type {import('k6/options').Options} */
 export const options = {
   ...COMMON_OPTIONS,
-  scenarios: {
-    direct: {
-      executor: 'ramping-vus',
-      startVUs: 0,
-      stages: [
-        { duration: durationFromEnv('RAMP', '30s'), target: PAIRS },
-        { duration: durationFromEnv('HOLD', '2m'), target: PAIRS },
-        { duration: '10s', target: 0 },
-      ],
-      // Let a pair finish its exchange rather than cutting it (and its accounting) short.
-      gracefulRampDown: `${ITERATION_SECONDS}s`,
-      gracefulStop: `${ITERATION_SECONDS}s`,
-    },
-  },
-  thresholds: {
-    troupe_ack_ms: [`p(99)<${intFromEnv('ACK_P99_MS', 100)}`],
-    troupe_delivery_ms: [`p(99)<${intFromEnv('DELIVERY_P99_MS', 100)}`],
-    troupe_errors: ['count==0'],
-    troupe_unacked: ['count==0'],
-    troupe_undelivered: ['count==0'],
-    checks: ['rate==1'],
-  },
+  scenarios: { direct: rampingScenario(PAIRS, '30s', ITERATION_SECONDS) },
+  thresholds: messagingThresholds(100, 100),
 };
 
-/**
- * @typedef {import('./lib/api.js').Session} Session
- * @typedef {{ a: Session, b: Session, conv: string }} Pair
- */
+/** @typedef {import('./lib/api.js').Pair} Pair */
 
 /** @returns {{ run: string, pairs: Pair[] }} */
 export function setup() {
-  const users = registerUsers(2 * PAIRS, userPrefix('d'));
-  /** @type {Array<[Session, Session]>} */
-  const pairs = [];
-  for (let i = 0; i + 1 < users.length; i += 2) pairs.push([/** @type {Session} */ (users[i]), /** @type {Session} */ (users[i + 1])]);
-  const convs = createDirects(pairs);
-  return { run: runTag(), pairs: pairs.map(([a, b], i) => ({ a, b, conv: convs[i] ?? '' })) };
+  return { run: runTag(), pairs: registerPairs(PAIRS, userPrefix('d')) };
 }
 
 /** @param {{ run: string, pairs: Pair[] }} data */

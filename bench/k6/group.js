@@ -17,7 +17,7 @@
  */
 import { check } from 'k6';
 import { createGroup, registerUsers, userPrefix } from './lib/api.js';
-import { COMMON_OPTIONS, durationFromEnv, intFromEnv, numberFromEnv } from './lib/env.js';
+import { COMMON_OPTIONS, intFromEnv, messagingThresholds, numberFromEnv, rampingScenario } from './lib/env.js';
 import { Ledger, messageIdPrefix, openLoop, runTag } from './lib/ledger.js';
 import { touchErrorCounters } from './lib/metrics.js';
 import { TroupeSocket } from './lib/socket.js';
@@ -32,27 +32,8 @@ const ITERATION_SECONDS = Math.ceil(MESSAGES / RATE + DRAIN_MS / 1000) + 30;
 /** @type {import('k6/options').Options} */
 export const options = {
   ...COMMON_OPTIONS,
-  scenarios: {
-    group: {
-      executor: 'ramping-vus',
-      startVUs: 0,
-      stages: [
-        { duration: durationFromEnv('RAMP', '10s'), target: GROUPS },
-        { duration: durationFromEnv('HOLD', '2m'), target: GROUPS },
-        { duration: '10s', target: 0 },
-      ],
-      gracefulRampDown: `${ITERATION_SECONDS}s`,
-      gracefulStop: `${ITERATION_SECONDS}s`,
-    },
-  },
-  thresholds: {
-    troupe_ack_ms: [`p(99)<${intFromEnv('ACK_P99_MS', 250)}`],
-    troupe_delivery_ms: [`p(99)<${intFromEnv('DELIVERY_P99_MS', 1000)}`],
-    troupe_errors: ['count==0'],
-    troupe_unacked: ['count==0'],
-    troupe_undelivered: ['count==0'],
-    checks: ['rate==1'],
-  },
+  scenarios: { group: rampingScenario(GROUPS, '10s', ITERATION_SECONDS) },
+  thresholds: messagingThresholds(250, 1000),
 };
 
 /**

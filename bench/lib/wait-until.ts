@@ -1,5 +1,6 @@
 /** Waiting for a condition of the run (all acks in, all sockets ready) instead of sleeping blindly. */
 import { setTimeout as sleepFor } from 'node:timers/promises';
+import { waitFor } from '../../bin/services/wait-for.js';
 
 export function sleep(ms: number): Promise<void> {
   return sleepFor(ms);
@@ -10,10 +11,10 @@ export function sleep(ms: number): Promise<void> {
  * the benchmark reports what did not arrive rather than aborting.
  */
 export async function waitUntil(condition: () => boolean, timeoutMs: number, intervalMs = 10): Promise<boolean> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() >= deadline) return false;
-    await sleepFor(intervalMs);
+  try {
+    await waitFor(condition, { timeoutMs, intervalMs });
+    return true;
+  } catch {
+    return false;
   }
-  return true;
 }

@@ -2,23 +2,20 @@
  * The request bodies of the HTTP setup subset every peer answers (docs/protocol.md: register,
  * log in, create a conversation, add members to a group), checked with the protocol's rules so a peer refuses what Troupe
  * refuses. Each parser returns the typed request or throws a TroupeError `invalid_argument`.
+ * Registration and login are Troupe's own parsers (actors/auth/auth-requests.ts).
  */
+import { hasCharCountBetween } from '../../actors/auth/auth-requests.js';
 import { TroupeError } from '../../transport/errors.js';
 
-export interface RegisterRequest {
-  username: string;
-  password: string;
-  displayName: string;
-}
-
-export interface LoginRequest {
-  username: string;
-  password: string;
-}
+export {
+  parseLogin,
+  parseRegistration as parseRegister,
+  type LoginRequest,
+  type RegistrationRequest as RegisterRequest,
+} from '../../actors/auth/auth-requests.js';
 
 export type ConversationRequest = { type: 'direct'; peer: string } | { type: 'group'; name: string; members: string[] };
 
-const USERNAME = /^[a-z0-9_.-]{3,32}$/;
 const MAX_GROUP_NAME_CHARS = 100;
 
 /** Parses a JSON body that must be an object. */
@@ -33,27 +30,6 @@ export function parseJsonObject(text: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
-/** Length in code points, as the protocol counts characters. */
-function chars(text: string): number {
-  return [...text].length;
-}
-
-export function parseRegister(body: Record<string, unknown>): RegisterRequest {
-  const { username, password, displayName } = body;
-  if (typeof username !== 'string' || !USERNAME.test(username)) throw new TroupeError('invalid_argument', 'username: 3–32 characters of a-z 0-9 _ . -');
-  if (typeof password !== 'string' || chars(password) < 8 || chars(password) > 128) throw new TroupeError('invalid_argument', 'password: 8–128 characters');
-  if (displayName === undefined || displayName === null) return { username, password, displayName: username };
-  if (typeof displayName !== 'string' || chars(displayName) < 1 || chars(displayName) > 64) throw new TroupeError('invalid_argument', 'displayName: 1–64 characters');
-  return { username, password, displayName };
-}
-
-export function parseLogin(body: Record<string, unknown>): LoginRequest {
-  const { username, password } = body;
-  if (typeof username !== 'string' || typeof password !== 'string') throw new TroupeError('invalid_argument', 'username and password are required');
-  if (chars(password) > 128) throw new TroupeError('invalid_argument', 'password: at most 128 characters');
-  return { username, password };
-}
-
 export function parseConversation(body: Record<string, unknown>, self: string): ConversationRequest {
   if (body.type === 'direct') {
     if (typeof body.peer !== 'string') throw new TroupeError('invalid_argument', 'peer: a user id is required');
@@ -62,7 +38,7 @@ export function parseConversation(body: Record<string, unknown>, self: string): 
   }
   if (body.type === 'group') {
     const { name, members } = body;
-    if (typeof name !== 'string' || chars(name) < 1 || chars(name) > MAX_GROUP_NAME_CHARS) throw new TroupeError('invalid_argument', `name: 1–${MAX_GROUP_NAME_CHARS} characters`);
+    if (typeof name !== 'string' || !hasCharCountBetween(name, 1, MAX_GROUP_NAME_CHARS)) throw new TroupeError('invalid_argument', `name: 1–${MAX_GROUP_NAME_CHARS} characters`);
     if (!Array.isArray(members) || members.some((m) => typeof m !== 'string')) throw new TroupeError('invalid_argument', 'members: an array of user ids is required');
     // Duplicates and the creator's own id are ignored, as in Troupe.
     const others = [...new Set(members as string[])].filter((m) => m !== self);

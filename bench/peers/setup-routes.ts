@@ -13,6 +13,7 @@
  * Shapes and error answers are docs/protocol.md's. Login answers no `refreshToken`: the peers
  * have no refresh endpoint, and a token nothing accepts would only pretend otherwise.
  */
+import type { ConversationDto, UserDto } from '../../actors/protocol/dto.js';
 import { TroupeError } from '../../transport/errors.js';
 import { errorAnswer } from './error-status.js';
 import {
@@ -27,25 +28,14 @@ import {
   type RegisterRequest,
 } from './setup-requests.js';
 
-export interface UserView {
-  id: string;
-  username: string;
-  displayName: string;
-}
+/** The user object of docs/protocol.md, as Troupe sends it. */
+export type UserView = UserDto;
 
-/** The conversation object of docs/protocol.md. `readSeq` is always 0: the peers keep no read cursors. */
-export interface ConversationView {
-  id: string;
-  type: 'direct' | 'group';
-  name?: string;
-  owner?: string | null;
-  /** Left out when the conversation has more than MAX_LISTED_MEMBERS members, as in Troupe. */
-  members?: string[];
-  memberCount: number;
-  lastSeq: number;
-  readSeq: number;
-  createdAt: number;
-}
+/**
+ * The conversation object of docs/protocol.md, as Troupe sends it. `readSeq` is always 0: the
+ * peers keep no read cursors; `members` is left out above MAX_LISTED_MEMBERS, as in Troupe.
+ */
+export type ConversationView = ConversationDto;
 
 export interface Creation {
   conversation: ConversationView;

@@ -9,6 +9,7 @@ import { LoadPhase } from '../../bench/gen/load-phase.js';
 import type { LoadPlan, Tick } from '../../bench/gen/protocol.js';
 import { encodeMessageId } from '../../bench/lib/message-id.js';
 import type { WireSocket } from '../../bench/lib/wire.js';
+import { waitFor } from '../support/wait-for.js';
 
 interface Sent {
   conv: string;
@@ -24,14 +25,6 @@ function recordingSocket(index: number, sent: Sent[]): WireSocket {
     bufferedAmount: 0,
     close: () => Promise.resolve(),
   };
-}
-
-async function until(condition: () => boolean): Promise<void> {
-  const deadline = Date.now() + 5000;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met within 5 s');
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
 }
 
 describe('bench: a worker load phase', () => {
@@ -52,7 +45,7 @@ describe('bench: a worker load phase', () => {
     const ticks: Tick[] = [];
     phase = new LoadPhase(plan, (user) => sockets.get(user), (tick) => ticks.push(tick));
     phase.start();
-    await until(() => sent.length === 4);
+    await waitFor(() => sent.length === 4, { timeoutMs: 5000, message: 'the phase did not send its 4 messages' });
     expect(phase.windowDone).to.equal(true);
     const [a, b, c, d] = sent.map((s) => s.id);
     phase.onFrame(0, { type: 'ack', id: a, conv: 'c_a', seq: 1 });

@@ -164,6 +164,19 @@ describe('SQLite store', function () {
       }
     });
 
+    it('starts a dead checkpoint thread again, and keeps serving reads and writes meanwhile', async function () {
+      const entry = new URL('../support/dying-sqlite-checkpoint-thread.ts', import.meta.url);
+      const { store, knex } = await openSqliteStore(join(dir, 'dying-checkpoint.db'), { checkpointThreadEntry: entry });
+      try {
+        await migrateLatest(knex);
+        await waitFor(() => store.checkpointThreadRestarts >= 2, { message: 'the checkpoint thread was not started again' });
+        await store.createUser(user('checkpointless'));
+        expect(await store.getUserByUsername('checkpointless')).to.not.equal(null);
+      } finally {
+        await store.close();
+      }
+    });
+
     it('refuses writes after close with closed', async function () {
       const { store, knex } = await openSqliteStore(join(dir, 'closed-write.db'));
       await migrateLatest(knex);

@@ -13,6 +13,8 @@ export interface CheckpointerOptions {
   /** How often a PASSIVE checkpoint runs. */
   intervalMs: number;
   busyTimeoutMs: number;
+  /** The thread's entry module; specs pass one that fails on cue. Default: sqlite-checkpoint-thread. */
+  threadEntry?: URL;
 }
 
 const RESTART_AFTER_MS = 1000;
@@ -41,7 +43,8 @@ export class SqliteCheckpointer {
   }
 
   private start(): void {
-    const thread = startThread(threadEntry('sqlite-checkpoint-thread'), { ...this.options });
+    const { threadEntry: entry, ...data } = this.options;
+    const thread = startThread(entry ?? threadEntry('sqlite-checkpoint-thread'), data);
     this.thread = thread;
     thread.unref();
     const stopped = (): void => {

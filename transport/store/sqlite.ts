@@ -24,6 +24,8 @@ export interface SqliteStoreOptions {
   checkpointIntervalMs?: number;
   /** The write thread's entry module (specs: one that fails on cue). */
   writeThreadEntry?: URL;
+  /** The checkpoint thread's entry module (specs: one that fails on cue). */
+  checkpointThreadEntry?: URL;
 }
 
 /** What a store and its `fencedBy` views share. */
@@ -56,6 +58,11 @@ export class SqliteStore implements FenceableStore {
   /** Fresh write threads started after one died (sqlite-writer.ts). */
   get writeThreadRestarts(): number {
     return this.writer?.restarts ?? 0;
+  }
+
+  /** Checkpoint threads started again after one died (sqlite-checkpointer.ts). */
+  get checkpointThreadRestarts(): number {
+    return this.parts.checkpointer?.restarts ?? 0;
   }
 
   private write<M extends WriteMethod>(method: M, args: Parameters<Store[M]>): ReturnType<Store[M]> {
@@ -115,7 +122,12 @@ export async function openSqliteStore(filename: string, options: SqliteStoreOpti
     // Neither connection checkpoints: the checkpoint thread does, beside them.
     const writer = await SqliteWriter.start({ filename, busyTimeoutMs, walAutocheckpointPages: 0, threadEntry: options.writeThreadEntry });
     parts.writer = writer;
-    parts.checkpointer = new SqliteCheckpointer({ filename, busyTimeoutMs, intervalMs: options.checkpointIntervalMs ?? 1000 });
+    parts.checkpointer = new SqliteCheckpointer({
+      filename,
+      busyTimeoutMs,
+      intervalMs: options.checkpointIntervalMs ?? 1000,
+      threadEntry: options.checkpointThreadEntry,
+    });
     return { store: new SqliteStore(reader, parts), knex };
   } catch (err) {
     await reader.close();

@@ -69,6 +69,22 @@ export function createDirects(pairs) {
 }
 
 /**
+ * Registers 2 × `count` users (named by `naming`) in pairs and gives each pair its direct conversation.
+ * @typedef {{ a: Session, b: Session, conv: string }} Pair
+ * @param {number} count
+ * @param {{ prefix: string, reuse: boolean }} naming
+ * @returns {Pair[]}
+ */
+export function registerPairs(count, naming) {
+  const users = registerUsers(2 * count, naming);
+  /** @type {Array<[Session, Session]>} */
+  const pairs = [];
+  for (let i = 0; i + 1 < users.length; i += 2) pairs.push([/** @type {Session} */ (users[i]), /** @type {Session} */ (users[i + 1])]);
+  const convs = createDirects(pairs);
+  return pairs.map(([a, b], i) => ({ a, b, conv: convs[i] ?? '' }));
+}
+
+/**
  * A group owned by `owner` holding `members` too; returns its id.
  * @param {Session} owner
  * @param {string} name

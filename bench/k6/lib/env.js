@@ -70,3 +70,45 @@ export const COMMON_OPTIONS = {
  * @type {{ log(...args: unknown[]): void, warn(...args: unknown[]): void, error(...args: unknown[]): void }}
  */
 export const console = /** @type {any} */ (globalThis).console;
+
+/**
+ * The scenario every messaging script runs: VUs ramp up to `vus` over RAMP (default `rampDefault`),
+ * stay for HOLD (2m), then ramp down; an iteration in progress (up to `iterationSeconds`) is let
+ * finish its exchange rather than cut short, so its accounting stays whole.
+ * @param {number} vus
+ * @param {string} rampDefault
+ * @param {number} iterationSeconds
+ * @returns {import('k6/options').Scenario}
+ */
+export function rampingScenario(vus, rampDefault, iterationSeconds) {
+  return {
+    executor: 'ramping-vus',
+    startVUs: 0,
+    stages: [
+      { duration: durationFromEnv('RAMP', rampDefault), target: vus },
+      { duration: durationFromEnv('HOLD', '2m'), target: vus },
+      { duration: '10s', target: 0 },
+    ],
+    gracefulRampDown: `${iterationSeconds}s`,
+    gracefulStop: `${iterationSeconds}s`,
+  };
+}
+
+/**
+ * The thresholds every messaging script shares: ack and delivery p99 under their bounds
+ * (ACK_P99_MS and DELIVERY_P99_MS, defaulting to the script's), nothing unacked or undelivered,
+ * no error, every check passed.
+ * @param {number} ackP99Ms
+ * @param {number} deliveryP99Ms
+ * @returns {Record<string, string[]>}
+ */
+export function messagingThresholds(ackP99Ms, deliveryP99Ms) {
+  return {
+    troupe_ack_ms: [`p(99)<${intFromEnv('ACK_P99_MS', ackP99Ms)}`],
+    troupe_delivery_ms: [`p(99)<${intFromEnv('DELIVERY_P99_MS', deliveryP99Ms)}`],
+    troupe_errors: ['count==0'],
+    troupe_unacked: ['count==0'],
+    troupe_undelivered: ['count==0'],
+    checks: ['rate==1'],
+  };
+}

@@ -8,7 +8,7 @@ import { TroupeError } from '../../../transport/errors.js';
 import { randomId } from '../../../transport/random-id.js';
 import { conversationView, type ConversationFields, type ConversationView, type Creation } from '../setup-routes.js';
 import type { Accounts } from './accounts.js';
-import { isDuplicateKey } from './db.js';
+import { inTransaction, isDuplicateKey } from './db.js';
 
 export interface Membership {
   id: string;
@@ -56,7 +56,7 @@ export class Conversations {
    * and the users who were not members before.
    */
   async addMembers(self: string, id: string, users: readonly string[]): Promise<{ conversation: ConversationView; added: string[] }> {
-    return this.inTransaction(async (connection) => {
+    return inTransaction(this.pool, async (connection) => {
       const [locked] = await connection.execute<RowDataPacket[]>('SELECT id FROM conversations WHERE id = ? FOR UPDATE', [id]);
       const fields = locked.length === 0 ? undefined : await this.fields(connection, id);
       if (fields === undefined || !fields.members.includes(self)) throw noSuchConversation();
@@ -92,7 +92,7 @@ export class Conversations {
 
   private async insert(type: 'direct' | 'group', name: string | null, owner: string | null, directKey: string | null, members: readonly string[]): Promise<ConversationView> {
     const fields: ConversationFields = { id: `c_${randomId(12)}`, type, name, owner, members, lastSeq: 0, createdAt: Date.now() };
-    await this.inTransaction(async (connection) => {
+    await inTransaction(this.pool, async (connection) => {
       await connection.execute('INSERT INTO conversations (id, type, name, owner, direct_key, last_seq, created_at) VALUES (?, ?, ?, ?, ?, 0, ?)', [fields.id, type, name, owner, directKey, fields.createdAt]);
       await connection.query('INSERT INTO members (conv_id, user_id, position) VALUES ?', [members.map((user, position) => [fields.id, user, position])]);
     });
@@ -114,21 +114,6 @@ export class Conversations {
       lastSeq: Number(conv.last_seq),
       createdAt: Number(conv.created_at),
     };
-  }
-
-  private async inTransaction<T>(work: (connection: PoolConnection) => Promise<T>): Promise<T> {
-    const connection = await this.pool.getConnection();
-    try {
-      await connection.beginTransaction();
-      const result = await work(connection);
-      await connection.commit();
-      return result;
-    } catch (err) {
-      await connection.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      connection.release();
-    }
   }
 }
 

@@ -12,16 +12,11 @@
 import type { Pool, PoolConnection, RowDataPacket } from 'mysql2/promise';
 import { TroupeError } from '../../../transport/errors.js';
 import type { SendFrame } from '../client-frames.js';
-import { isDuplicateKey } from './db.js';
+import { inTransaction, isDuplicateKey } from './db.js';
+import type { MessagePayload } from './events.js';
 
-export interface StoredMessage {
-  conv: string;
-  seq: number;
-  id: string;
-  from: string;
-  body: Record<string, unknown>;
-  ts: number;
-}
+/** A stored message as the peer sends it (the `msg` event's payload). */
+export type StoredMessage = MessagePayload;
 
 export interface AppendResult {
   seq: number;
@@ -42,19 +37,8 @@ function noSuchConversation(): TroupeError {
 export class Messages {
   constructor(private readonly pool: Pool) {}
 
-  async append(sender: string, frame: SendFrame): Promise<AppendResult> {
-    const connection = await this.pool.getConnection();
-    try {
-      await connection.beginTransaction();
-      const result = await this.appendIn(connection, sender, frame);
-      await connection.commit();
-      return result;
-    } catch (err) {
-      await connection.rollback().catch(() => undefined);
-      throw err;
-    } finally {
-      connection.release();
-    }
+  append(sender: string, frame: SendFrame): Promise<AppendResult> {
+    return inTransaction(this.pool, (connection) => this.appendIn(connection, sender, frame));
   }
 
   /** Messages of `conv` with seq above `after`, oldest first; `not_found` unless `reader` is a member. */
