@@ -10,6 +10,18 @@ export function newId(prefix: string): string {
   return `${prefix}_${randomId(12)}`;
 }
 
+/**
+ * A new opaque id whose ids sort (as bytes) in the order they were made, to the millisecond:
+ * `<prefix>_`, the time in 9 base-36 digits, then 8 random url-safe characters (48 bits: a
+ * collision needs two ids in the same millisecond drawing the same bits). Message ids are made
+ * this way because the store keeps a unique index on them: random ids put every new message in
+ * a different index page, each a page of journal written per commit, where ordered ids fill the
+ * newest page (docs/architecture.md, "Group commit").
+ */
+export function newOrderedId(prefix: string): string {
+  return `${prefix}_${Date.now().toString(36).padStart(9, '0')}${randomId(6)}`;
+}
+
 /** Every user id starts with this; conversation ids do not (upstream keys tell actors apart by it). */
 export const USER_ID_PREFIX = 'u_';
 

@@ -25,7 +25,7 @@
  */
 import { asTroupeError, type TroupeError } from '../../transport/errors.js';
 import type { MessageRow } from '../../transport/store/port.js';
-import { newId } from '../ids.js';
+import { newOrderedId } from '../ids.js';
 import type { LogicDeps } from '../logic/deps.js';
 import type { FanoutBatch } from '../logic/fanout-jobs.js';
 import type { OutboxBatch } from '../logic/outbox.js';
@@ -166,7 +166,7 @@ export class SendPipeline {
           continue;
         }
         seq++;
-        const row: MessageRow = { conv: id, seq, id: newId('m'), from: pending.record.from, clientId: pending.record.clientId, body: pending.record.body, ts };
+        const row: MessageRow = { conv: id, seq, id: newOrderedId('m'), from: pending.record.from, clientId: pending.record.clientId, body: pending.record.body, ts };
         rows.push(row);
         outcomes.push({ pending, row, stored: row });
       }

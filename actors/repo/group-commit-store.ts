@@ -5,8 +5,12 @@
  *
  * A conversation belongs to shard `repoShardOf(conv, shards)`. Each shard has at most one
  * write in flight; appends that arrive meanwhile wait and go together in the next transaction
- * (up to `batchMaxRows`), so an idle shard writes at once and a busy one amortises the commit
- * over many messages. If a combined write fails, each caller's part is retried on its own so
+ * (up to `batchMaxRows`). A shard also starts its transactions at least `batchMaxDelayMs` apart:
+ * an append that comes sooner after the last start waits out the rest (unless a full batch is
+ * already queued), so a busy shard commits at most 1000 / batchMaxDelayMs times a second however
+ * fast each commit is, and an idle one writes at once. A commit's cost is mostly fixed (the
+ * fsync, the journal's page writes), so spreading it over more rows is most of what a busy
+ * store can save; the added wait is bounded by batchMaxDelayMs and only paid under load. If a combined write fails, each caller's part is retried on its own so
  * that one caller's stale epoch or conflict never fails another's messages; but a stale epoch
  * of a unit none of the callers carry is the store's own bound fence (a repo node's shard
  * epoch, shard-stores.ts), which every part would hit alike, so it fails them all at once.
@@ -26,7 +30,13 @@ interface Waiting {
 
 interface Shard {
   waiting: Waiting[];
+  /** Rows in `waiting`. */
+  queuedRows: number;
   writing: boolean;
+  /** When (performance.now()) the shard's newest transaction started. */
+  lastStart: number;
+  /** Ends the wait before the next transaction early (set while the shard paces). */
+  wake: (() => void) | null;
   /** Called once the shard has nothing queued or being written. */
   idle: Array<() => void>;
 }
@@ -34,7 +44,7 @@ interface Shard {
 export interface GroupCommitOptions {
   shards: number;
   batchMaxRows: number;
-  /** Extra wait for more rows before writing when the shard is idle; 0 writes at once. */
+  /** Shortest time between the starts of two transactions of one shard; 0 writes at once. */
   batchMaxDelayMs: number;
   metrics?: TroupeMetrics;
 }
@@ -46,7 +56,7 @@ export class GroupCommitStore implements Store {
     private readonly inner: Store,
     private readonly options: GroupCommitOptions,
   ) {
-    this.shards = Array.from({ length: options.shards }, () => ({ waiting: [], writing: false, idle: [] }));
+    this.shards = Array.from({ length: options.shards }, () => ({ waiting: [], queuedRows: 0, writing: false, lastStart: -Infinity, wake: null, idle: [] }));
   }
 
   appendMessages(batches: readonly FencedBatch[]): Promise<void> {
@@ -59,16 +69,41 @@ export class GroupCommitStore implements Store {
     for (const b of batches) rows += b.messages.length;
     return new Promise<void>((resolve, reject) => {
       shard.waiting.push({ batches, rows, resolve, reject });
-      if (shard.writing) return;
+      shard.queuedRows += rows;
+      if (shard.writing) {
+        if (shard.wake !== null && shard.queuedRows >= this.options.batchMaxRows) shard.wake();
+        return;
+      }
       shard.writing = true;
-      if (this.options.batchMaxDelayMs > 0) setTimeout(() => void this.write(shard), this.options.batchMaxDelayMs);
-      else queueMicrotask(() => void this.write(shard));
+      // On the next microtask at the earliest, so that appends made in the same turn go together.
+      queueMicrotask(() => void this.write(shard));
+    });
+  }
+
+  /** How long the shard's next transaction must still wait (0: it may start now). */
+  private paceWait(shard: Shard): number {
+    if (shard.queuedRows >= this.options.batchMaxRows) return 0;
+    return Math.max(0, shard.lastStart + this.options.batchMaxDelayMs - performance.now());
+  }
+
+  /** Waits `ms`, or less if a full batch queues up meanwhile. */
+  private pause(shard: Shard, ms: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => shard.wake?.(), ms);
+      shard.wake = () => {
+        clearTimeout(timer);
+        shard.wake = null;
+        resolve();
+      };
     });
   }
 
   private async write(shard: Shard): Promise<void> {
     try {
       while (shard.waiting.length > 0) {
+        const wait = this.paceWait(shard);
+        if (wait > 0) await this.pause(shard, wait);
+        shard.lastStart = performance.now();
         const group: Waiting[] = [];
         let rows = 0;
         while (shard.waiting.length > 0 && (group.length === 0 || rows + (shard.waiting[0] as Waiting).rows <= this.options.batchMaxRows)) {
@@ -76,6 +111,7 @@ export class GroupCommitStore implements Store {
           group.push(next);
           rows += next.rows;
         }
+        shard.queuedRows -= rows;
         this.options.metrics?.storeBatchRows.observe(rows);
         try {
           await this.inner.appendMessages(group.flatMap((w) => w.batches));

@@ -52,7 +52,7 @@ describe('config: loadConfig', () => {
       expect(config.gateway.rateLimit).to.deep.equal({ burst: 60, perSecond: 20 });
       expect(config.auth.argon2).to.deep.equal({ memoryKiB: 19456, iterations: 2, parallelism: 1, poolSize: 4, maxQueue: 1000 });
       expect(config.log).to.include({ upstreamTopic: 'im-upstream', upstreamPartitions: 16, downstreamTopicPrefix: 'im-downstream-' });
-      expect(config.repo).to.deep.equal({ shards: 64, batchMaxRows: 500, batchMaxDelayMs: 2 });
+      expect(config.repo).to.deep.equal({ shards: 64, batchMaxRows: 500, batchMaxDelayMs: 4 });
       expect(config.storage.client).to.equal('sqlite');
       expect(config.logging.level).to.equal('info');
       expect(config.shutdown.drainTimeoutMs).to.equal(15000);

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { isConversationId, isUserId, MAX_ID_LENGTH, newId, shownId } from '../../actors/ids.js';
+import { isConversationId, isUserId, MAX_ID_LENGTH, newId, newOrderedId, shownId } from '../../actors/ids.js';
 
 describe('newId', () => {
   it('is the prefix, an underscore and 16 url-safe characters', () => {
@@ -11,6 +11,29 @@ describe('newId', () => {
   it('does not repeat over many calls', () => {
     const ids = new Set<string>();
     for (let i = 0; i < 20_000; i++) ids.add(newId('u'));
+    expect(ids.size).to.equal(20_000);
+  });
+});
+
+describe('newOrderedId', () => {
+  it('is the prefix, an underscore and 17 url-safe characters', () => {
+    expect(newOrderedId('m')).to.match(/^m_[0-9a-z]{9}[A-Za-z0-9_-]{8}$/);
+  });
+
+  it('sorts byte-wise in the order the ids were made, across milliseconds', () => {
+    const made: string[] = [];
+    const start = Date.now();
+    // Across at least three millisecond boundaries; ids within one millisecond share a prefix.
+    while (Date.now() < start + 3) made.push(newOrderedId('m'));
+    made.push(newOrderedId('m'));
+    const prefixes = made.map((id) => id.slice(0, 11));
+    expect([...prefixes].sort()).to.deep.equal(prefixes);
+    expect(new Set(prefixes).size).to.be.greaterThan(2);
+  });
+
+  it('does not repeat over many calls', () => {
+    const ids = new Set<string>();
+    for (let i = 0; i < 20_000; i++) ids.add(newOrderedId('m'));
     expect(ids.size).to.equal(20_000);
   });
 });

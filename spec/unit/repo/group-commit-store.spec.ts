@@ -173,15 +173,25 @@ describe('GroupCommitStore', function () {
     await Promise.all(writes);
   });
 
-  it('waits batchMaxDelayMs on an idle shard to combine what arrives meanwhile', async function () {
-    const store = groupCommit(10, 20);
-    const convs = convsInShard(4, 2, 'delay');
-    const writes = [store.appendMessages([batchOf(convs[0]!, 1)])];
+  it('starts a shard\'s writes at least batchMaxDelayMs apart, combining what arrives meanwhile', async function () {
+    const store = groupCommit(10, 300);
+    const convs = convsInShard(4, 3, 'paced');
+    await store.appendMessages([batchOf(convs[0]!, 1)]);
+    expect(fake.appendCalls, 'a shard idle for longer than the delay writes at once').to.have.length(1);
+    const writes = [store.appendMessages([batchOf(convs[1]!, 1)]), store.appendMessages([batchOf(convs[2]!, 1)])];
     await nextTurn();
-    writes.push(store.appendMessages([batchOf(convs[1]!, 1)]));
-    expect(fake.appendCalls, 'nothing written before the delay').to.have.length(0);
+    expect(fake.appendCalls, 'nothing written before the delay since the last start').to.have.length(1);
     await Promise.all(writes);
-    expect(fake.appendCalls.map(convsOf)).to.deep.equal([[convs[0], convs[1]]]);
+    expect(fake.appendCalls.map(convsOf)).to.deep.equal([[convs[0]], [convs[1], convs[2]]]);
+  });
+
+  it('does not hold back a full batch for the delay', async function () {
+    const store = groupCommit(2, 60_000);
+    const convs = convsInShard(4, 3, 'full');
+    await store.appendMessages([batchOf(convs[0]!, 1)]);
+    // Two rows fill batchMaxRows: they are written now, not a minute after the first start.
+    await Promise.all([store.appendMessages([batchOf(convs[1]!, 1)]), store.appendMessages([batchOf(convs[2]!, 1)])]);
+    expect(fake.appendCalls.map(convsOf)).to.deep.equal([[convs[0]], [convs[1], convs[2]]]);
   });
 
   it("retries a failed combined write per caller, so one caller's stale epoch fails no other", async function () {
