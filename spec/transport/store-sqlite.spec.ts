@@ -6,9 +6,10 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect } from 'chai';
+import type { Knex } from 'knex';
 import { migrateLatest } from '../../sql/migrate.js';
 import { TroupeError } from '../../transport/errors.js';
-import { openSqliteStore } from '../../transport/store/sqlite.js';
+import { openSqliteStore, type SqliteStore } from '../../transport/store/sqlite.js';
 import { describeStoreContract } from '../contract/store.contract.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -159,6 +160,46 @@ describe('SQLite store', function () {
           await store.appendMessages([{ unit: 'upstream/0', epoch: 1, messages }]);
         }
         await waitFor(async () => (await stat(file)).size > before + 500_000, { message: 'the WAL was never copied into the database file' });
+      } finally {
+        await store.close();
+      }
+    });
+
+    /** Fills a fresh store's WAL with `batches` commits of 100 messages of 500 characters each. */
+    async function fillWal(store: SqliteStore, knex: Knex, name: string, batches: number): Promise<void> {
+      await migrateLatest(knex);
+      const owner = user(`${name}-owner`);
+      await store.createUser(owner);
+      const conv = { id: `g-${name}`, type: 'group' as const, name: 'g', ownerId: owner.id, lastSeq: 0, memberCount: 1, createdAt: 2 };
+      await store.createGroup(conv, [owner.id]);
+      const body = JSON.stringify({ text: 'x'.repeat(500) });
+      for (let batch = 0; batch < batches; batch++) {
+        const messages = Array.from({ length: 100 }, (_, i) => {
+          const seq = batch * 100 + i + 1;
+          return { conv: conv.id, seq, id: `m-${name}-${seq}`, from: owner.id, clientId: `c${seq}`, body, ts: seq };
+        });
+        await store.appendMessages([{ unit: 'upstream/0', epoch: 1, messages }]);
+      }
+    }
+
+    it('starts the WAL over once it holds walRestartFrames frames, so steady writes cannot grow it without end', async function () {
+      const { store, knex } = await openSqliteStore(join(dir, 'wal-reset.db'), { checkpointIntervalMs: 20, walRestartFrames: 10 });
+      try {
+        await fillWal(store, knex, 'wal-reset', 20);
+        await waitFor(() => store.walCheckpoints.resets >= 1, { message: 'the checkpoint thread never restarted the WAL' });
+      } finally {
+        await store.close();
+      }
+    });
+
+    it('leaves a WAL below walRestartFrames to PASSIVE checkpoints alone', async function () {
+      const { store, knex } = await openSqliteStore(join(dir, 'wal-small.db'), { checkpointIntervalMs: 20, walRestartFrames: 1_000_000 });
+      try {
+        await fillWal(store, knex, 'wal-small', 20);
+        const seen = store.walCheckpoints.checkpoints;
+        await waitFor(() => store.walCheckpoints.checkpoints >= seen + 3, { message: 'the checkpoint thread stopped checkpointing' });
+        expect(store.walCheckpoints.frames, 'the WAL held frames when it was checkpointed').to.be.greaterThan(0);
+        expect(store.walCheckpoints.resets).to.equal(0);
       } finally {
         await store.close();
       }

@@ -13,6 +13,8 @@ export interface CheckpointerOptions {
   /** How often a PASSIVE checkpoint runs. */
   intervalMs: number;
   busyTimeoutMs: number;
+  /** WAL frames (pages) from which the thread also restarts the WAL (sqlite-checkpoint-thread.ts). */
+  restartFrames: number;
   /** The thread's entry module; specs pass one that fails on cue. Default: sqlite-checkpoint-thread. */
   threadEntry?: URL;
 }
@@ -25,6 +27,11 @@ export class SqliteCheckpointer {
   private restartTimer: NodeJS.Timeout | null = null;
   /** Threads started again after one died. */
   restarts = 0;
+  /** Checkpoints run, and those that also started the WAL over (its size is then bounded). */
+  checkpoints = 0;
+  walResets = 0;
+  /** Frames in the WAL at the newest checkpoint. */
+  walFrames = 0;
 
   constructor(private readonly options: CheckpointerOptions) {
     this.start();
@@ -47,6 +54,12 @@ export class SqliteCheckpointer {
     const thread = startThread(entry ?? threadEntry('sqlite-checkpoint-thread'), data);
     this.thread = thread;
     thread.unref();
+    thread.on('message', (message: { type: string; frames: number; reset: boolean }) => {
+      if (message.type !== 'checkpointed') return;
+      this.checkpoints++;
+      this.walFrames = message.frames;
+      if (message.reset) this.walResets++;
+    });
     const stopped = (): void => {
       if (this.thread !== thread) return;
       this.thread = null;

@@ -48,6 +48,8 @@ export async function openSqliteKnex(filename: string, options: SqliteConnection
           db.pragma('synchronous = FULL');
           db.pragma('foreign_keys = ON');
           db.pragma(`wal_autocheckpoint = ${Math.trunc(options.walAutocheckpointPages)}`);
+          // A WAL started over keeps its file's size; this gives back all but 64 MiB of it.
+          db.pragma('journal_size_limit = 67108864');
           done(null, db);
         } catch (err) {
           db.close();

@@ -22,6 +22,8 @@ export interface SqliteStoreOptions {
   busyTimeoutMs?: number;
   /** How often the checkpoint thread copies the WAL back into the file (sqlite-checkpointer.ts). Default 1000. */
   checkpointIntervalMs?: number;
+  /** WAL frames from which the checkpoint thread starts the WAL over. Default 8192 (32 MiB of 4 KiB pages). */
+  walRestartFrames?: number;
   /** The write thread's entry module (specs: one that fails on cue). */
   writeThreadEntry?: URL;
   /** The checkpoint thread's entry module (specs: one that fails on cue). */
@@ -63,6 +65,12 @@ export class SqliteStore implements FenceableStore {
   /** Checkpoint threads started again after one died (sqlite-checkpointer.ts). */
   get checkpointThreadRestarts(): number {
     return this.parts.checkpointer?.restarts ?? 0;
+  }
+
+  /** The checkpoint thread's counters: checkpoints run, WAL restarts, frames at the newest one. */
+  get walCheckpoints(): { checkpoints: number; resets: number; frames: number } {
+    const c = this.parts.checkpointer;
+    return { checkpoints: c?.checkpoints ?? 0, resets: c?.walResets ?? 0, frames: c?.walFrames ?? 0 };
   }
 
   private write<M extends WriteMethod>(method: M, args: Parameters<Store[M]>): ReturnType<Store[M]> {
@@ -126,6 +134,7 @@ export async function openSqliteStore(filename: string, options: SqliteStoreOpti
       filename,
       busyTimeoutMs,
       intervalMs: options.checkpointIntervalMs ?? 1000,
+      restartFrames: options.walRestartFrames ?? 8192,
       threadEntry: options.checkpointThreadEntry,
     });
     return { store: new SqliteStore(reader, parts), knex };
