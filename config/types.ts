@@ -31,6 +31,7 @@ export interface TroupeConfig {
     kafkaControllerFallback: boolean;
     /** Longest a fetch waits for records (brokers answer sooner when records arrive; the mock does not). */
     kafkaFetchMaxWaitMs: number;
+    kafkaFetchIdleWaitMs: number;
     /** Consumer group session timeout: how soon a dead member's partitions move. */
     kafkaSessionTimeoutMs: number;
     /** Consumer heartbeat interval; below a third of the session timeout. */

@@ -87,6 +87,7 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     clientId: `troupe-${role}-${config.node.id}`,
     ...(config.cluster.kafkaControllerFallback ? { createClient: kafkaClientWithControllerFallback } : {}),
     maxWaitTimeMs: config.cluster.kafkaFetchMaxWaitMs,
+    idleWaitTimeMs: config.cluster.kafkaFetchIdleWaitMs,
     sessionTimeoutMs: config.cluster.kafkaSessionTimeoutMs,
     heartbeatIntervalMs: config.cluster.kafkaHeartbeatMs,
     onError: (error, what) => logger.warn('kafka', { what, error: asTroupeError(error).message }),

@@ -138,8 +138,11 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       TROUPE_NODE__CLUSTER: cluster,
       TROUPE_CLUSTER__BROKERS: services.brokers,
       TROUPE_CLUSTER__KAFKA_CONTROLLER_FALLBACK: 'true',
-      // The mock holds every fetch for its whole max wait, even when records arrive: keep it short.
+      // The mock holds every fetch for its whole max wait, even when records arrive: keep it short
+      // while records come, and longer once a consumer is idle, so that an idle cluster hardly
+      // polls (the first record after a quiet second may wait that long per hop).
       TROUPE_CLUSTER__KAFKA_FETCH_MAX_WAIT_MS: '20',
+      TROUPE_CLUSTER__KAFKA_FETCH_IDLE_WAIT_MS: '250',
       // The mock holds every rebalance for the session timeout less a second: keep it short too,
       // but above the 3 s it holds a new group's first join (a member would time out waiting).
       TROUPE_CLUSTER__KAFKA_SESSION_TIMEOUT_MS: '3500',

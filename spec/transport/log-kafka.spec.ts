@@ -16,6 +16,7 @@ import type { ISocketFactory, Kafka, KafkaConfig } from 'kafkajs';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TroupeError } from '../../transport/errors.js';
 import { KafkaLog, type KafkaLogOptions } from '../../transport/log/kafka.js';
+import type { KafkaGroupConsumer } from '../../transport/log/kafka-consumer.js';
 import { partitionFor } from '../../transport/log/partitioner.js';
 import type { ConsumerListener, GroupConsumer, LogRecord, TopicPartition } from '../../transport/log/port.js';
 import { describeLogContract } from '../contract/log.contract.js';
@@ -242,6 +243,56 @@ describe('KafkaLog (librdkafka mock, 1 broker)', function () {
         await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
         await slowLog.close();
       }
+    });
+
+    it("an idle member's fetches ask for idleWaitTimeMs, and records bring back maxWaitTimeMs", async function () {
+      this.timeout(30_000);
+      const idleLog = new KafkaLog({ brokers: mock.brokers, createClient: kafkaClientForMock, topicCreator: (t, p) => mock.createTopic(t, p), onError: () => {}, ...FAST, idleWaitTimeMs: 400 });
+      const topic = uniqueName('kafka-idle');
+      let sending: NodeJS.Timeout | null = null;
+      try {
+        await idleLog.createTopics([{ topic, partitions: 2 }]);
+        const records: LogRecord[] = [];
+        const consumer = idleLog.consumer({ groupId: uniqueName('kafka-idle-group'), topics: [topic] }) as KafkaGroupConsumer;
+        consumers.push(consumer);
+        await consumer.start(collecting(records));
+        await waitFor(() => consumer.fetchWaitMs === 400, { message: 'the member never went idle' });
+        // Records keep coming: the member's fetches wait the short time again.
+        let n = 0;
+        sending = setInterval(() => void idleLog.producer().send(topic, [{ key: `k${n}`, value: encoder.encode(`r${n++}`) }]), 100);
+        await waitFor(() => records.length > 0 && consumer.fetchWaitMs === FAST.maxWaitTimeMs, { message: 'records did not bring back the short wait' });
+        clearInterval(sending);
+        sending = null;
+        await waitFor(() => consumer.fetchWaitMs === 400, { message: 'the member did not go idle again' });
+      } finally {
+        if (sending !== null) clearInterval(sending);
+        await Promise.all(consumers.splice(0).map((consumer) => consumer.stop()));
+        await idleLog.close();
+      }
+    });
+
+    it("leaves an idle member's connections quiet: kafkajs' request queues do not re-arm a 1 ms timer forever", async function () {
+      const topic = uniqueName('kafka-quiet');
+      await log.createTopics([{ topic, partitions: 2 }]);
+      const consumer = log.consumer({ groupId: uniqueName('kafka-quiet-group'), topics: [topic] });
+      consumers.push(consumer);
+      await consumer.start(collecting([]));
+      await log.producer().send(topic, [{ key: 'k', value: encoder.encode('v') }]);
+      // Count the timers kafkajs' request queues arm over a second of an idle member.
+      let armed = 0;
+      const original = globalThis.setTimeout;
+      const counting = ((...args: Parameters<typeof setTimeout>) => {
+        if (new Error().stack?.includes('requestQueue') === true) armed++;
+        return original(...args);
+      }) as typeof setTimeout;
+      globalThis.setTimeout = counting;
+      try {
+        await sleep(1000);
+      } finally {
+        globalThis.setTimeout = original;
+      }
+      // Unfixed kafkajs 2.2.4 arms one a millisecond on every connection that finished a request.
+      expect(armed).to.be.below(20);
     });
 
     it('answers partitionCount for an unknown topic without creating it', async () => {

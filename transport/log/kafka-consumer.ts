@@ -54,6 +54,7 @@ const JOIN_RETRY_MS = 300;
 function joinMayBeRetried(err: unknown): boolean {
   return isRetriableKafkaError(err) || kafkaErrorType(err) === 'INVALID_REQUEST';
 }
+import { adaptFetchWaits, AdaptiveFetchWait } from './kafka-fetch-wait.js';
 import { hookJoins } from './kafka-join-hook.js';
 import { toLogRecord } from './kafka-records.js';
 import type { ConsumerListener, ConsumerOptions, GroupConsumer, LogRecord, TopicPartition } from './port.js';
@@ -62,8 +63,10 @@ export interface KafkaConsumerSettings {
   sessionTimeoutMs: number;
   rebalanceTimeoutMs: number;
   heartbeatIntervalMs: number;
-  /** Longest wait of a fetch for `minBytes`. */
+  /** Longest wait of a fetch for `minBytes` while records come. */
   maxWaitTimeMs: number;
+  /** The same once the member's fetches came back empty for a second (kafka-fetch-wait.ts). */
+  idleWaitTimeMs: number;
   minBytes: number;
   maxBytesPerPartition: number;
   /** Batches of different partitions handed to the listener at once. */
@@ -142,6 +145,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
   private starting: Promise<void> | null = null;
   /** The kafkajs cluster of the consumer (handed over by the join hook). */
   private cluster: Cluster | null = null;
+  /** How long this member's fetches wait for records (kafka-fetch-wait.ts). */
+  private readonly fetchWait: AdaptiveFetchWait;
   /** The cluster's group-coordinator lookup without the join hook (for `evict`). */
   private findCoordinator: Cluster['findGroupCoordinator'] | null = null;
   /** This member's id since its last join. */
@@ -161,6 +166,12 @@ export class KafkaGroupConsumer implements GroupConsumer {
     this.fromBeginning = fromBeginning;
     this.maxBatchRecords = maxBatchRecords;
     this.onJoined = options.onJoined;
+    this.fetchWait = new AdaptiveFetchWait({ activeMs: host.settings.maxWaitTimeMs, idleMs: host.settings.idleWaitTimeMs });
+  }
+
+  /** The wait this member's next fetch asks the broker for. */
+  get fetchWaitMs(): number {
+    return this.fetchWait.waitMs;
   }
 
   start(listener: ConsumerListener): Promise<void> {
@@ -244,6 +255,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
           cluster: (cluster, findCoordinator) => {
             this.cluster = cluster;
             this.findCoordinator = findCoordinator;
+            adaptFetchWaits(cluster, this.fetchWait);
           },
           beforeJoin: () => this.beforeJoin(),
         }),

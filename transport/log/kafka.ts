@@ -26,6 +26,7 @@
  * see kafka-consumer.ts.
  */
 
+import { fixKafkaIdleSpin } from './kafka-idle-spin-fix.js';
 import { Kafka, logLevel, type Admin, type KafkaConfig, type Producer as KafkaProducer, type RetryOptions } from 'kafkajs';
 import { TroupeError } from '../errors.js';
 import { checkTopicName, positiveInteger } from './arguments.js';
@@ -71,6 +72,11 @@ export interface KafkaLogOptions {
   heartbeatIntervalMs?: number;
   /** Longest wait of a fetch for new records. Default 5 000 ms. */
   maxWaitTimeMs?: number;
+  /**
+   * The same for a consumer whose fetches came back empty for a second; its first records bring
+   * it back to `maxWaitTimeMs` (kafka-fetch-wait.ts). Default: `maxWaitTimeMs`.
+   */
+  idleWaitTimeMs?: number;
   /** Default 1 byte: a fetch returns as soon as anything is there. */
   minBytes?: number;
   /** Default 1 MiB. */
@@ -103,6 +109,7 @@ export class KafkaLog implements Log {
   private closing: Promise<void> | null = null;
 
   constructor(options: KafkaLogOptions) {
+    fixKafkaIdleSpin();
     if (!Array.isArray(options.brokers) || options.brokers.length === 0) {
       throw new TroupeError('invalid_argument', 'KafkaLog needs at least one broker');
     }
@@ -129,6 +136,7 @@ export class KafkaLog implements Log {
       rebalanceTimeoutMs: options.rebalanceTimeoutMs ?? 60_000,
       heartbeatIntervalMs: options.heartbeatIntervalMs ?? 3_000,
       maxWaitTimeMs: options.maxWaitTimeMs ?? 5_000,
+      idleWaitTimeMs: options.idleWaitTimeMs ?? options.maxWaitTimeMs ?? 5_000,
       minBytes: options.minBytes ?? 1,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1024 * 1024,
       partitionsConsumedConcurrently: options.partitionsConsumedConcurrently ?? 16,
