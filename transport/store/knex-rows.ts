@@ -140,10 +140,6 @@ export interface MessageRecord {
 
 export const MESSAGE_COLUMNS = ['conv_id', 'seq', 'id', 'sender', 'client_id', 'body', 'ts'] as const;
 
-export function toMessageRecord(m: MessageRow): MessageRecord {
-  return { conv_id: m.conv, seq: m.seq, id: m.id, sender: m.from, client_id: m.clientId, body: m.body, ts: m.ts };
-}
-
 export function fromMessageRecord(r: MessageRecord): MessageRow {
   return {
     conv: r.conv_id,

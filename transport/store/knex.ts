@@ -15,6 +15,7 @@ import type { Knex } from 'knex';
 import { TroupeError, isTroupeError } from '../errors.js';
 import { keepGreaterOnUpsert, sqlDialect } from './knex-dialect.js';
 import { storeError } from './knex-errors.js';
+import { appendOnMysql } from './mysql-append.js';
 import {
   CONVERSATION_COLUMNS,
   MEMBER_COLUMNS,
@@ -27,7 +28,6 @@ import {
   fromRefreshTokenRecord,
   fromUserRecord,
   toConversationRecord,
-  toMessageRecord,
   toRefreshTokenRecord,
   toUserRecord,
   type ConversationRecord,
@@ -352,21 +352,8 @@ export class KnexStore implements FenceableStore {
       return;
     }
     await this.createEpochRows('appendMessages', batches);
-    await this.transaction('appendMessages', async (trx) => {
-      await this.raiseEpochs(trx, 'appendMessages', batches);
-      for (const span of spans) {
-        const gapFree = span.last - span.first + 1 === span.count;
-        const moved = gapFree
-          ? await trx<ConversationRecord>('conversations')
-              .where({ id: span.conv, last_seq: span.first - 1 })
-              .update({ last_seq: span.last, last_activity_at: span.lastTs })
-          : 0;
-        if (moved !== 1) await this.refuseSpan(trx, span);
-      }
-      const records: MessageRecord[] = [];
-      for (const batch of batches) for (const m of batch.messages) records.push(toMessageRecord(m));
-      for (const chunk of chunksOf(records)) await trx<MessageRecord>('messages').insert(chunk);
-    });
+    // MySQL, the other dialect: plain SQL on a pooled connection (mysql-append.ts).
+    await this.run('appendMessages', (db) => appendOnMysql(db, batches, spans));
   }
 
   async listMessages(conv: string, after: number, limit: number): Promise<{ messages: MessageRow[]; more: boolean }> {
