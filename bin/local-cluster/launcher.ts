@@ -142,7 +142,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       // while records come, and longer once a consumer is idle, so that an idle cluster hardly
       // polls (the first record after a quiet second may wait that long per hop).
       TROUPE_CLUSTER__KAFKA_FETCH_MAX_WAIT_MS: '20',
-      TROUPE_CLUSTER__KAFKA_FETCH_IDLE_WAIT_MS: '250',
+      TROUPE_CLUSTER__KAFKA_FETCH_IDLE_WAIT_MS: '100',
       // The mock holds every rebalance for the session timeout less a second: keep it short too,
       // but above the 3 s it holds a new group's first join (a member would time out waiting).
       TROUPE_CLUSTER__KAFKA_SESSION_TIMEOUT_MS: '3500',
