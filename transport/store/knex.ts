@@ -36,9 +36,9 @@ import {
   type RefreshTokenRecord,
   type UserRecord,
 } from './knex-rows.js';
-import { appendOnSqlite, type SeqSpan } from './sqlite-append.js';
+import { newestEpochs, refuseStale, type SeqSpan } from './append-checks.js';
+import { appendOnSqlite } from './sqlite-append.js';
 import {
-  StaleEpochError,
   type ConversationRow,
   type Fence,
   type FenceableStore,
@@ -444,8 +444,7 @@ export class KnexStore implements FenceableStore {
    * the row lock of the upsert, so two writers of one unit cannot both pass with different epochs.
    */
   private async raiseEpochs(trx: Knex.Transaction, op: string, fences: readonly Fence[]): Promise<void> {
-    const newest = new Map<string, number>();
-    for (const b of fences) newest.set(b.unit, Math.max(newest.get(b.unit) ?? b.epoch, b.epoch));
+    const newest = newestEpochs(fences);
     const units = [...newest.keys()].sort();
     for (const chunk of chunksOf(units)) {
       await trx('epochs')
@@ -458,10 +457,7 @@ export class KnexStore implements FenceableStore {
       const rows = await trx<{ unit: string; epoch: number | string }>('epochs').whereIn('unit', chunk).select('unit', 'epoch');
       for (const r of rows) stored.set(r.unit, Number(r.epoch));
     }
-    for (const b of fences) {
-      const current = stored.get(b.unit) ?? b.epoch;
-      if (current > b.epoch) throw new StaleEpochError(op, b.unit, b.epoch, current);
-    }
+    refuseStale(op, fences, stored);
   }
 
   /**
@@ -482,16 +478,6 @@ export class KnexStore implements FenceableStore {
       }
     });
     for (const unit of missing) known.add(unit);
-  }
-
-  /** Throws the right refusal for a span that does not continue its conversation. */
-  private async refuseSpan(trx: Knex.Transaction, span: SeqSpan): Promise<never> {
-    const r = await trx<ConversationRecord>('conversations').where('id', span.conv).first('last_seq');
-    if (r === undefined) throw new TroupeError('not_found', `appendMessages: conversation ${span.conv} does not exist`);
-    throw new TroupeError(
-      'conflict',
-      `appendMessages: seqs ${span.first}..${span.last} (${span.count} messages) do not continue last seq ${Number(r.last_seq)} of ${span.conv}`,
-    );
   }
 
   // ---- plumbing

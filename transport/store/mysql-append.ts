@@ -12,9 +12,8 @@
  * upsert below only updates existing rows and takes no gap lock.
  */
 import type { Knex } from 'knex';
-import { TroupeError } from '../errors.js';
-import { StaleEpochError, type FencedBatch } from './port.js';
-import type { SeqSpan } from './sqlite-append.js';
+import { isGapFree, newestEpochs, refuseStale, spanRefusal, type SeqSpan } from './append-checks.js';
+import type { FencedBatch } from './port.js';
 
 /** Rows per multi-row INSERT, as in knex.ts. */
 const ROWS_PER_STATEMENT = 200;
@@ -39,8 +38,7 @@ function placeholders(count: number, one: string): string {
 
 /** Raises each unit's epoch to the newest one given and refuses a batch older than what is stored. */
 async function raiseEpochs(connection: MysqlConnection, batches: readonly FencedBatch[]): Promise<void> {
-  const newest = new Map<string, number>();
-  for (const b of batches) newest.set(b.unit, Math.max(newest.get(b.unit) ?? b.epoch, b.epoch));
+  const newest = newestEpochs(batches);
   const units = [...newest.keys()].sort();
   const values: unknown[] = [];
   for (const unit of units) values.push(unit, newest.get(unit));
@@ -52,17 +50,13 @@ async function raiseEpochs(connection: MysqlConnection, batches: readonly Fenced
   const rows = await query<Array<{ unit: string; epoch: number | string }>>(connection, `SELECT unit, epoch FROM epochs WHERE unit IN (${placeholders(units.length, '?')})`, units);
   const stored = new Map<string, number>();
   for (const r of rows) stored.set(r.unit, Number(r.epoch));
-  for (const b of batches) {
-    const current = stored.get(b.unit) ?? b.epoch;
-    if (current > b.epoch) throw new StaleEpochError('appendMessages', b.unit, b.epoch, current);
-  }
+  refuseStale('appendMessages', batches, stored);
 }
 
 /** Moves each conversation's last seq over its span, or throws the refusal knex.ts would. */
 async function moveLastSeqs(connection: MysqlConnection, spans: readonly SeqSpan[]): Promise<void> {
   for (const span of spans) {
-    const gapFree = span.last - span.first + 1 === span.count;
-    if (gapFree) {
+    if (isGapFree(span)) {
       const moved = await query<{ affectedRows: number }>(
         connection,
         'UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ? AND last_seq = ?',
@@ -72,11 +66,7 @@ async function moveLastSeqs(connection: MysqlConnection, spans: readonly SeqSpan
     }
     const rows = await query<Array<{ last_seq: number | string }>>(connection, 'SELECT last_seq FROM conversations WHERE id = ?', [span.conv]);
     const row = rows[0];
-    if (row === undefined) throw new TroupeError('not_found', `appendMessages: conversation ${span.conv} does not exist`);
-    throw new TroupeError(
-      'conflict',
-      `appendMessages: seqs ${span.first}..${span.last} (${span.count} messages) do not continue last seq ${Number(row.last_seq)} of ${span.conv}`,
-    );
+    throw spanRefusal(span, row === undefined ? undefined : Number(row.last_seq));
   }
 }
 

@@ -11,17 +11,8 @@
  */
 import type BetterSqlite3 from 'better-sqlite3';
 import type { Knex } from 'knex';
-import { TroupeError } from '../errors.js';
-import { StaleEpochError, type FencedBatch } from './port.js';
-
-/** The seqs one call appends to one conversation (computed by the caller, in lock order). */
-export interface SeqSpan {
-  conv: string;
-  first: number;
-  last: number;
-  count: number;
-  lastTs: number;
-}
+import { isGapFree, newestEpochs, refuseStale, spanRefusal, type SeqSpan } from './append-checks.js';
+import type { FencedBatch } from './port.js';
 
 interface Statements {
   raiseEpoch: BetterSqlite3.Statement<[string, number], { epoch: number }>;
@@ -45,23 +36,16 @@ function statementsOf(db: BetterSqlite3.Database): Statements {
     insertMessage: db.prepare('INSERT INTO messages (conv_id, seq, id, sender, client_id, body, ts) VALUES (?, ?, ?, ?, ?, ?, ?)'),
   };
   const append = db.transaction((batches: readonly FencedBatch[], spans: readonly SeqSpan[]) => {
-    const newest = new Map<string, number>();
-    for (const b of batches) newest.set(b.unit, Math.max(newest.get(b.unit) ?? b.epoch, b.epoch));
+    const newest = newestEpochs(batches);
+    const stored = new Map<string, number>();
     for (const unit of [...newest.keys()].sort()) {
-      const stored = Number((statements.raiseEpoch.get(unit, newest.get(unit) as number) as { epoch: number }).epoch);
-      for (const b of batches) {
-        if (b.unit === unit && stored > b.epoch) throw new StaleEpochError('appendMessages', b.unit, b.epoch, stored);
-      }
+      stored.set(unit, Number((statements.raiseEpoch.get(unit, newest.get(unit) as number) as { epoch: number }).epoch));
     }
+    refuseStale('appendMessages', batches, stored);
     for (const span of spans) {
-      const gapFree = span.last - span.first + 1 === span.count;
-      if (gapFree && statements.moveLastSeq.run(span.last, span.lastTs, span.conv, span.first - 1).changes === 1) continue;
+      if (isGapFree(span) && statements.moveLastSeq.run(span.last, span.lastTs, span.conv, span.first - 1).changes === 1) continue;
       const row = statements.lastSeq.get(span.conv);
-      if (row === undefined) throw new TroupeError('not_found', `appendMessages: conversation ${span.conv} does not exist`);
-      throw new TroupeError(
-        'conflict',
-        `appendMessages: seqs ${span.first}..${span.last} (${span.count} messages) do not continue last seq ${Number(row.last_seq)} of ${span.conv}`,
-      );
+      throw spanRefusal(span, row === undefined ? undefined : Number(row.last_seq));
     }
     for (const batch of batches) {
       for (const m of batch.messages) statements.insertMessage.run(m.conv, m.seq, m.id, m.from, m.clientId, m.body, m.ts);
