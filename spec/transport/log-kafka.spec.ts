@@ -274,11 +274,11 @@ describe('KafkaLog (librdkafka mock, 1 broker)', function () {
     it("leaves an idle member's connections quiet: kafkajs' request queues do not re-arm a 1 ms timer forever", async function () {
       const topic = uniqueName('kafka-quiet');
       await log.createTopics([{ topic, partitions: 2 }]);
-      const consumer = log.consumer({ groupId: uniqueName('kafka-quiet-group'), topics: [topic] });
+      const consumer = log.consumer({ groupId: uniqueName('kafka-quiet-group'), topics: [topic] }) as KafkaGroupConsumer;
       consumers.push(consumer);
       await consumer.start(collecting([]));
       await log.producer().send(topic, [{ key: 'k', value: encoder.encode('v') }]);
-      // Count the timers kafkajs' request queues arm over a second of an idle member.
+      // Count the timers kafkajs' request queues arm over ten fetches (about a second) of an idle member.
       let armed = 0;
       const original = globalThis.setTimeout;
       const counting = ((...args: Parameters<typeof setTimeout>) => {
@@ -287,7 +287,8 @@ describe('KafkaLog (librdkafka mock, 1 broker)', function () {
       }) as typeof setTimeout;
       globalThis.setTimeout = counting;
       try {
-        await sleep(1000);
+        const from = consumer.fetchCount;
+        await waitFor(() => consumer.fetchCount >= from + 10, { message: 'the member stopped fetching' });
       } finally {
         globalThis.setTimeout = original;
       }

@@ -174,6 +174,11 @@ export class KafkaGroupConsumer implements GroupConsumer {
     return this.fetchWait.waitMs;
   }
 
+  /** Fetches this member has had answered. */
+  get fetchCount(): number {
+    return this.fetchWait.fetches;
+  }
+
   start(listener: ConsumerListener): Promise<void> {
     if (this.host.isClosed() || this.state === 'stopping' || this.state === 'stopped') {
       return Promise.reject(new TroupeError('closed', 'consumer is stopped'));

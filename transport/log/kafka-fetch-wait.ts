@@ -25,6 +25,8 @@ export interface FetchWaitSettings {
 export class AdaptiveFetchWait {
   /** When the current run of empty fetches began; null while records come. */
   private emptySince: number | null = null;
+  /** Fetches observed so far. */
+  fetches = 0;
   private readonly idleAfterMs: number;
 
   constructor(
@@ -42,6 +44,7 @@ export class AdaptiveFetchWait {
 
   /** A fetch came back with `records` records (over all its partitions). */
   observe(records: number): void {
+    this.fetches++;
     if (records > 0) this.emptySince = null;
     else this.emptySince ??= this.now();
   }
