@@ -58,6 +58,8 @@ export async function openMysqlStore(url: string, options: MysqlStoreOptions = {
     supportBigNumbers: false,
     bigNumberStrings: false,
     connectTimeout: options.connectTimeoutMs ?? 10_000,
+    // The append's usual two round trips (mysql-append.ts). Values always go through placeholders.
+    multipleStatements: true,
   };
   const knex = knexFactory({
     client: 'mysql2',
