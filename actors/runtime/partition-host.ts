@@ -33,6 +33,7 @@ import type { DeadLetters } from './dead-letters.js';
 import type { Envelope, HostedActor, HostedKind, UnitContext } from './hosted-kind.js';
 import type { Logger } from './logger.js';
 import { Mailbox, type MailboxOwner } from './mailbox.js';
+import { everyMs } from './shared-interval.js';
 import { carriesTrace, contextFromHeaders, type Context } from './tracing.js';
 import type { UnitProbe } from './unit-registry.js';
 import { Watermark } from './watermark.js';
@@ -138,9 +139,8 @@ export class PartitionHost<M> {
   /** Generations are numbered host-wide: every actor made gets the next one. */
   private generations = 0;
   private parkedCount = 0;
-  private readonly commitTimer: NodeJS.Timeout;
-  private readonly sweepTimer: NodeJS.Timeout;
-  private readonly deadlineTimer: NodeJS.Timeout;
+  /** Cancels this partition's periodic chores: commit, passivation sweep, deadlines. */
+  private readonly cancelTimers: Array<() => void>;
   private drainWaiters: Array<() => void> = [];
   private readonly partitionLabel: { topic: string; partition: string };
   /** Every key's mailbox hands its messages here, with its slot and generation (mailbox.ts). */
@@ -161,14 +161,15 @@ export class PartitionHost<M> {
     // A child exists in the exposition only once set: a hosted partition shows from the start.
     this.depthGauges?.depth.set(0);
     this.depthGauges?.oldest.set(0);
-    this.commitTimer = setInterval(() => void this.commit(), options.commitIntervalMs);
-    this.commitTimer.unref();
+    // Shared with the process's other partitions (shared-interval.ts): one wakeup per period,
+    // and their commits leave as one request.
     const sweepEvery = Math.max(50, Math.min(60_000, Math.floor(options.passivateAfterMs / 4)));
-    this.sweepTimer = setInterval(() => this.passivateIdle(), sweepEvery);
-    this.sweepTimer.unref();
     const deadlineEvery = Math.max(10, Math.min(1000, Math.floor(options.supervision.recordDeadlineMs / 4)));
-    this.deadlineTimer = setInterval(() => this.enforceDeadlines(), deadlineEvery);
-    this.deadlineTimer.unref();
+    this.cancelTimers = [
+      everyMs(options.commitIntervalMs, () => void this.commit()),
+      everyMs(sweepEvery, () => this.passivateIdle()),
+      everyMs(deadlineEvery, () => this.enforceDeadlines()),
+    ];
   }
 
   get inFlight(): number {
@@ -578,9 +579,7 @@ export class PartitionHost<M> {
   private shutdown(): void {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.commitTimer);
-    clearInterval(this.sweepTimer);
-    clearInterval(this.deadlineTimer);
+    for (const cancel of this.cancelTimers) cancel();
     this.stopAllActors();
     stop(this.node);
     this.options.metrics?.mailboxDepth.remove(this.partitionLabel);

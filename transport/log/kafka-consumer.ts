@@ -136,6 +136,8 @@ export class KafkaGroupConsumer implements GroupConsumer {
   private state: State = 'new';
   private listener: ConsumerListener | null = null;
   private consumer: Consumer | null = null;
+  /** Commits waiting for the end of the turn (commitWithOthers). */
+  private pendingCommits: Array<{ consumer: Consumer; offset: { topic: string; partition: number; offset: string }; resolve(): void; reject(err: unknown): void }> = [];
   private readonly held = new Map<string, HeldPartition>();
   private readonly paused = new Set<string>();
   /** False while revoking or stopping: batches that arrive then are dropped, not delivered. */
@@ -506,11 +508,36 @@ export class KafkaGroupConsumer implements GroupConsumer {
     const consumer = this.consumer;
     if (consumer === null) throw new TroupeError('unavailable', 'the consumer is not connected', { retriable: true });
     try {
-      await consumer.commitOffsets([{ topic, partition, offset: offset.toString() }]);
+      await this.commitWithOthers(consumer, { topic, partition, offset: offset.toString() });
     } catch (err) {
       throw fromKafkaError(err, `committing ${topic}/${partition}`);
     }
     if (offset > held.committed) held.committed = offset;
+  }
+
+  /**
+   * Commits the offset together with the other partitions' commits of the same turn, in one
+   * OffsetCommit request (the partition hosts commit on a shared tick): a request per partition
+   * woke the broker and this process once each. If the request fails, every commit in it
+   * rejects (each partition's host retries on its next tick).
+   */
+  private commitWithOthers(consumer: Consumer, offset: { topic: string; partition: number; offset: string }): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.pendingCommits.push({ consumer, offset, resolve, reject });
+      if (this.pendingCommits.length > 1) return;
+      setImmediate(() => {
+        const pending = this.pendingCommits;
+        this.pendingCommits = [];
+        // A rejoin between two commits of a turn replaces the kafkajs consumer: one request each.
+        for (const group of new Set(pending.map((p) => p.consumer))) {
+          const mine = pending.filter((p) => p.consumer === group);
+          group.commitOffsets(mine.map((p) => p.offset)).then(
+            () => mine.forEach((p) => p.resolve()),
+            (err: unknown) => mine.forEach((p) => p.reject(err)),
+          );
+        }
+      });
+    });
   }
 
   // ---- helpers ----
