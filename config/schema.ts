@@ -79,6 +79,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'cluster.kafkaControllerFallback':  { type: 'boolean' },
   'cluster.kafkaFetchMaxWaitMs':      int(10, 30_000),
   'cluster.kafkaFetchIdleWaitMs':     int(10, 30_000),
+  'cluster.kafkaProduceLingerMs':     int(0, 1_000),
   'cluster.kafkaSessionTimeoutMs':    int(3_000, 300_000),
   'cluster.kafkaHeartbeatMs':         int(100, 60_000),
   'cluster.etcd':                     textOrEmpty(),

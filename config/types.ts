@@ -32,6 +32,8 @@ export interface TroupeConfig {
     /** Longest a fetch waits for records (brokers answer sooner when records arrive; the mock does not). */
     kafkaFetchMaxWaitMs: number;
     kafkaFetchIdleWaitMs: number;
+    /** How long a produce request waits for more records to join it (0: the same event-loop turn only). */
+    kafkaProduceLingerMs: number;
     /** Consumer group session timeout: how soon a dead member's partitions move. */
     kafkaSessionTimeoutMs: number;
     /** Consumer heartbeat interval; below a third of the session timeout. */

@@ -16,6 +16,7 @@ import { KafkaLog } from '../../transport/log/kafka.js';
 import type { Log, Producer } from '../../transport/log/port.js';
 import type { Cache, Presence } from '../../transport/presence/port.js';
 import { RedisCache } from '../../transport/presence/redis-cache.js';
+import { CoalescedLookups } from '../../transport/presence/coalesced-lookups.js';
 import { RedisPresence } from '../../transport/presence/redis.js';
 import { kafkaClientWithControllerFallback } from '../../transport/log/kafka-controller-fallback.js';
 import { requireList, requireOne } from './settings.js';
@@ -88,6 +89,7 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
     ...(config.cluster.kafkaControllerFallback ? { createClient: kafkaClientWithControllerFallback } : {}),
     maxWaitTimeMs: config.cluster.kafkaFetchMaxWaitMs,
     idleWaitTimeMs: config.cluster.kafkaFetchIdleWaitMs,
+    produceLingerMs: config.cluster.kafkaProduceLingerMs,
     sessionTimeoutMs: config.cluster.kafkaSessionTimeoutMs,
     heartbeatIntervalMs: config.cluster.kafkaHeartbeatMs,
     onError: (error, what) => logger.warn('kafka', { what, error: asTroupeError(error).message }),
@@ -103,7 +105,8 @@ export async function openClusterPorts(config: TroupeConfig, role: RoleName, log
   try {
     if (redisUrl !== null) {
       const redis = { keyPrefix: `troupe:${config.node.cluster}:`, onError: () => undefined };
-      presence = await RedisPresence.connect(redisUrl, redis);
+      // One Redis lookup per turn for the lookups a fetched batch of messages makes.
+      presence = new CoalescedLookups(await RedisPresence.connect(redisUrl, redis));
       cache = await RedisCache.connect(redisUrl, redis);
     }
   } catch (err) {

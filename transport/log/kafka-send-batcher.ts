@@ -5,7 +5,12 @@
  * request in flight per broker, so a gateway producing one record per chat message would pay a
  * full round trip per record. Here one request is in flight at a time; calls that arrive
  * meanwhile wait and leave together in the next request (up to `maxBatchBytes`, at least one
- * call). Each call still resolves only once the request holding its records was acknowledged
+ * call). A request does not leave at once either: it waits for `setImmediate`, so that every
+ * call made in the same turn of the event loop (the answers to one fetched batch of records)
+ * joins it, or for `lingerMs` when that is set, so that calls made in separate turns (frames
+ * of separate sockets) join it too: each request wakes the broker and then this process,
+ * which on small machines costs more CPU than the records (docs/architecture.md, "Where the
+ * cluster's CPU goes"). Each call still resolves only once the request holding its records was acknowledged
  * (acks=all), with the position of each of its records; if that request fails, every call in it
  * rejects (some of their records may have been appended: the port allows it).
  *
@@ -43,6 +48,8 @@ const DEFAULT_MAX_BATCH_BYTES = 512 * 1024;
 export class SendBatcher {
   private readonly queue: PendingCall[] = [];
   private inFlight = false;
+  /** A flush is scheduled (setImmediate or the linger timer). */
+  private scheduled = false;
   /** The partition the partitioner chose for each message of a request in flight. */
   private readonly chosen = new WeakMap<Message, number>();
 
@@ -56,6 +63,8 @@ export class SendBatcher {
   constructor(
     private readonly sendBatch: SendBatch,
     private readonly maxBatchBytes = DEFAULT_MAX_BATCH_BYTES,
+    /** How long the first call of a request waits for others; 0 waits for the end of the turn only. */
+    private readonly lingerMs = 0,
   ) {}
 
   /** Queues the messages; resolves with their positions once they are appended. */
@@ -64,8 +73,19 @@ export class SendBatcher {
     for (const message of messages) bytes += message.key.length + (message.value?.length ?? 0);
     return new Promise((resolve, reject) => {
       this.queue.push({ topic, messages, bytes, resolve, reject });
-      this.flush();
+      this.schedule();
     });
+  }
+
+  private schedule(): void {
+    if (this.inFlight || this.scheduled) return;
+    this.scheduled = true;
+    const go = (): void => {
+      this.scheduled = false;
+      this.flush();
+    };
+    if (this.lingerMs > 0) setTimeout(go, this.lingerMs);
+    else setImmediate(go);
   }
 
   private flush(): void {

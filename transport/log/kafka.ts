@@ -77,6 +77,11 @@ export interface KafkaLogOptions {
    * it back to `maxWaitTimeMs` (kafka-fetch-wait.ts). Default: `maxWaitTimeMs`.
    */
   idleWaitTimeMs?: number;
+  /**
+   * How long a produce request waits for more `send` calls to join it (kafka-send-batcher.ts).
+   * Default 0: only the calls of the same event-loop turn.
+   */
+  produceLingerMs?: number;
   /** Default 1 byte: a fetch returns as soon as anything is there. */
   minBytes?: number;
   /** Default 1 MiB. */
@@ -123,7 +128,7 @@ export class KafkaLog implements Log {
     this.topicCreator = options.topicCreator;
     this.client = this.createClient(this.config);
     this.admin = this.client.admin();
-    this.batcher = new SendBatcher((topicMessages) => this.producerClient.sendBatch({ topicMessages, acks: -1 }));
+    this.batcher = new SendBatcher((topicMessages) => this.producerClient.sendBatch({ topicMessages, acks: -1 }), undefined, options.produceLingerMs ?? 0);
     const idempotent = options.idempotent ?? true;
     this.producerClient = this.client.producer({
       idempotent,
