@@ -8,7 +8,7 @@
 import { BinaryReader, BinaryWriter } from "@bufbuild/protobuf/wire";
 
 /**
- * The wire form of the records that travel through the log (docs/architecture.md).
+ * The wire form of the records that travel through the log (docs/architecture.md, "Log").
  *
  * Each message mirrors one shape of actors/records/types.ts; actors/records/codec.ts converts
  * between the two. A Kafka value is exactly one `Upstream` (topic `im-upstream`) or one
