@@ -59,6 +59,34 @@ describe('gRPC store', function () {
     };
   });
 
+  describe('appends of one turn', function () {
+    it('travel to their node as one AppendEach, each stored or refused on its own', async function () {
+      const nodes = await openRepoNodes('each', 1);
+      const store = new GrpcStore({ ...CALL_LIMITS, resolve: () => nodes.addresses[0] });
+      try {
+        const tag = `each${Date.now().toString(36)}`;
+        const owner = { id: `${tag}-u`, username: `${tag}u`, displayName: 'Owner', passwordHash: '$argon2id$x', createdAt: 1 };
+        await store.createUser(owner);
+        const convs = [0, 1, 2].map((i) => `${tag}-g${i}`);
+        for (const id of convs) {
+          await store.createGroup({ id, type: 'group', name: id, ownerId: owner.id, lastSeq: 0, memberCount: 0, createdAt: 1 }, [owner.id]);
+        }
+        const append = (conv: string, seq: number): Promise<void> =>
+          store.appendMessages([{ unit: `${tag}-unit`, epoch: 1, messages: [{ conv, seq, id: `${conv}-m${seq}`, from: owner.id, clientId: `${conv}-c${seq}`, body: '{}', ts: seq }] }]);
+        // The third skips seq 1: refused with conflict, while the other two are written.
+        const results = await Promise.allSettled([append(convs[0]!, 1), append(convs[1]!, 1), append(convs[2]!, 2)]);
+        expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'fulfilled', 'rejected']);
+        expect((results[2] as PromiseRejectedResult).reason).to.have.property('code', 'conflict');
+        expect(store.appendEachCalls).to.equal(1);
+        for (const conv of convs.slice(0, 2)) expect((await store.listMessages(conv, 0, 10)).messages.map((m) => m.seq)).to.deep.equal([1]);
+        expect((await store.listMessages(convs[2]!, 0, 10)).messages).to.deep.equal([]);
+      } finally {
+        await store.close();
+        await nodes.close();
+      }
+    });
+  });
+
   describe('two repo nodes', function () {
     const served = new Map<string, number>();
 

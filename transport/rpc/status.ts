@@ -39,19 +39,30 @@ function isErrorCode(value: string): value is ErrorCode {
   return Object.prototype.hasOwnProperty.call(STATUS_OF_CODE, value);
 }
 
-/**
- * Server side: the status to answer `err` with. A `closed` store on the server means the node
- * is shutting down: the caller sees `unavailable` (retriable, maybe on another node), not
- * `closed`, which the client port reserves for its own close().
- */
+/** Server side: the status to answer `err` with (its TroupeError as `errorForCaller` gives it). */
 export function statusFromError(err: unknown): Partial<StatusObject> {
-  let error = asTroupeError(err);
-  if (error.code === 'closed') error = new TroupeError('unavailable', `server shutting down: ${error.message}`);
+  const error = errorForCaller(err);
   const metadata = new Metadata();
   metadata.set(TROUPE_CODE_KEY, error.code);
   metadata.set(RETRIABLE_KEY, error.retriable ? '1' : '0');
   if (error.retryAfterMs !== undefined) metadata.set(RETRY_AFTER_KEY, String(error.retryAfterMs));
   return { code: STATUS_OF_CODE[error.code], details: error.message, metadata };
+}
+
+/**
+ * The TroupeError a server sends back for `err` (in a status, or in a per-item outcome): a
+ * `closed` store on the server means the node is shutting down, so the caller sees
+ * `unavailable` (retriable, maybe on another node), not `closed`, which the client port
+ * reserves for its own close().
+ */
+export function errorForCaller(err: unknown): TroupeError {
+  const error = asTroupeError(err);
+  return error.code === 'closed' ? new TroupeError('unavailable', `server shutting down: ${error.message}`) : error;
+}
+
+/** Whether `value` is one of the stable TroupeError codes (from the wire, say). */
+export function isTroupeErrorCode(value: string): value is ErrorCode {
+  return isErrorCode(value);
 }
 
 function firstString(metadata: Metadata | undefined, key: string): string | undefined {

@@ -9,7 +9,8 @@
  * createUser, getUser, listMemberships and directPeers; the username for getUserByUsername; the
  * token hash or family id for refresh-token calls; the first id for getUsers; the new id for
  * getOrCreateDirect and createGroup; for appendMessages its first conversation, or its first
- * unit when it carries no messages; the empty key for ping.
+ * unit when it carries no messages; for appendEach that of its first append; the empty key for
+ * ping.
  */
 import * as wire from '../../proto/gen/troupe/v1/repo.js';
 
@@ -37,6 +38,7 @@ const ROUTING_KEYS: { readonly [M in RepoMethod]: (request: RequestOf<M>) => str
   addMembers: (r) => r.conv,
   removeMember: (r) => r.conv,
   appendMessages: (r) => appendKey(r.batches),
+  appendEach: (r) => appendKey(r.appends[0]?.batches ?? []),
   listMessages: (r) => r.conv,
   findByClientIds: (r) => r.conv,
   advanceReadSeq: (r) => r.conv,
@@ -49,7 +51,7 @@ export function routingKeyOf<M extends RepoMethod>(method: M, request: RequestOf
 }
 
 /** The first conversation of an append, or its first unit when it has no messages. */
-function appendKey(batches: readonly wire.FencedBatch[]): string {
+export function appendKey(batches: readonly wire.FencedBatch[]): string {
   for (const batch of batches) {
     const first = batch.messages[0];
     if (first !== undefined) return first.conv;

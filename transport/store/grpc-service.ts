@@ -10,7 +10,8 @@
 import { RepoService, type RepoServer } from '../../proto/gen/troupe/v1/repo.js';
 import type { RpcService } from '../rpc/service.js';
 import { unaryHandler } from '../rpc/unary-handler.js';
-import { routingKeyOf, type RepoMethod, type RequestOf, type ResponseOf } from './grpc-routing.js';
+import { errorForCaller } from '../rpc/status.js';
+import { appendKey, routingKeyOf, type RepoMethod, type RequestOf, type ResponseOf } from './grpc-routing.js';
 import {
   batchFromWire,
   conversationFromWire,
@@ -103,6 +104,22 @@ export function repoService(backend: Store | StoreFor): RpcService {
       await store.appendMessages(req.batches.map(batchFromWire));
       return {};
     }),
+    // The first append's key routed the call here (and was checked by `on`); each append is
+    // then run on the store of its own key, all side by side, and answered on its own
+    // (grpc-append-coalescer.ts). One that is not this node's is refused with not_owner alone.
+    appendEach: on('appendEach', async (_store, req) => ({
+      outcomes: await Promise.all(
+        req.appends.map(async (append) => {
+          try {
+            await storeFor(appendKey(append.batches)).appendMessages(append.batches.map(batchFromWire));
+            return { code: '', message: '', retriable: false };
+          } catch (err) {
+            const error = errorForCaller(err);
+            return { code: error.code, message: error.message, retriable: error.retriable };
+          }
+        }),
+      ),
+    })),
     listMessages: on('listMessages', async (store, req) => {
       const page = await store.listMessages(req.conv, req.after, req.limit);
       return { messages: page.messages.map(messageToWire), more: page.more };

@@ -10,7 +10,9 @@
  * or family id for the others. appendMessages goes whole, as one call, to the node of its first
  * conversation (or of its first unit when it carries no messages), so the port's promise that a
  * call is one transaction holds for calls that span conversations too. Logic sends one
- * conversation per call, so this routes exactly as a per-conversation split would.
+ * conversation per call, so this routes exactly as a per-conversation split would. Calls made
+ * in the same turn for the same node travel together in one `AppendEach` request, each still
+ * answered on its own (grpc-append-coalescer.ts).
  *
  * A `not_owner` refusal means the route was stale (the shard moved, or is moving): the call is
  * sent again to the key's owner once `routeMoved` says the route changed (or after a short
@@ -37,6 +39,7 @@
 import * as wire from '../../proto/gen/troupe/v1/repo.js';
 import { TroupeError } from '../errors.js';
 import { RpcClient, type UnaryMethod } from '../rpc/client.js';
+import { AppendCoalescer } from './grpc-append-coalescer.js';
 import type { RpcObserver } from '../rpc/observer.js';
 import { routingKeyOf, type RepoMethod, type RequestOf, type ResponseOf } from './grpc-routing.js';
 import {
@@ -82,9 +85,21 @@ const ONCE = false;
 
 export class GrpcStore implements Store {
   private readonly rpc: RpcClient;
+  /** The appends of one turn to one node go as one call (grpc-append-coalescer.ts). */
+  private readonly appends: AppendCoalescer;
 
   constructor(private readonly options: GrpcStoreOptions) {
     this.rpc = new RpcClient(options);
+    this.appends = new AppendCoalescer({
+      targetOf: (request) => options.resolve(routingKeyOf('appendMessages', request)),
+      one: async (request) => void (await this.call('appendMessages', request, ONCE)),
+      each: (request) => this.call('appendEach', request, ONCE),
+    });
+  }
+
+  /** `AppendEach` calls made so far: appends of one turn that went together. */
+  get appendEachCalls(): number {
+    return this.appends.eachCalls;
   }
 
   // ---- users
@@ -180,7 +195,7 @@ export class GrpcStore implements Store {
 
   async appendMessages(batches: readonly FencedBatch[]): Promise<void> {
     if (batches.length === 0) return;
-    await this.call('appendMessages', { batches: batches.map(batchToWire) }, ONCE);
+    await this.appends.append({ batches: batches.map(batchToWire) });
   }
 
   async listMessages(conv: string, after: number, limit: number): Promise<{ messages: MessageRow[]; more: boolean }> {

@@ -404,6 +404,26 @@ export interface AppendMessagesRequest {
 export interface AppendMessagesResponse {
 }
 
+/** Arguments of AppendEach: appends that succeed or fail independently of one another. */
+export interface AppendEachRequest {
+  appends: AppendMessagesRequest[];
+}
+
+/** How one append of an AppendEach ended. */
+export interface AppendOutcome {
+  /** Empty when the append was written; otherwise the TroupeError code that refused it. */
+  code: string;
+  /** The error's message. */
+  message: string;
+  /** The error's retry hint. */
+  retriable: boolean;
+}
+
+/** Result of AppendEach: one outcome per append, in the order of the request. */
+export interface AppendEachResponse {
+  outcomes: AppendOutcome[];
+}
+
 /** Arguments of ListMessages. */
 export interface ListMessagesRequest {
   /** The conversation id. */
@@ -3387,6 +3407,195 @@ export const AppendMessagesResponse: MessageFns<AppendMessagesResponse> = {
   },
 };
 
+function createBaseAppendEachRequest(): AppendEachRequest {
+  return { appends: [] };
+}
+
+export const AppendEachRequest: MessageFns<AppendEachRequest> = {
+  encode(message: AppendEachRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.appends) {
+      AppendMessagesRequest.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendEachRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendEachRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.appends.push(AppendMessagesRequest.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AppendEachRequest>, I>>(base?: I): AppendEachRequest {
+    return AppendEachRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AppendEachRequest>, I>>(object: I): AppendEachRequest {
+    const message = createBaseAppendEachRequest();
+    message.appends = object.appends?.map((e) => AppendMessagesRequest.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseAppendOutcome(): AppendOutcome {
+  return { code: "", message: "", retriable: false };
+}
+
+export const AppendOutcome: MessageFns<AppendOutcome> = {
+  encode(message: AppendOutcome, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.code !== "") {
+      writer.uint32(10).string(message.code);
+    }
+    if (message.message !== "") {
+      writer.uint32(18).string(message.message);
+    }
+    if (message.retriable !== false) {
+      writer.uint32(24).bool(message.retriable);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendOutcome {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendOutcome();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.code = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.message = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.retriable = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AppendOutcome>, I>>(base?: I): AppendOutcome {
+    return AppendOutcome.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AppendOutcome>, I>>(object: I): AppendOutcome {
+    const message = createBaseAppendOutcome();
+    message.code = object.code ?? "";
+    message.message = object.message ?? "";
+    message.retriable = object.retriable ?? false;
+    return message;
+  },
+};
+
+function createBaseAppendEachResponse(): AppendEachResponse {
+  return { outcomes: [] };
+}
+
+export const AppendEachResponse: MessageFns<AppendEachResponse> = {
+  encode(message: AppendEachResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.outcomes) {
+      AppendOutcome.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AppendEachResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAppendEachResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.outcomes.push(AppendOutcome.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AppendEachResponse>, I>>(base?: I): AppendEachResponse {
+    return AppendEachResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AppendEachResponse>, I>>(object: I): AppendEachResponse {
+    const message = createBaseAppendEachResponse();
+    message.outcomes = object.outcomes?.map((e) => AppendOutcome.fromPartial(e)) || [];
+    return message;
+  },
+};
+
 function createBaseListMessagesRequest(): ListMessagesRequest {
   return { conv: "", after: 0, limit: 0 };
 }
@@ -4089,6 +4298,19 @@ export const RepoService = {
       Buffer.from(AppendMessagesResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): AppendMessagesResponse => AppendMessagesResponse.decode(value),
   },
+  /**
+   * Several independent Store.appendMessages calls in one request, each answered on its own
+   * (transport/store/grpc-append-coalescer.ts). Routed by its first append; not idempotent.
+   */
+  appendEach: {
+    path: "/troupe.v1.Repo/AppendEach" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AppendEachRequest): Buffer => Buffer.from(AppendEachRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AppendEachRequest => AppendEachRequest.decode(value),
+    responseSerialize: (value: AppendEachResponse): Buffer => Buffer.from(AppendEachResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AppendEachResponse => AppendEachResponse.decode(value),
+  },
   /** Store.listMessages. */
   listMessages: {
     path: "/troupe.v1.Repo/ListMessages" as const,
@@ -4173,6 +4395,11 @@ export interface RepoServer extends UntypedServiceImplementation {
   removeMember: handleUnaryCall<RemoveMemberRequest, RemoveMemberResponse>;
   /** Store.appendMessages: one transaction on the node that answers. Not idempotent. */
   appendMessages: handleUnaryCall<AppendMessagesRequest, AppendMessagesResponse>;
+  /**
+   * Several independent Store.appendMessages calls in one request, each answered on its own
+   * (transport/store/grpc-append-coalescer.ts). Routed by its first append; not idempotent.
+   */
+  appendEach: handleUnaryCall<AppendEachRequest, AppendEachResponse>;
   /** Store.listMessages. */
   listMessages: handleUnaryCall<ListMessagesRequest, ListMessagesResponse>;
   /** Store.findByClientIds. */
@@ -4471,6 +4698,25 @@ export interface RepoClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: AppendMessagesResponse) => void,
+  ): ClientUnaryCall;
+  /**
+   * Several independent Store.appendMessages calls in one request, each answered on its own
+   * (transport/store/grpc-append-coalescer.ts). Routed by its first append; not idempotent.
+   */
+  appendEach(
+    request: AppendEachRequest,
+    callback: (error: ServiceError | null, response: AppendEachResponse) => void,
+  ): ClientUnaryCall;
+  appendEach(
+    request: AppendEachRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AppendEachResponse) => void,
+  ): ClientUnaryCall;
+  appendEach(
+    request: AppendEachRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AppendEachResponse) => void,
   ): ClientUnaryCall;
   /** Store.listMessages. */
   listMessages(
