@@ -130,6 +130,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'auth.argon2.maxQueue':             int(0, 1_000_000),
   'auth.failedLoginsPerUsername':     int(1, 1_000_000),
   'auth.failedLoginsPerAddress':      int(1, 1_000_000),
+  'auth.userLookupsPerCaller':        int(1, 1_000_000),
 
   'log.upstreamTopic':                name(),
   'log.upstreamPartitions':           int(1, 10_000),

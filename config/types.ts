@@ -119,6 +119,8 @@ export interface TroupeConfig {
     /** Failed logins per minute before `rate_limited`. */
     failedLoginsPerUsername: number;
     failedLoginsPerAddress: number;
+    /** Username look-ups per minute by one user before `rate_limited`. */
+    userLookupsPerCaller: number;
   };
   log: {
     upstreamTopic: string;
