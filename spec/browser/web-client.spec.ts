@@ -11,6 +11,7 @@ import { ChatPage, chromiumPath, eventually, launchChromium, type Person } from 
 import { createDirect, sendMany } from '../support/chat.js';
 import { api, closeAllClients, connect, SPEC_PASSWORD, uniqueName, type LoggedIn } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
+import { startTcpForwarder, type TcpForwarder } from '../support/tcp-forwarder.js';
 
 /** A new person with a unique username; the display name says who they are in the story. */
 function person(displayName: string): Person {
@@ -32,6 +33,7 @@ describe('web client in Chromium', function () {
   let server: TestServer;
   let browser: Browser;
   let dataDir: string;
+  let forwarder: TcpForwarder | undefined;
 
   before(async function () {
     this.timeout(300_000); // a fresh machine installs Chromium from Debian first (about a minute)
@@ -44,24 +46,26 @@ describe('web client in Chromium', function () {
   });
 
   afterEach(async function () {
+    await forwarder?.stop();
+    forwarder = undefined;
     await closeAllClients();
     await browser?.close();
     await server?.stop();
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  /** Opens a page per person and registers them all. */
-  async function people(...names: string[]): Promise<Array<{ who: Person; page: ChatPage }>> {
+  /** Opens a page per person (on `baseUrl`, by default the server's) and registers them all. */
+  async function people(names: string[], baseUrl = server.baseUrl): Promise<Array<{ who: Person; page: ChatPage }>> {
     return Promise.all(names.map(async (name) => {
       const who = person(name);
-      const page = await ChatPage.open(browser, server.baseUrl);
+      const page = await ChatPage.open(browser, baseUrl);
       await page.register(who);
       return { who, page };
     }));
   }
 
   it('registers, refuses a wrong password in plain words, and logs in again', async function () {
-    const [{ who: ann, page }] = await people('Ann');
+    const [{ who: ann, page }] = await people(['Ann']);
     await page.expectText(page.page.locator('#me-name'), 'Ann');
     await page.expectText(page.page.locator('#me-username'), `@${ann.username}`);
     await page.logOut();
@@ -78,7 +82,7 @@ describe('web client in Chromium', function () {
   });
 
   it('finds a person by username, starts a direct conversation, and shows names, unread badges and "seen"', async function () {
-    const [{ page: ann }, { who: bob, page: bobPage }] = await people('Ann', 'Bob');
+    const [{ page: ann }, { who: bob, page: bobPage }] = await people(['Ann', 'Bob']);
 
     await ann.startDirect('nobody_here');
     await ann.expectText(ann.line('sidebar-error'), 'No one has the username “nobody_here”.');
@@ -105,7 +109,7 @@ describe('web client in Chromium', function () {
   });
 
   it('shows who is typing and when a direct peer comes and goes', async function () {
-    const [{ who: ann, page: annPage }, { who: bob, page: bobPage }] = await people('Ann', 'Bob');
+    const [{ who: ann, page: annPage }, { who: bob, page: bobPage }] = await people(['Ann', 'Bob']);
     await annPage.startDirect(bob.username);
     await annPage.send('hi');
     await bobPage.openConversation('Ann');
@@ -124,7 +128,7 @@ describe('web client in Chromium', function () {
   });
 
   it('creates a group by usernames, adds and lists members by name, and lets a member leave', async function () {
-    const [{ who: annWho, page: ann }, { who: bob, page: bobPage }, { who: cat, page: catPage }] = await people('Ann', 'Bob', 'Cat');
+    const [{ who: annWho, page: ann }, { who: bob, page: bobPage }, { who: cat, page: catPage }] = await people(['Ann', 'Bob', 'Cat']);
 
     await ann.createGroup('Trip', [bob.username, 'ghost_user']);
     await ann.expectText(ann.line('sidebar-error'), 'No one has the username “ghost_user”.');
@@ -159,7 +163,9 @@ describe('web client in Chromium', function () {
   });
 
   it('reconnects after the server restarts and shows the messages missed meanwhile', async function () {
-    const [{ page: annPage }, { who: bob, page: bobPage }] = await people('Ann', 'Bob');
+    // The pages reach the server through a forwarder, which keeps their origin across the restart.
+    forwarder = await startTcpForwarder(server.port);
+    const [{ page: annPage }, { who: bob, page: bobPage }] = await people(['Ann', 'Bob'], `http://127.0.0.1:${forwarder.port}`);
     await annPage.startDirect(bob.username);
     await annPage.send('before the restart');
     await bobPage.openConversation('Ann');
@@ -167,10 +173,11 @@ describe('web client in Chromium', function () {
 
     // Bob's browser loses the network while the server restarts, and stays away while Ann writes.
     await bobPage.context.setOffline(true);
-    const { port } = server;
+    forwarder.retarget(null);
     await server.stop();
     await annPage.expectText(annPage.page.locator('#connection'), /^Offline/);
-    server = await startTestServer({ 'gateway.port': port }, { dataDir, keepDataDir: true });
+    server = await startTestServer({}, { dataDir, keepDataDir: true });
+    forwarder.retarget(server.port);
     await annPage.expectOnline();
     await annPage.send('while you were away');
     await annPage.send('and again');
@@ -185,7 +192,7 @@ describe('web client in Chromium', function () {
   });
 
   it('loads older history a page at a time', async function () {
-    const [{ who: ann, page }] = await people('Ann');
+    const [{ who: ann, page }] = await people(['Ann']);
     const bob = await registerOverHttp(server.baseUrl, person('Bob'));
     const annId = (await api(server.baseUrl)('GET', `/v1/users?username=${ann.username}`, undefined, bob.accessToken)).body.id;
     const direct = await createDirect(api(server.baseUrl), bob, annId);
