@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 import type { Browser } from 'playwright-core';
 import { ChatPage, chromiumPath, eventually, launchChromium, type Person } from '../support/browser.js';
-import { createDirect, sendMany } from '../support/chat.js';
+import { createDirect, createGroup, sendMany } from '../support/chat.js';
 import { api, closeAllClients, connect, SPEC_PASSWORD, uniqueName, type LoggedIn } from '../support/client.js';
 import { startTestServer, type TestServer } from '../support/server.js';
 import { startTcpForwarder, type TcpForwarder } from '../support/tcp-forwarder.js';
@@ -160,6 +160,38 @@ describe('web client in Chromium', function () {
     await ann.expectText(ann.line('thread-notice'), 'Cat left.');
     await ann.expectText(ann.line('thread-meta'), 'Group · 2 members');
     await bobPage.expectMembers([`Ann @${annWho.username} owner`, `You @${bob.username}`]);
+  });
+
+  it('says plainly when username look-ups are rate limited', async function () {
+    await server.stop();
+    server = await startTestServer({ 'auth.userLookupsPerCaller': 3 }, { dataDir, keepDataDir: true });
+    const [{ page }] = await people(['Ann']);
+    await page.createGroup('Too many', ['nobody_1', 'nobody_2', 'nobody_3', 'nobody_4']);
+    await page.expectText(page.line('sidebar-error'), /^Too many look-ups for now: try again in \d+ s\.$/);
+  });
+
+  it('pages through a large group\'s members', async function () {
+    const [{ who: ann, page }] = await people(['Ann']);
+    const owner = await registerOverHttp(server.baseUrl, person('Owner'));
+    const http = api(server.baseUrl);
+    const others = await Promise.all(Array.from({ length: 54 }, async (_, i) => {
+      const res = await http('POST', '/v1/users', { username: uniqueName(`m${i}`), password: SPEC_PASSWORD, displayName: `Member ${i}` });
+      expect(res.status, res.text).to.equal(201);
+      return res.body.id as string;
+    }));
+    const annId = (await http('GET', `/v1/users?username=${ann.username}`, undefined, owner.accessToken)).body.id;
+    await createGroup(http, owner, [annId, ...others], 'Crowd');
+
+    await page.openConversation('Crowd');
+    await page.expectText(page.line('thread-meta'), 'Group · 56 members');
+    await page.showMembers();
+    await eventually(() => page.members(), (shown) => shown.length === 50, 'the first 50 members');
+    await page.page.getByRole('button', { name: 'Show more members' }).click();
+    const all = await eventually(() => page.members(), (shown) => shown.length === 56, 'all 56 members');
+    expect(all).to.include(`You @${ann.username}`);
+    expect(all.filter((line) => line.startsWith('Member ')).length).to.equal(54);
+    expect(all.filter((line) => line.endsWith(' owner'))).to.deep.equal([`Owner @${owner.user.username} owner`]);
+    expect(await page.page.getByRole('button', { name: 'Show more members' }).isVisible()).to.equal(false);
   });
 
   it('reconnects after the server restarts and shows the messages missed meanwhile', async function () {
