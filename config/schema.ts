@@ -168,6 +168,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'groups.largeGroupThreshold':       int(2, 10_000_000),
 
   'task.chunkSize':                   int(1, 100_000),
+  'task.poolSize':                    int(1, 1024),
   'task.maxInFlightPerPartition':     int(1, 1_000_000),
 
   'logging.level':                    oneOf('error', 'warn', 'info', 'debug'),

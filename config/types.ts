@@ -178,6 +178,12 @@ export interface TroupeConfig {
   task: {
     /** Members per fanout job: each job is one presence lookup and one delivery per gateway. */
     chunkSize: number;
+    /**
+     * Slots a large group's members are split over by a hash of their id: one slot's jobs are
+     * delivered in order by one fanout worker, different slots in parallel (at most this many
+     * workers per group). Not live: a new size moves members between slots.
+     */
+    poolSize: number;
     /** Jobs in flight per task partition before the partition is paused. */
     maxInFlightPerPartition: number;
   };
