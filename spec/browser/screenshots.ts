@@ -29,7 +29,8 @@ async function main(folder: string): Promise<void> {
   const server = await startTestServer();
   const browser = await launchChromium();
   try {
-    const [annPage, bobPage, catPage] = await Promise.all([ann, bob, cat].map(() => ChatPage.open(browser, server.baseUrl, VIEWPORT)));
+    const open = (): Promise<ChatPage> => ChatPage.open(browser, server.baseUrl, VIEWPORT);
+    const [annPage, bobPage, catPage] = await Promise.all([open(), open(), open()]);
     const shoot = async (page: ChatPage, name: string): Promise<void> => {
       await page.page.screenshot({ path: join(folder, name) });
       console.log(join(folder, name));

@@ -55,13 +55,14 @@ describe('web client in Chromium', function () {
   });
 
   /** Opens a page per person (on `baseUrl`, by default the server's) and registers them all. */
-  async function people(names: string[], baseUrl = server.baseUrl): Promise<Array<{ who: Person; page: ChatPage }>> {
-    return Promise.all(names.map(async (name) => {
+  async function people<const Names extends readonly string[]>(names: Names, baseUrl = server.baseUrl): Promise<{ [K in keyof Names]: { who: Person; page: ChatPage } }> {
+    const opened = Promise.all(names.map(async (name) => {
       const who = person(name);
       const page = await ChatPage.open(browser, baseUrl);
       await page.register(who);
       return { who, page };
     }));
+    return opened as Promise<{ [K in keyof Names]: { who: Person; page: ChatPage } }>;
   }
 
   it('registers, refuses a wrong password in plain words, and logs in again', async function () {
