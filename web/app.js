@@ -233,7 +233,7 @@ function onMember({ conv, event, user }) {
     flash(ui.sidebarError, `You are no longer in ${title(thread)}.`);
     return;
   }
-  directory.forget();
+  directory.forget(conv);
   membersPanel.changed(conv);
   if (conv === state.openId) {
     if (!names.isSure(user)) void directory.nameMembers(conv);

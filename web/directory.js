@@ -89,8 +89,9 @@ export class Directory {
     return this.firstPages.get(conv);
   }
 
-  /** Forgets which member lists were loaded, so that the next need loads them again. */
-  forget() {
-    this.firstPages = new Map();
+  /** Forgets which member lists were loaded (one conversation's, or all), so that the next need loads them again. */
+  forget(conv) {
+    if (conv === undefined) this.firstPages = new Map();
+    else this.firstPages.delete(conv);
   }
 }

@@ -128,7 +128,7 @@ describe('web client in Chromium', function () {
     await bobPage.expectText(bobPage.line('thread-meta'), `Direct · @${ann.username} · online`);
   });
 
-  it('creates a group by usernames, adds and lists members by name, and lets a member leave', async function () {
+  it('creates a group by usernames, adds and lists members by name, lets a member leave and the owner remove one', async function () {
     const [{ who: annWho, page: ann }, { who: bob, page: bobPage }, { who: cat, page: catPage }] = await people(['Ann', 'Bob', 'Cat']);
 
     await ann.createGroup('Trip', [bob.username, 'ghost_user']);
@@ -161,6 +161,12 @@ describe('web client in Chromium', function () {
     await ann.expectText(ann.line('thread-notice'), 'Cat left.');
     await ann.expectText(ann.line('thread-meta'), 'Group · 2 members');
     await bobPage.expectMembers([`Ann @${annWho.username} owner`, `You @${bob.username}`]);
+
+    // The owner removes a member.
+    await ann.page.getByRole('button', { name: 'Remove Bob' }).click();
+    await ann.expectMembers([`You @${annWho.username} owner`]);
+    await bobPage.expectConversations([]);
+    await bobPage.expectText(bobPage.line('sidebar-error'), 'You are no longer in Trip.');
   });
 
   it('says plainly when username look-ups are rate limited', async function () {
