@@ -107,6 +107,8 @@ describe('web client in Chromium', function () {
     await bobPage.send('Yes!');
     await ann.expectMessages(['You: Hello Bob', 'You: Are you there?', 'Bob: Yes!']);
     await bobPage.expectText(bobPage.line('seen'), 'Seen by Ann');
+    expect(await ann.visibleIds()).to.deep.equal([]);
+    expect(await bobPage.visibleIds()).to.deep.equal([]);
   });
 
   it('shows who is typing and when a direct peer comes and goes', async function () {
@@ -142,6 +144,7 @@ describe('web client in Chromium', function () {
     await ann.addMembers([cat.username]);
     await ann.expectText(ann.line('thread-meta'), 'Group · 3 members');
     await ann.expectMembers([`You @${annWho.username} owner`, `Bob @${bob.username}`, `Cat @${cat.username}`]);
+    expect(await ann.visibleIds()).to.deep.equal([]);
 
     await catPage.expectConversations(['Trip']);
     await catPage.openConversation('Trip');

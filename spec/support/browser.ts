@@ -204,6 +204,12 @@ export class ChatPage {
     await this.page.getByRole('button', { name: 'Leave group' }).click();
   }
 
+  /** Nothing on screen is a user or conversation id (ids look like `u_…` and `c_…`). */
+  async visibleIds(): Promise<string[]> {
+    const text = await this.page.locator('body').innerText();
+    return text.match(/\b[uc]_[A-Za-z0-9_-]{8,}/g) ?? [];
+  }
+
   async close(): Promise<void> {
     await this.context.close();
   }
