@@ -18,6 +18,9 @@ import type { TaskRecord } from '../records/types.js';
 import { injectHeaders } from '../runtime/tracing.js';
 import { slotKey } from './member-slots.js';
 
+/** Bytes of job values in one send at most (a single larger job goes alone). */
+export const MAX_SEND_BYTES = 512 * 1024;
+
 export class FanoutJobs {
   constructor(
     private readonly producer: Producer,
@@ -29,9 +32,13 @@ export class FanoutJobs {
     return new FanoutBatch(this);
   }
 
-  /** @internal */
+  /**
+   * @internal Produces the records in sends of at most MAX_SEND_BYTES each, one after another (so
+   * each key keeps its order): a 100,000-member group's message is about 2 MB of jobs, and Kafka
+   * refuses a record batch over `message.max.bytes` (1 MB by default).
+   */
   async send(records: ProduceRecord[]): Promise<void> {
-    await retry(() => this.producer.send(this.topic, records), { attempts: 5 });
+    for (const part of underBytes(records, MAX_SEND_BYTES)) await retry(() => this.producer.send(this.topic, part), { attempts: 5 });
   }
 }
 
@@ -68,4 +75,22 @@ export class FanoutBatch {
     this.records = [];
     await this.jobs.send(records);
   }
+}
+
+/** `records` cut, in order, into runs whose values add up to at most `limit` bytes (a larger record alone). */
+function underBytes(records: ProduceRecord[], limit: number): ProduceRecord[][] {
+  const runs: ProduceRecord[][] = [];
+  let run: ProduceRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    if (run.length > 0 && bytes + record.value.byteLength > limit) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(record);
+    bytes += record.value.byteLength;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }

@@ -4,7 +4,7 @@
  * keys, one send per batch, retry.
  */
 import { expect } from 'chai';
-import { FanoutJobs } from '../../../actors/logic/fanout-jobs.js';
+import { FanoutJobs, MAX_SEND_BYTES } from '../../../actors/logic/fanout-jobs.js';
 import { bySlot, MemberSlots, slotOf } from '../../../actors/logic/member-slots.js';
 import { decodeTask, encodeDownstream, encodeTask, encodeUpstream } from '../../../actors/records/codec.js';
 import type { FanoutJobRecord, TaskRecord } from '../../../actors/records/types.js';
@@ -110,6 +110,23 @@ describe('FanoutJobs', function () {
     expect(jobs.at(-1)).to.deep.include({ seq: 4, members: members.slice(0, 10) });
     for (const job of jobs) expect(job).to.deep.include({ conv: 'c-big', frames: ['{"type":"msg"}'], except });
     expect(batch.size, 'a flushed batch is empty').to.equal(0);
+  });
+
+  it(`cuts a batch of more than ${MAX_SEND_BYTES} bytes into sends under it, in order (Kafka refuses record batches over 1 MB)`, async function () {
+    const producer = new RecordingProducer();
+    const batch = new FanoutJobs(producer, 'im-task-spec').batch();
+    const many = Array.from({ length: 100_000 }, (_, i) => `u_${i.toString(36).padStart(16, '0')}`);
+    batch.add('c-big', bySlot(many, 16), 500, msg);
+    const count = batch.size;
+    await batch.flush();
+    expect(producer.sends.length, 'several sends').to.be.greaterThan(1);
+    for (const send of producer.sends) {
+      const bytes = send.records.reduce((n, r) => n + r.value.byteLength, 0);
+      expect(bytes).to.be.at.most(MAX_SEND_BYTES);
+    }
+    const jobs = producer.sends.flatMap((s) => s.records.map((r) => decodeTask(r.value) as FanoutJobRecord));
+    expect(jobs).to.have.length(count);
+    expect(jobs.flatMap((j) => j.members), 'every member once, in the order added').to.deep.equal(bySlot(many, 16).flat());
   });
 
   it('sends nothing for an empty batch and retries a send the log could not take', async function () {
