@@ -64,10 +64,12 @@ export class Membership {
     // member hears who joined.
     const joined = added.map((user) => memberFrame(id, 'joined', user));
     if (this.large.isLarge) {
+      // The answer goes first: a 100,000-member group's jobs take a while to build.
+      await this.flushThen(out, []);
       const jobs = this.deps.fanout.batch();
       this.large.announce(jobs);
       this.large.push(jobs, { frames: joined });
-      return this.flushThen(out, [done], this.large.produce(jobs, 'members joined'));
+      return this.flushThen(this.deps.outbox.batch(), [done], this.large.produce(jobs, 'members joined'));
     }
     const memberIds = this.state.memberIds();
     const online = await this.deps.outbox.lookup(memberIds);
@@ -92,12 +94,14 @@ export class Membership {
     out.reply(record.reply, null);
     const left = memberFrame(id, 'left', record.user);
     if (this.large.isLarge) {
-      // The one who left hears it too; then the rest see the changed conversation (maybe its owner).
+      // The answer first, as above. The one who left hears it too; then the rest see the changed
+      // conversation (maybe its owner).
+      await this.flushThen(out, []);
       const jobs = this.deps.fanout.batch();
       this.large.push(jobs, { frames: [left] });
       this.large.push(jobs, { frames: [left], to: [record.user] });
       this.large.announce(jobs);
-      return this.flushThen(out, [done], this.large.produce(jobs, 'member left'));
+      return this.flushThen(this.deps.outbox.batch(), [done], this.large.produce(jobs, 'member left'));
     }
     const remaining = this.state.memberIds();
     const online = await this.deps.outbox.lookup([...remaining, record.user]);

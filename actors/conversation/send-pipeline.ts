@@ -196,6 +196,7 @@ export class SendPipeline {
     const out = this.deps.outbox.batch();
     const online = storedCount > 0 && jobs === null ? await this.deps.outbox.lookup(this.state.memberIds()) : new Map();
     const dones: Array<() => void> = [];
+    const fanned: Array<{ pending: PendingSend; stored: MessageRow }> = [];
     for (const { pending, row, stored } of outcomes) {
       const { record } = pending;
       const ack = ackFrame(record.clientId, id, row.seq, row.ts);
@@ -207,10 +208,16 @@ export class SendPipeline {
       }
       if (stored === undefined) continue;
       if (jobs === null) out.toUsers(id, this.state.members.keys(), online, msgFrame(stored), record.origin, pending.trace);
-      else this.large.push(jobs, { frames: [msgFrame(stored)], seq: stored.seq, except: record.origin, ...(pending.trace === undefined ? {} : { trace: pending.trace }) });
+      else fanned.push({ pending, stored });
     }
-    // The acks go out while the jobs are produced; the records finish once both have.
-    await this.host.flushThen(out, dones, jobs === null ? undefined : this.large.produce(jobs, 'msg'));
+    if (jobs === null) return this.host.flushThen(out, dones);
+    // A large group: the acks go out first (a 100,000-member group's jobs are about 2 MB a
+    // message to build), then the jobs; the records finish once both are produced.
+    await this.host.flushThen(out, []);
+    for (const { pending: { record, trace }, stored } of fanned) {
+      this.large.push(jobs, { frames: [msgFrame(stored)], seq: stored.seq, except: record.origin, ...(trace === undefined ? {} : { trace }) });
+    }
+    await this.host.flushThen(this.deps.outbox.batch(), dones, this.large.produce(jobs, 'msg'));
   }
 
   private async onWriteFailed(error: TroupeError): Promise<void> {

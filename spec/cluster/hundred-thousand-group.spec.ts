@@ -9,12 +9,12 @@ import type { Knex } from 'knex';
 import { newId } from '../../actors/ids.js';
 import { openMysqlStore } from '../../transport/store/mysql.js';
 import type { Store } from '../../transport/store/port.js';
-import { api, uniqueName, SPEC_PASSWORD, type Api, type Json } from '../support/client.js';
+import { uniqueName, type Json } from '../support/client.js';
 import { getConversation } from '../support/chat.js';
-import { launchLocalCluster, type RunningCluster } from './local-cluster.js';
-import { inPool, MemberSocket, phase as timedPhase, waitForSockets, type Member, type Received } from './member-sockets.js';
+import { inPool, MemberSocket, phase as timedPhase, registerMembers, startGroupCluster, stopGroupCluster, waitForSockets, wsUrlOf, type GroupCluster, type Member, type Received } from './member-sockets.js';
 
-const phase = <R>(name: string, total: number, run: (progress: { done: number }) => Promise<R>): Promise<R> => timedPhase('100k group', name, total, run);
+const LABEL = '100k group';
+const phase = <R>(name: string, total: number, run: (progress: { done: number }) => Promise<R>): Promise<R> => timedPhase(LABEL, name, total, run);
 
 const TOTAL = 100_000;
 /** Members with a socket, half on each gateway. */
@@ -36,54 +36,29 @@ function rssKiB(pid: number): number {
 
 describe(`cluster: a group of ${TOTAL} members, ${ONLINE} online over two gateways`, function () {
   this.timeout(180_000);
-  let cluster: RunningCluster | undefined;
+  let group: GroupCluster | undefined;
   let database: { store: Store; knex: Knex } | undefined;
-  let gateways: [string, string];
-  let http: [Api, Api];
   let online: Member[] = [];
   /** Offline users made in the database: the group's other members, then the ones the spec adds. */
   let offline: string[] = [];
   let groupId: string;
   const sockets: MemberSocket[] = [];
-  const clusterLog: string[] = [];
   const rssBefore = new Map<string, number>();
 
-  const wsUrl = (member: Member): string => `${gateways[member.gateway]!.replace('http', 'ws')}/v1/ws?token=${encodeURIComponent(member.accessToken)}`;
   const report = (line: string): void => {
-    if (process.env.SPEC_PHASE_TIMES === '1') process.stderr.write(`    100k group: ${line}\n`);
+    if (process.env.SPEC_PHASE_TIMES === '1') process.stderr.write(`    ${LABEL}: ${line}\n`);
   };
 
   before(async function () {
     this.timeout(900_000);
-    cluster = await phase('local-cluster start', 1, () =>
-      launchLocalCluster(
-        { gateways: 2, logic: 1, repo: 1, task: 1 },
-        // Cheap hashes for thousands of registrations; a long lease rides out the setup's load.
-        { logging: { level: 'warn' }, auth: { argon2: { memoryKiB: 1024, iterations: 1 } }, cluster: { leaseTtlMs: 30_000 } },
-      ),
-    );
-    cluster.child.stderr?.on('data', (chunk: Buffer) => {
-      clusterLog.push(...chunk.toString().split('\n').filter((line) => line !== ''));
-      clusterLog.splice(0, clusterLog.length - 60);
-    });
+    group = await startGroupCluster(LABEL);
+    const { cluster } = group;
     for (const node of ['logic-1', 'task-1']) rssBefore.set(node, rssKiB(cluster.pids.get(node)!));
-    gateways = cluster.gatewayUrls as [string, string];
-    expect(gateways).to.have.length(2);
-    http = [api(gateways[0]), api(gateways[1])];
     const mysqlUrl = cluster.lines.find((l) => l.startsWith('mysql '))?.slice(6);
     if (mysqlUrl === undefined) throw new Error(`local-cluster printed no mysql line: ${cluster.lines.join(' | ')}`);
     database = await openMysqlStore(mysqlUrl);
 
-    online = await phase('register and log in', ONLINE, (progress) =>
-      inPool(Array.from({ length: ONLINE }, (_, i) => i % 2), CONCURRENCY, async (gateway) => {
-        const username = uniqueName('ht');
-        const reg = await http[gateway]!('POST', '/v1/users', { username, password: SPEC_PASSWORD });
-        if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status} ${reg.text}`);
-        const login = await http[gateway]!('POST', '/v1/sessions', { username, password: SPEC_PASSWORD });
-        if (login.status !== 200) throw new Error(`login ${username}: ${login.status} ${login.text}`);
-        return { id: login.body.user.id as string, accessToken: login.body.accessToken as string, gateway };
-      }, progress),
-    );
+    online = await phase('register and log in', ONLINE, (progress) => registerMembers(group!, ONLINE, 'ht', CONCURRENCY, progress));
 
     const offlineCount = CREATED - ONLINE + ADDED;
     const tag = uniqueName('off').replace(/[^a-z0-9]/g, '').slice(-10);
@@ -104,29 +79,22 @@ describe(`cluster: a group of ${TOTAL} members, ${ONLINE} online over two gatewa
 
   after(async function () {
     this.timeout(120_000);
-    const allPassed = this.test?.parent?.tests.every((t) => t.state === 'passed') ?? false;
-    if (!allPassed && clusterLog.length > 0) process.stderr.write(`    100k group: the cluster's last log lines:\n${clusterLog.join('\n')}\n`);
-    const opened = sockets.filter((s) => s !== undefined);
-    await phase('close the sockets', opened.length, (progress) => inPool(opened, 256, (socket) => socket.close(), progress));
     await database?.store.close();
-    if (cluster !== undefined) {
-      const code = await phase('local-cluster stop', 1, () => cluster!.stop());
-      expect(code, 'local-cluster exit code after SIGTERM').to.equal(0);
-    }
+    await stopGroupCluster(LABEL, this.test?.parent, group, sockets);
   });
 
   it(`removes one member and adds ${ADDED} to the group, each answered (the add within 2 s), to ${TOTAL} members`, async function () {
     const owner = online[0]!;
     // The first request loads the group's conversation actor (every member from the database).
     let started = Date.now();
-    const removed = await http[0]('DELETE', `/v1/conversations/${encodeURIComponent(groupId)}/members/${encodeURIComponent(offline[0]!)}`, undefined, owner.accessToken);
+    const removed = await group!.http[0]('DELETE', `/v1/conversations/${encodeURIComponent(groupId)}/members/${encodeURIComponent(offline[0]!)}`, undefined, owner.accessToken);
     expect(removed.status, removed.text).to.equal(204);
     report(`removing a member (the actor's first load of ${CREATED} members included) answered in ${Date.now() - started} ms`);
 
     const added = offline.slice(CREATED - ONLINE);
     expect(added).to.have.length(ADDED);
     started = Date.now();
-    const answer = await http[1]('POST', `/v1/conversations/${encodeURIComponent(groupId)}/members`, { members: added }, owner.accessToken);
+    const answer = await group!.http[1]('POST', `/v1/conversations/${encodeURIComponent(groupId)}/members`, { members: added }, owner.accessToken);
     const tookMs = Date.now() - started;
     report(`adding ${ADDED} members answered in ${tookMs} ms`);
     expect(answer.status, answer.text).to.equal(200);
@@ -138,11 +106,11 @@ describe(`cluster: a group of ${TOTAL} members, ${ONLINE} online over two gatewa
   it(`opens ${ONLINE} sockets over both gateways, each listing the group, which counts ${TOTAL} members from either`, async function () {
     await phase('open one socket per online member', ONLINE, (progress) =>
       inPool(online, CONCURRENCY, async (member, i) => {
-        sockets[i] = await MemberSocket.open(wsUrl(member), groupId);
+        sockets[i] = await MemberSocket.open(wsUrlOf(group!, member), groupId);
       }, progress),
     );
     for (const [g, reader] of [[0, online[2]!], [1, online[ONLINE - 1]!]] as const) {
-      const conv = await getConversation(http[g], reader.accessToken, groupId);
+      const conv = await getConversation(group!.http[g], reader.accessToken, groupId);
       expect(conv).to.include({ id: groupId, type: 'group', memberCount: TOTAL });
       expect(conv, 'a group over 1,000 members leaves its member list out').to.not.have.property('members');
     }
@@ -174,7 +142,7 @@ describe(`cluster: a group of ${TOTAL} members, ${ONLINE} online over two gatewa
     }
     expect(sockets.filter((s) => s.closeCode !== undefined).length, 'sockets closed by the server').to.equal(0);
     for (const node of ['logic-1', 'task-1']) {
-      const pid = cluster!.pids.get(node)!;
+      const pid = group!.cluster.pids.get(node)!;
       report(`${node} RSS ${Math.round(rssBefore.get(node)! / 1024)} MiB before the group, ${Math.round(rssKiB(pid) / 1024)} MiB now`);
     }
   });

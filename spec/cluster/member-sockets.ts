@@ -3,9 +3,11 @@
  * check (thousands of them stay cheap), a bounded pool to open or register thousands at once, and
  * timed setup phases that report progress while they run long.
  */
+import { expect } from 'chai';
 import WebSocket from 'ws';
-import type { Json } from '../support/client.js';
+import { api, SPEC_PASSWORD, uniqueName, type Api, type Json } from '../support/client.js';
 import { waitFor } from '../support/wait-for.js';
+import { launchLocalCluster, type RunningCluster } from './local-cluster.js';
 
 /** A phase running longer than this reports its progress on stderr; set SPEC_PHASE_TIMES=1 for every phase's time. */
 export const SLOW_PHASE_MS = 30_000;
@@ -178,5 +180,67 @@ export async function waitForSockets(group: MemberSocket[], got: (s: MemberSocke
   } catch (err) {
     const closed = group.filter((s) => s.closeCode !== undefined).length;
     throw new Error(`${group.filter(got).length}/${group.length} sockets got ${what} (${closed} closed): ${(err as Error).message}`);
+  }
+}
+
+/** A local cluster of two gateways and one logic, repo and task node, as the large-group specs run it. */
+export interface GroupCluster {
+  cluster: RunningCluster;
+  gateways: [string, string];
+  http: [Api, Api];
+  /** The launcher's last stderr lines (it reports a role that ended there), shown when something failed. */
+  log: string[];
+}
+
+export async function startGroupCluster(label: string): Promise<GroupCluster> {
+  const cluster = await phase(label, 'local-cluster start', 1, () =>
+    launchLocalCluster(
+      { gateways: 2, logic: 1, repo: 1, task: 1 },
+      // A node gives its etcd lease up (and exits 3) once no renewal was answered for half a TTL;
+      // registering thousands of users loads both cores, and a long lease outlives that (and the
+      // task node stopped on purpose for a few seconds) with room to spare. Cheap hashes for the
+      // registrations.
+      { logging: { level: 'warn' }, auth: { argon2: { memoryKiB: 1024, iterations: 1 } }, cluster: { leaseTtlMs: 30_000 } },
+    ),
+  );
+  const log: string[] = [];
+  cluster.child.stderr?.on('data', (chunk: Buffer) => {
+    log.push(...chunk.toString().split('\n').filter((line) => line !== ''));
+    log.splice(0, log.length - 60);
+  });
+  const gateways = cluster.gatewayUrls as [string, string];
+  expect(gateways).to.have.length(2);
+  return { cluster, gateways, http: [api(gateways[0]), api(gateways[1])], log };
+}
+
+/** The WebSocket URL of `member` on its gateway. */
+export function wsUrlOf(group: GroupCluster, member: Member): string {
+  return `${group.gateways[member.gateway]!.replace('http', 'ws')}/v1/ws?token=${encodeURIComponent(member.accessToken)}`;
+}
+
+/** Registers and logs in `count` users, alternating between the gateways, `concurrency` at once. */
+export function registerMembers(group: GroupCluster, count: number, prefix: string, concurrency: number, progress: { done: number }): Promise<Member[]> {
+  return inPool(Array.from({ length: count }, (_, i) => i % 2), concurrency, async (gateway) => {
+    const username = uniqueName(prefix);
+    const reg = await group.http[gateway]!('POST', '/v1/users', { username, password: SPEC_PASSWORD });
+    if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status} ${reg.text}`);
+    const login = await group.http[gateway]!('POST', '/v1/sessions', { username, password: SPEC_PASSWORD });
+    if (login.status !== 200) throw new Error(`login ${username}: ${login.status} ${login.text}`);
+    return { id: login.body.user.id as string, accessToken: login.body.accessToken as string, gateway };
+  }, progress);
+}
+
+/**
+ * Closes the sockets and stops the cluster (checking it exits 0); first shows the cluster's last
+ * log lines when a test of `suite` failed.
+ */
+export async function stopGroupCluster(label: string, suite: Mocha.Suite | undefined, group: GroupCluster | undefined, sockets: MemberSocket[]): Promise<void> {
+  const allPassed = suite?.tests.every((t) => t.state === 'passed') ?? false;
+  if (!allPassed && group !== undefined && group.log.length > 0) process.stderr.write(`    ${label}: the cluster's last log lines:\n${group.log.join('\n')}\n`);
+  const opened = sockets.filter((s) => s !== undefined);
+  await phase(label, 'close the sockets', opened.length, (progress) => inPool(opened, 256, (socket) => socket.close(), progress));
+  if (group !== undefined) {
+    const code = await phase(label, 'local-cluster stop', 1, () => group.cluster.stop());
+    expect(code, 'local-cluster exit code after SIGTERM').to.equal(0);
   }
 }
