@@ -15,6 +15,7 @@ export class TroupeMetrics {
   readonly framesRefused = new Counter({ name: 'troupe_frames_refused_total', help: 'Client frames refused, by error code', labelNames: ['code'], registers: [this.registry] });
   readonly httpRequests = new Counter({ name: 'troupe_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers: [this.registry] });
   readonly messagesStored = new Counter({ name: 'troupe_messages_stored_total', help: 'Messages durably stored', registers: [this.registry] });
+  readonly fanoutJobsLost = new Counter({ name: 'troupe_fanout_jobs_lost_total', help: 'Fanout jobs of large groups that could not be produced after their retries (members catch up by seq)', registers: [this.registry] });
   readonly ackLatency = new Histogram({
     name: 'troupe_ack_latency_seconds',
     help: 'From a send frame arriving at the gateway to its ack being written to the socket',

@@ -131,6 +131,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'auth.argon2.maxQueue':             int(0, 1_000_000),
   'auth.failedLoginsPerUsername':     int(1, 1_000_000),
   'auth.failedLoginsPerAddress':      int(1, 1_000_000),
+  'auth.userLookupsPerCaller':        int(1, 1_000_000),
 
   'log.upstreamTopic':                name(),
   'log.upstreamPartitions':           int(1, 10_000),
@@ -168,6 +169,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'groups.largeGroupThreshold':       int(2, 10_000_000),
 
   'task.chunkSize':                   int(1, 100_000),
+  'task.poolSize':                    int(1, 1024),
   'task.maxInFlightPerPartition':     int(1, 1_000_000),
 
   'logging.level':                    oneOf('error', 'warn', 'info', 'debug'),

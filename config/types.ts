@@ -121,6 +121,8 @@ export interface TroupeConfig {
     /** Failed logins per minute before `rate_limited`. */
     failedLoginsPerUsername: number;
     failedLoginsPerAddress: number;
+    /** Username look-ups per minute by one user before `rate_limited`. */
+    userLookupsPerCaller: number;
   };
   log: {
     upstreamTopic: string;
@@ -178,6 +180,12 @@ export interface TroupeConfig {
   task: {
     /** Members per fanout job: each job is one presence lookup and one delivery per gateway. */
     chunkSize: number;
+    /**
+     * Slots a large group's members are split over by a hash of their id: one slot's jobs are
+     * delivered in order by one fanout worker, different slots in parallel (at most this many
+     * workers per group). Not live: a new size moves members between slots.
+     */
+    poolSize: number;
     /** Jobs in flight per task partition before the partition is paused. */
     maxInFlightPerPartition: number;
   };

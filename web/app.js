@@ -5,15 +5,19 @@
  *
  * This file holds the page's state and wiring: logging in, the frames from the server, the
  * user's actions. Its parts: session.js (tokens, HTTP), connection.js (the WebSocket),
- * thread.js (one conversation's seq bookkeeping), and the views: conversation-list.js,
- * message-list.js, names.js, dom.js.
+ * thread.js (one conversation's seq bookkeeping), names.js and directory.js (who is who, finding
+ * people by username), plain-errors.js (refusals as sentences), and the views:
+ * conversation-list.js, message-list.js, members-panel.js, dom.js.
  */
 import { Connection } from './connection.js';
 import { ConversationList } from './conversation-list.js';
+import { Directory } from './directory.js';
 import { busy, flash } from './dom.js';
+import { MembersPanel } from './members-panel.js';
 import { MessageList } from './message-list.js';
 import { Names } from './names.js';
-import { ApiError, Session } from './session.js';
+import { describe, describeFrame } from './plain-errors.js';
+import { Session } from './session.js';
 import { Thread } from './thread.js';
 
 const PAGE = 50;
@@ -30,10 +34,10 @@ const $ = (id) => document.getElementById(id);
 const ui = {
   loginView: $('login-view'), loginForm: $('login-form'), loginError: $('login-error'),
   username: $('username'), password: $('password'), displayName: $('display-name'),
-  chatView: $('chat-view'), connection: $('connection'), meName: $('me-name'), meId: $('me-id'),
-  copyId: $('copy-id'), copyStatus: $('copy-status'), logout: $('logout'),
+  chatView: $('chat-view'), connection: $('connection'), meName: $('me-name'), meUsername: $('me-username'),
+  logout: $('logout'),
   conversationList: $('conversation-list'), noConversations: $('no-conversations'),
-  directForm: $('direct-form'), peerId: $('peer-id'),
+  directForm: $('direct-form'), peerUsername: $('peer-username'),
   groupForm: $('group-form'), groupName: $('group-name'), groupMembers: $('group-members'),
   sidebarError: $('sidebar-error'),
   back: $('back'), threadTitle: $('thread-title'), threadMeta: $('thread-meta'),
@@ -42,10 +46,16 @@ const ui = {
   composer: $('composer'), messageText: $('message-text'),
 };
 
-const names = new Names();
+const names = new Names({ onChange: () => scheduleNames() });
 const conversationList = new ConversationList(ui.conversationList, ui.noConversations);
 const messageList = new MessageList(ui.messages, ui.scroller, { nameOf: (id) => names.of(id), meId: () => me().id });
 const session = new Session({ onEnded: () => leave('Your session has ended. Please log in again.') });
+const directory = new Directory(session, names);
+const membersPanel = new MembersPanel({
+  toggle: $('members-toggle'), panel: $('members-panel'), title: $('members-title'), list: $('member-list'),
+  more: $('more-members'), addForm: $('add-members-form'), addInput: $('add-members'), leave: $('leave-group'),
+  error: $('members-error'),
+}, { directory, session, names, onLeft: (conv) => removeThread(conv) });
 const connection = new Connection({
   token: (options) => session.token(options),
   onFrame: (frame) => FRAME_HANDLERS[frame.type]?.(frame),
@@ -67,6 +77,8 @@ function emptyState() {
     presence: new Map(),
     lastTypingSent: 0,
     listLoading: null,
+    /** A re-render for changed names is planned (several names often arrive at once). */
+    namesPending: false,
   };
 }
 
@@ -100,9 +112,9 @@ ui.logout.addEventListener('click', async () => {
 
 function enter() {
   const user = me();
-  names.open(user.id);
+  names.open(user);
   ui.meName.textContent = user.displayName;
-  ui.meId.value = user.id;
+  ui.meUsername.textContent = `@${user.username}`;
   ui.loginView.hidden = true;
   ui.chatView.hidden = false;
   closeThread();
@@ -114,6 +126,7 @@ function leave(message) {
   for (const thread of state.threads.values()) for (const timer of thread.typing.values()) clearTimeout(timer);
   state = emptyState();
   names.clear();
+  directory.forget();
   conversationList.clear();
   closeThread();
   ui.chatView.hidden = true;
@@ -121,16 +134,6 @@ function leave(message) {
   ui.loginError.textContent = message;
   ui.username.focus();
 }
-
-ui.copyId.addEventListener('click', async () => {
-  ui.meId.select();
-  try {
-    await navigator.clipboard.writeText(ui.meId.value);
-    flash(ui.copyStatus, 'Copied.');
-  } catch {
-    flash(ui.copyStatus, 'Selected: press Ctrl+C to copy.');
-  }
-});
 
 // ---- frames from the server
 
@@ -160,6 +163,7 @@ const FRAME_HANDLERS = {
 
 /** Every (re)connect: catch up on what was missed, then re-send what was never acked. */
 async function onReady({ conversations }) {
+  directory.forget(); // member lists may have changed while away (and a failed look-up is tried again)
   const sameSet = conversations.length === state.threads.size && conversations.every((c) => state.threads.has(c.id));
   if (!sameSet) {
     try {
@@ -227,21 +231,26 @@ function onMember({ conv, event, user }) {
   if (event === 'left' && user === me().id) {
     removeThread(conv);
     flash(ui.sidebarError, `You are no longer in ${title(thread)}.`);
-  } else if (conv === state.openId) {
+    return;
+  }
+  directory.forget(conv);
+  membersPanel.changed(conv);
+  if (conv === state.openId) {
+    if (!names.isSure(user)) void directory.nameMembers(conv);
     flash(ui.threadNotice, `${names.of(user)} ${event === 'joined' ? 'joined' : 'left'}.`);
   }
 }
 
 function onError({ ref, code, message }) {
   const pending = ref === undefined ? undefined : state.pending.get(ref);
-  if (pending === undefined) return void flash(state.openId === null ? ui.sidebarError : ui.threadError, `${code}: ${message}`);
+  if (pending === undefined) return void flash(state.openId === null ? ui.sidebarError : ui.threadError, describeFrame({ code, message }));
   pending.attempts += 1;
   if (RETRIABLE.has(code) && pending.attempts < MAX_SEND_ATTEMPTS) {
     pending.status = 'queued';
     setTimeout(() => state.pending.get(pending.id) === pending && transmit(pending), 1000 * pending.attempts);
   } else {
     pending.status = 'failed';
-    pending.error = message;
+    pending.error = describeFrame({ code, message });
   }
   if (pending.conv === state.openId) renderMessages();
 }
@@ -380,6 +389,7 @@ function closeThread() {
   for (const line of [ui.threadMeta, ui.seen, ui.typing, ui.threadNotice, ui.threadError]) line.textContent = '';
   ui.threadTitle.textContent = 'No conversation open';
   ui.loadOlder.hidden = true;
+  membersPanel.show(null);
   setComposer(false);
   renderList();
 }
@@ -417,20 +427,21 @@ ui.loadOlder.addEventListener('click', async () => {
 
 ui.directForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  void create(ui.directForm, { type: 'direct', peer: ui.peerId.value.trim() });
+  void create(ui.directForm, async () => ({ type: 'direct', peer: await directory.find(ui.peerUsername.value) }));
 });
 
 ui.groupForm.addEventListener('submit', (event) => {
   event.preventDefault();
-  const members = ui.groupMembers.value.split(/[\s,]+/).filter((id) => id !== '');
-  void create(ui.groupForm, { type: 'group', name: ui.groupName.value.trim(), members });
+  const usernames = ui.groupMembers.value.split(/[\s,]+/).filter((name) => name !== '');
+  void create(ui.groupForm, async () => ({ type: 'group', name: ui.groupName.value.trim(), members: await directory.findAll(usernames) }));
 });
 
-async function create(form, request) {
+/** Creates (or, for a direct one, finds) a conversation from the request `ask` builds, and opens it. */
+async function create(form, ask) {
   ui.sidebarError.textContent = '';
   await busy(form, async () => {
     try {
-      const thread = upsert(await session.request('POST', '/v1/conversations', request));
+      const thread = upsert(await session.request('POST', '/v1/conversations', await ask()));
       form.reset();
       form.closest('details').open = false;
       await showThread(thread.id);
@@ -521,8 +532,32 @@ function showConnection({ name, retryInMs }) {
   ui.connection.dataset.state = name;
 }
 
+/** Names arrived or changed: redraws, once, every place that shows one. */
+function scheduleNames() {
+  if (state.namesPending) return;
+  state.namesPending = true;
+  queueMicrotask(() => {
+    state.namesPending = false;
+    if (me() === null) return;
+    renderList();
+    renderHeader();
+    renderTyping();
+    messageList.rename();
+    membersPanel.render();
+    const thread = openThread();
+    if (thread !== undefined) renderSeen(thread);
+  });
+}
+
+/** Asks the server for the members of conversations whose people the page cannot name yet. */
+function nameMembers(thread) {
+  const unnamed = (thread.info.members ?? []).some((id) => !names.isSure(id));
+  if (unnamed || (thread.info.members === undefined && thread.id === state.openId)) void directory.nameMembers(thread.id);
+}
+
 function renderList() {
   const threads = state.order.map((id) => state.threads.get(id)).filter((thread) => thread !== undefined);
+  for (const thread of threads) if (thread.info.type === 'direct' || thread.id === state.openId) nameMembers(thread);
   conversationList.render(threads.map((thread) => {
     const current = thread.id === state.openId;
     return { id: thread.id, title: title(thread), online: presenceOf(thread), unread: current ? 0 : thread.unread, current };
@@ -536,11 +571,14 @@ function renderHeader() {
   if (thread === undefined) return;
   ui.threadTitle.textContent = title(thread);
   const { info } = thread;
+  membersPanel.show(info);
   if (info.type === 'group') {
     ui.threadMeta.textContent = `Group · ${info.memberCount} member${info.memberCount === 1 ? '' : 's'}`;
   } else {
     const online = presenceOf(thread);
-    ui.threadMeta.textContent = `Direct · ${peerOf(thread) ?? ''}${online === undefined ? '' : online ? ' · online' : ' · offline'}`;
+    const username = names.usernameOf(peerOf(thread) ?? '');
+    ui.threadMeta.textContent = ['Direct', username === '' ? '' : `@${username}`, online === undefined ? '' : online ? 'online' : 'offline']
+      .filter(Boolean).join(' · ');
   }
 }
 
@@ -578,10 +616,6 @@ function peerOf(thread) {
 function presenceOf(thread) {
   const peer = peerOf(thread);
   return peer === undefined ? undefined : state.presence.get(peer);
-}
-
-function describe(err) {
-  return err instanceof ApiError ? err.message : 'Something went wrong; please try again.';
 }
 
 function setComposer(enabled) {

@@ -52,6 +52,11 @@ export class MessageList {
     if (stick) this.scrollToBottom();
   }
 
+  /** Names may have been learned since the elements were made: shows the current ones. */
+  rename() {
+    for (const who of this.list.querySelectorAll('.who')) who.textContent = this.people.nameOf(who.dataset.from);
+  }
+
   atBottom() {
     const { scrollHeight, scrollTop, clientHeight } = this.scroller;
     return scrollHeight - scrollTop - clientHeight < STICKY_PX;
@@ -65,7 +70,7 @@ export class MessageList {
     const li = el('li', from === this.people.meId() ? 'message mine' : 'message');
     const meta = el('p', 'meta');
     const who = el('span', 'who', this.people.nameOf(from));
-    who.title = from;
+    who.dataset.from = from;
     meta.append(who, el('time', 'when'));
     const text = typeof body?.text === 'string' ? body.text : '(a message without text)';
     li.append(meta, el('p', 'text', text), el('p', 'status'));

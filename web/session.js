@@ -13,12 +13,16 @@ const REFRESH_KEY = 'troupe.refreshToken';
 const LOCK_NAME = 'troupe.refresh';
 const RETRY_REFRESH_MS = 15_000;
 
-/** A refused request: `status` 0 when the server could not be reached. */
+/**
+ * A refused request: `status` 0 when the server could not be reached; `retryAfter` the seconds
+ * a `429` asks to wait (0 when it does not say).
+ */
 export class ApiError extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, retryAfter = 0) {
     super(message);
     this.status = status;
     this.code = code;
+    this.retryAfter = retryAfter;
   }
 }
 
@@ -42,7 +46,8 @@ export async function call(method, path, body, token) {
   }
   if (res.ok) return data;
   const error = data?.error ?? {};
-  throw new ApiError(res.status, error.code ?? 'internal', error.message ?? `HTTP ${res.status}`);
+  const retryAfter = Number.parseInt(res.headers.get('retry-after') ?? '', 10);
+  throw new ApiError(res.status, error.code ?? 'internal', error.message ?? `HTTP ${res.status}`, Number.isNaN(retryAfter) ? 0 : retryAfter);
 }
 
 export class Session {

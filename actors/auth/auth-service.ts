@@ -86,7 +86,7 @@ export class AuthService {
       if (err instanceof TroupeError && err.code === 'conflict') throw usernameTaken();
       throw err;
     }
-    return toDto(user);
+    return userDto(user);
   }
 
   /**
@@ -167,7 +167,7 @@ export class AuthService {
   async me(userId: string): Promise<UserDto> {
     const user = await this.store.getUser(userId);
     if (user === null) throw new TroupeError('not_found', 'user not found');
-    return toDto(user);
+    return userDto(user);
   }
 
   /**
@@ -233,7 +233,7 @@ export class AuthService {
 
   private async session(user: UserRow, refreshToken: string): Promise<SessionDto> {
     this.rememberUser(user.id);
-    const dto = toDto(user);
+    const dto = userDto(user);
     const { accessToken, expiresIn } = await this.tokens.issue(dto);
     return { accessToken, refreshToken, expiresIn, user: dto };
   }
@@ -244,7 +244,8 @@ export class AuthService {
   }
 }
 
-function toDto(user: UserRow): UserDto {
+/** A user as the protocol shows it: never its password hash. */
+export function userDto(user: UserRow): UserDto {
   return { id: user.id, username: user.username, displayName: user.displayName };
 }
 

@@ -1,5 +1,6 @@
 import { isIPv4, isIPv6 } from 'node:net';
 import { TroupeError } from '../../transport/errors.js';
+import { CountWindows } from './count-windows.js';
 
 export interface LoginLimiterOptions {
   /** Failed logins per window for one username before `rate_limited`; 0 disables. */
@@ -14,84 +15,6 @@ export interface LoginLimiterOptions {
   now?: () => number;
 }
 
-/** Suggested wait when only attempts still under way stand in the way (they settle fast). */
-const PENDING_RETRY_MS = 1000;
-
-interface Window {
-  start: number;
-  count: number;
-}
-
-/**
- * Failed-login counts per key in fixed windows that start at a key's first failure.
- *
- * The map is kept in order of window start (a new window is re-inserted at the end), so expired
- * windows are always at its front: each write drops them from there, in time proportional to
- * what it drops, and past `maxEntries` the oldest go first. Memory is thus bounded by the keys
- * that failed within one window, and by `maxEntries` in any case.
- */
-class FailureWindows {
-  private readonly windows = new Map<string, Window>();
-
-  constructor(
-    private readonly limit: number,
-    private readonly windowMs: number,
-    private readonly maxEntries: number,
-  ) {}
-
-  get size(): number {
-    return this.windows.size;
-  }
-
-  /** Attempts under way per key (held between `hold` and `release`). */
-  private readonly pending = new Map<string, number>();
-
-  /**
-   * Ms until `key` may try again, or 0 when it may. Attempts still under way count as failures
-   * that may yet happen: always when `strict`, otherwise only once the key has failed in this
-   * window (so a clean key is never held back by its own successful logins in parallel).
-   */
-  retryAfter(key: string, now: number, strict = false): number {
-    if (this.limit <= 0) return 0;
-    const w = this.windows.get(key);
-    const count = w !== undefined && now < w.start + this.windowMs ? w.count : 0;
-    if (w !== undefined && count >= this.limit) return w.start + this.windowMs - now;
-    const inFlight = this.pending.get(key) ?? 0;
-    if (inFlight > 0 && (strict || count > 0) && count + inFlight >= this.limit) return PENDING_RETRY_MS;
-    return 0;
-  }
-
-  hold(key: string): void {
-    if (this.limit > 0) this.pending.set(key, (this.pending.get(key) ?? 0) + 1);
-  }
-
-  release(key: string): void {
-    const inFlight = this.pending.get(key);
-    if (inFlight === undefined) return;
-    if (inFlight <= 1) this.pending.delete(key);
-    else this.pending.set(key, inFlight - 1);
-  }
-
-  record(key: string, now: number): void {
-    if (this.limit <= 0) return;
-    const w = this.windows.get(key);
-    if (w !== undefined && now < w.start + this.windowMs) {
-      w.count++;
-    } else {
-      if (w !== undefined) this.windows.delete(key);
-      this.windows.set(key, { start: now, count: 1 });
-    }
-    this.evict(now);
-  }
-
-  private evict(now: number): void {
-    for (const [key, w] of this.windows) {
-      if (w.start + this.windowMs > now && this.windows.size <= this.maxEntries) break;
-      this.windows.delete(key);
-    }
-  }
-}
-
 /**
  * Limits failed logins (docs/protocol.md, `rate_limited`): by default 10 a minute per username and
  * 100 a minute per client address. Only failures count, so successful logins and registrations
@@ -101,15 +24,15 @@ class FailureWindows {
  * addresses within it does not evade the limit; IPv4-mapped IPv6 counts as the IPv4 address.
  */
 export class LoginLimiter {
-  private readonly byUsername: FailureWindows;
-  private readonly byAddress: FailureWindows;
+  private readonly byUsername: CountWindows;
+  private readonly byAddress: CountWindows;
   private readonly now: () => number;
 
   constructor(options: LoginLimiterOptions) {
     const windowMs = options.windowMs ?? 60_000;
     const maxEntries = options.maxEntries ?? 100_000;
-    this.byUsername = new FailureWindows(options.failedLoginsPerUsername, windowMs, maxEntries);
-    this.byAddress = new FailureWindows(options.failedLoginsPerAddress, windowMs, maxEntries);
+    this.byUsername = new CountWindows(options.failedLoginsPerUsername, windowMs, maxEntries);
+    this.byAddress = new CountWindows(options.failedLoginsPerAddress, windowMs, maxEntries);
     this.now = options.now ?? Date.now;
   }
 

@@ -16,6 +16,7 @@ import type { Envelope, HostedActor, UnitContext } from '../runtime/hosted-kind.
 import { contextOf, endingWith, ROOT_CONTEXT, SPAN_CONVERSATION_SEND, SpanKind, startSpan } from '../runtime/tracing.js';
 import { ConversationState } from './conversation-state.js';
 import { fencedWrite } from './fenced-write.js';
+import { LargeGroup } from './large-group.js';
 import { Membership } from './membership.js';
 import { SendPipeline, type SendPipelineMessage } from './send-pipeline.js';
 
@@ -23,6 +24,7 @@ export class ConversationActor implements HostedActor<UpstreamRecord> {
   private readonly state: ConversationState;
   private readonly sends: SendPipeline;
   private readonly membership: Membership;
+  private readonly large: LargeGroup;
 
   /** `post` puts a message in this actor's own mailbox (the host's), handled by `handleInternal`. */
   constructor(
@@ -35,6 +37,7 @@ export class ConversationActor implements HostedActor<UpstreamRecord> {
     this.state = new ConversationState(id, deps.store);
     this.sends = new SendPipeline(this.state, deps, unit, { post, flushThen });
     this.membership = new Membership(this.state, deps, unit, flushThen);
+    this.large = new LargeGroup(this.state, deps);
   }
 
   /**
@@ -98,8 +101,7 @@ export class ConversationActor implements HostedActor<UpstreamRecord> {
       const cursor = await fencedWrite(this.unit, `conversation ${this.id}`, (fence) => this.deps.store.advanceReadSeq(this.id, record.user, target, fence));
       if (cursor !== null && cursor > member.readSeq) {
         member.readSeq = cursor;
-        const others = this.state.othersThan(record.user);
-        out.toUsers(this.id, others, await this.deps.outbox.lookup(others), readFrame(this.id, record.user, cursor));
+        return this.toOthers(out, record.user, readFrame(this.id, record.user, cursor), done);
       }
     }
     return this.flushThen(out, [done]);
@@ -109,11 +111,21 @@ export class ConversationActor implements HostedActor<UpstreamRecord> {
     const out = this.deps.outbox.batch();
     if (!this.state.isMember(record.user)) {
       out.toConn(record.user, record.origin, errorFrame('not_found', 'no such conversation', record.ref));
-    } else {
-      const others = this.state.othersThan(record.user);
-      out.toUsers(this.id, others, await this.deps.outbox.lookup(others), typingFrame(this.id, record.user));
+      return this.flushThen(out, [done]);
     }
-    return this.flushThen(out, [done]);
+    return this.toOthers(out, record.user, typingFrame(this.id, record.user), done);
+  }
+
+  /** `frame` to every member but `user`: from here, or through the task role for a large group. */
+  private async toOthers(out: OutboxBatch, user: string, frame: string, done: () => void): Promise<void> {
+    if (!this.large.isLarge) {
+      const others = this.state.othersThan(user);
+      out.toUsers(this.id, others, await this.deps.outbox.lookup(others), frame);
+      return this.flushThen(out, [done]);
+    }
+    const jobs = this.deps.fanout.batch();
+    this.large.push(jobs, { frames: [frame], exceptUser: user });
+    return this.flushThen(out, [done], this.large.produce(jobs, 'typing or read'));
   }
 
   // ---- plumbing

@@ -5,6 +5,7 @@
  * message handler touches it, so no two steps change it at once.
  */
 import type { ConversationRow, MemberRow, Store } from '../../transport/store/port.js';
+import { MemberSlots } from '../logic/member-slots.js';
 
 export class ConversationState {
   conv: ConversationRow | null = null;
@@ -13,6 +14,8 @@ export class ConversationState {
   /** Durable last seq. */
   lastSeq = 0;
   private isLoaded = false;
+  /** The members by task pool slot, made on first use by a large group (member-slots.ts). */
+  private memberSlots: MemberSlots | null = null;
 
   constructor(
     readonly id: string,
@@ -29,7 +32,28 @@ export class ConversationState {
     this.conv = conv;
     this.members = new Map(members.map((m) => [m.userId, m]));
     this.lastSeq = conv?.lastSeq ?? 0;
+    this.memberSlots = null;
     this.isLoaded = true;
+  }
+
+  /** A member joined (written already): one push, whatever the group's size. */
+  addMember(row: MemberRow): void {
+    this.members.set(row.userId, row);
+    this.memberSlots?.add(row.userId);
+  }
+
+  /** A member left (written already): one search of its slot. */
+  removeMember(user: string): void {
+    if (this.members.delete(user)) this.memberSlots?.remove(user);
+  }
+
+  /**
+   * The members by slot of a task pool of `poolSize` (kept current by addMember and
+   * removeMember, made again only when the pool size changed or the state was reloaded).
+   */
+  slots(poolSize: number): readonly (readonly string[])[] {
+    if (this.memberSlots?.poolSize !== poolSize) this.memberSlots = new MemberSlots(this.members.keys(), poolSize);
+    return this.memberSlots.slots;
   }
 
   /** A step failed part way: what is held may be stale, so reload before the next record. */

@@ -2,6 +2,10 @@
  * The conversation actor's membership records: members_add and member_remove (owner-checked,
  * written through the store, then announced), and the announcement of a new conversation to
  * its members. A `conversation` frame goes only to members online now.
+ *
+ * A large group's announcements and member frames go out as fanout jobs (large-group.ts): the
+ * actor then touches only the changed members, plus the member ids and read cursors the jobs
+ * carry, and never looks the group up in presence.
  */
 import type { PresenceEntry } from '../../transport/presence/port.js';
 import type { LogicDeps } from '../logic/deps.js';
@@ -12,18 +16,26 @@ import type { MemberRemoveRecord, MembersAddRecord, ReplyAddress } from '../reco
 import type { UnitContext } from '../runtime/hosted-kind.js';
 import type { ConversationState } from './conversation-state.js';
 import { fencedWrite } from './fenced-write.js';
+import { LargeGroup } from './large-group.js';
 
-/** Flushes `out`, then calls every `dones` whatever happened (the actor's delivery). */
-export type FlushThen = (out: OutboxBatch, dones: Array<() => void>) => Promise<void>;
+/**
+ * Flushes `out`, then calls every `dones` whatever happened (the actor's delivery); with
+ * `alongside` (fanout jobs being produced), only once that has settled too.
+ */
+export type FlushThen = (out: OutboxBatch, dones: Array<() => void>, alongside?: Promise<void>) => Promise<void>;
 
 export class Membership {
+  private readonly large: LargeGroup;
+
   constructor(
     private readonly state: ConversationState,
     private readonly deps: LogicDeps,
     /** The actor's unit: member writes carry its fence (fenced-write.ts). */
     private readonly unit: UnitContext,
     private readonly flushThen: FlushThen,
-  ) {}
+  ) {
+    this.large = new LargeGroup(state, deps);
+  }
 
   async handleMembersAdd(record: MembersAddRecord, done: () => void): Promise<void> {
     const id = this.state.id;
@@ -44,17 +56,25 @@ export class Membership {
     }
     const now = (this.deps.now ?? Date.now)();
     const added = candidates.length > 0 ? await fencedWrite(this.unit, `conversation ${id}`, (fence) => this.deps.store.addMembers(id, candidates, now, fence)) : [];
-    for (const user of added) this.state.members.set(user, { userId: user, readSeq: 0, joinedAt: now });
+    for (const user of added) this.state.addMember({ userId: user, readSeq: 0, joinedAt: now });
     conv.memberCount = this.state.members.size;
-    const memberIds = this.state.memberIds();
-    out.reply(record.reply, conversationDto(conv, memberIds, this.state.members.get(record.actor)?.readSeq ?? 0));
-    if (added.length > 0) {
-      // The added users learn of the conversation, everyone else of its new member list; then
-      // every member hears who joined.
-      const online = await this.deps.outbox.lookup(memberIds);
-      this.announceTo(out, memberIds, memberIds, online);
-      for (const user of added) out.toUsers(id, memberIds, online, memberFrame(id, 'joined', user));
+    out.reply(record.reply, conversationDto(conv, () => this.state.memberIds(), this.state.members.get(record.actor)?.readSeq ?? 0));
+    if (added.length === 0) return this.flushThen(out, [done]);
+    // The added users learn of the conversation, everyone else of its change; then every
+    // member hears who joined.
+    const joined = added.map((user) => memberFrame(id, 'joined', user));
+    if (this.large.isLarge) {
+      // The answer goes first: a 100,000-member group's jobs take a while to build.
+      await this.flushThen(out, []);
+      const jobs = this.deps.fanout.batch();
+      this.large.announce(jobs);
+      this.large.push(jobs, { frames: joined });
+      return this.flushThen(this.deps.outbox.batch(), [done], this.large.produce(jobs, 'members joined'));
     }
+    const memberIds = this.state.memberIds();
+    const online = await this.deps.outbox.lookup(memberIds);
+    this.announceTo(out, memberIds, memberIds, online);
+    for (const frame of joined) out.toUsers(id, memberIds, online, frame);
     return this.flushThen(out, [done]);
   }
 
@@ -69,12 +89,23 @@ export class Membership {
     if (!this.state.members.has(record.user)) return refuse('not_found', 'no such member');
     const updated = await fencedWrite(this.unit, `conversation ${id}`, (fence) => this.deps.store.removeMember(id, record.user, fence));
     if (updated === null) return refuse('not_found', 'no such member');
-    this.state.members.delete(record.user);
+    this.state.removeMember(record.user);
     this.state.conv = { ...updated, lastSeq: this.state.lastSeq };
     out.reply(record.reply, null);
+    const left = memberFrame(id, 'left', record.user);
+    if (this.large.isLarge) {
+      // The answer first, as above. The one who left hears it too; then the rest see the changed
+      // conversation (maybe its owner).
+      await this.flushThen(out, []);
+      const jobs = this.deps.fanout.batch();
+      this.large.push(jobs, { frames: [left] });
+      this.large.push(jobs, { frames: [left], to: [record.user] });
+      this.large.announce(jobs);
+      return this.flushThen(this.deps.outbox.batch(), [done], this.large.produce(jobs, 'member left'));
+    }
     const remaining = this.state.memberIds();
     const online = await this.deps.outbox.lookup([...remaining, record.user]);
-    out.toUsers(id, [...remaining, record.user], online, memberFrame(id, 'left', record.user));
+    out.toUsers(id, [...remaining, record.user], online, left);
     this.announceTo(out, remaining, remaining, online); // its member list (and maybe owner) changed
     return this.flushThen(out, [done]);
   }
@@ -83,10 +114,14 @@ export class Membership {
   async announceConversation(creator: string, done: () => void): Promise<void> {
     const out = this.deps.outbox.batch();
     const conv = this.state.conv;
-    if (conv !== null) {
-      const others = this.state.othersThan(creator);
-      this.announceTo(out, others, this.state.memberIds(), await this.deps.outbox.lookup(others));
+    if (conv === null) return this.flushThen(out, [done]);
+    const others = this.state.othersThan(creator);
+    if (this.large.isLarge) {
+      const jobs = this.deps.fanout.batch();
+      this.large.announce(jobs, others);
+      return this.flushThen(out, [done], this.large.produce(jobs, 'conversation created'));
     }
+    this.announceTo(out, others, this.state.memberIds(), await this.deps.outbox.lookup(others));
     return this.flushThen(out, [done]);
   }
 

@@ -15,9 +15,8 @@
  * common case (a new message) costs no read.
  *
  * Delivery, once a batch is durable: the acks to the senders, and each new message to every
- * online member's connections (one presence lookup for the batch). A group with more members
- * than `largeGroupThreshold` (read at each delivery) is not looked up here: its messages become
- * fanout jobs of `fanoutChunkSize` members each (logic/fanout-jobs.ts), produced to the task
+ * online member's connections (one presence lookup for the batch). A large group
+ * (large-group.ts) is not looked up here: its messages become fanout jobs, produced to the task
  * topic in one send alongside the acks, and the task role delivers them.
  *
  * The write runs outside the actor's message handler; its result comes back as a
@@ -27,13 +26,13 @@ import { asTroupeError, type TroupeError } from '../../transport/errors.js';
 import type { MessageRow } from '../../transport/store/port.js';
 import { newOrderedId } from '../ids.js';
 import type { LogicDeps } from '../logic/deps.js';
-import type { FanoutBatch } from '../logic/fanout-jobs.js';
 import type { OutboxBatch } from '../logic/outbox.js';
 import { ackFrame, errorFrame, msgFrame } from '../protocol/frames.js';
 import type { SendRecord } from '../records/types.js';
 import type { UnitContext } from '../runtime/hosted-kind.js';
 import { recordFailureIn, type Context } from '../runtime/tracing.js';
 import type { ConversationState } from './conversation-state.js';
+import { LargeGroup } from './large-group.js';
 import { RecentSends, sendKey, type PendingSend, type StoredSend } from './recent-sends.js';
 import { writeInSpan } from './send-trace.js';
 
@@ -67,6 +66,7 @@ const MAX_WRITE_ATTEMPTS = 8;
 
 export class SendPipeline {
   private readonly recent: RecentSends;
+  private readonly large: LargeGroup;
   private queued: PendingSend[] = [];
   private inWrite: PendingSend[] | null = null;
   private writeAttempts = 0;
@@ -83,6 +83,7 @@ export class SendPipeline {
     private readonly host: SendPipelineHost,
   ) {
     this.recent = new RecentSends(deps.settings.dedupeWindow);
+    this.large = new LargeGroup(state, deps);
   }
 
   /** The unit was found fenced by a write: the actor must leave its records uncommitted. */
@@ -191,11 +192,11 @@ export class SendPipeline {
     this.startWrite(); // the next batch is written while this one is delivered
 
     // A large group's messages go out as fanout jobs through the task role; the others here.
-    const jobs = this.state.members.size > this.deps.settings.largeGroupThreshold ? this.deps.fanout.batch() : null;
+    const jobs = this.large.isLarge ? this.deps.fanout.batch() : null;
     const out = this.deps.outbox.batch();
     const online = storedCount > 0 && jobs === null ? await this.deps.outbox.lookup(this.state.memberIds()) : new Map();
-    let members: string[] | null = null;
     const dones: Array<() => void> = [];
+    const fanned: Array<{ pending: PendingSend; stored: MessageRow }> = [];
     for (const { pending, row, stored } of outcomes) {
       const { record } = pending;
       const ack = ackFrame(record.clientId, id, row.seq, row.ts);
@@ -207,20 +208,16 @@ export class SendPipeline {
       }
       if (stored === undefined) continue;
       if (jobs === null) out.toUsers(id, this.state.members.keys(), online, msgFrame(stored), record.origin, pending.trace);
-      else jobs.add({ conv: id, seq: stored.seq, frame: msgFrame(stored), except: record.origin, trace: pending.trace }, (members ??= this.state.memberIds()), this.deps.settings.fanoutChunkSize);
+      else fanned.push({ pending, stored });
     }
-    // The acks go out while the jobs are produced; the records finish once both have.
-    await this.host.flushThen(out, dones, jobs === null ? undefined : this.produceJobs(jobs));
-  }
-
-  /** Produces the batch's fanout jobs; a failure is logged (push is best effort, sync completes). */
-  private async produceJobs(jobs: FanoutBatch): Promise<void> {
-    const count = jobs.size;
-    try {
-      await jobs.flush();
-    } catch (raw) {
-      this.deps.logger.error('could not produce fanout jobs; members get the messages on sync', { conv: this.state.id, jobs: count, error: asTroupeError(raw).message });
+    if (jobs === null) return this.host.flushThen(out, dones);
+    // A large group: the acks go out first (a 100,000-member group's jobs are about 2 MB a
+    // message to build), then the jobs; the records finish once both are produced.
+    await this.host.flushThen(out, []);
+    for (const { pending: { record, trace }, stored } of fanned) {
+      this.large.push(jobs, { frames: [msgFrame(stored)], seq: stored.seq, except: record.origin, ...(trace === undefined ? {} : { trace }) });
     }
+    await this.host.flushThen(this.deps.outbox.batch(), dones, this.large.produce(jobs, 'msg'));
   }
 
   private async onWriteFailed(error: TroupeError): Promise<void> {

@@ -4,7 +4,9 @@
 import type { Producer } from '../../transport/log/port.js';
 import type { Presence } from '../../transport/presence/port.js';
 import type { AuthService } from '../auth/auth-service.js';
+import type { UserDirectory } from '../auth/user-directory.js';
 import type { ConversationService } from '../logic/conversation-service.js';
+import type { MemberList } from '../logic/member-list.js';
 import type { TroupeMetrics } from '../metrics.js';
 import type { Logger } from '../runtime/logger.js';
 import type { FrameLimits } from './client-frames.js';
@@ -32,6 +34,10 @@ export interface GatewayDeps {
   presence: Presence;
   auth: AuthService;
   conversations: ConversationService;
+  /** `GET /v1/users?username=`. */
+  users: UserDirectory;
+  /** `GET /v1/conversations/:id/members`. */
+  members: MemberList;
   limits: GatewayLimits;
   /** Open connections of this gateway by connection id. */
   registry: Map<string, Connection>;

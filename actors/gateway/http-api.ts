@@ -8,6 +8,7 @@ import type { HttpRequest, HttpResponse } from '../../transport/http/port.js';
 import type { AccessClaims } from '../auth/tokens.js';
 import { isUserId } from '../ids.js';
 import { firstMalformedUserId, noSuchUser, parseAddMembers, parseLimitParam, parseSeqParam, requireConversationId } from '../logic/conversation-requests.js';
+import { parseMemberPageQuery } from '../logic/member-list.js';
 import { readyzAnswer, type NodeStatus } from '../runtime/node-status.js';
 import { errorResponse } from './error-map.js';
 import type { GatewayDeps } from './gateway-deps.js';
@@ -34,9 +35,15 @@ export interface HttpApiOptions {
  * answered by its route (after authentication) as a missing thing, never as a missing route. */
 const ID = '([^/]+)';
 
+/**
+ * Most users one `POST /v1/conversations/:id/members` may add (docs/protocol.md): a group grows
+ * to its size in batches, each a bounded amount of work for the store and the conversation's actor.
+ */
+const MAX_ADDED_PER_REQUEST = 1000;
+
 export function httpApi(options: HttpApiOptions): (req: HttpRequest) => Promise<HttpResponse> {
   const { deps, requests } = options;
-  const { auth, conversations, limits, metrics } = deps;
+  const { auth, conversations, limits, metrics, users, members } = deps;
 
   const json = (status: number, body: unknown): HttpResponse => ({ status, body });
   const user = (req: HttpRequest): Promise<AccessClaims> => auth.verifyBearer(req.headers.authorization);
@@ -61,6 +68,7 @@ export function httpApi(options: HttpApiOptions): (req: HttpRequest) => Promise<
     return { status: 204 };
   });
   route('GET', '/v1/me', async (req) => json(200, await auth.me((await user(req)).userId)));
+  route('GET', '/v1/users', async (req) => json(200, await users.findByUsername((await user(req)).userId, req.query.get('username'))));
 
   route('POST', '/v1/conversations', async (req) => {
     const me = await user(req);
@@ -81,11 +89,16 @@ export function httpApi(options: HttpApiOptions): (req: HttpRequest) => Promise<
   // the log (docs/protocol.md, "Errors").
   route('POST', '/v1/conversations/:id/members', async (req, [id]) => {
     const me = await user(req);
-    const members = parseAddMembers(body(req), limits.maxMembers);
+    const added = parseAddMembers(body(req), Math.min(limits.maxMembers, MAX_ADDED_PER_REQUEST));
     const conv = requireConversationId(id as string);
-    const malformed = firstMalformedUserId(members);
+    const malformed = firstMalformedUserId(added);
     if (malformed !== undefined) throw noSuchUser('members', malformed);
-    return json(200, await requests.request(conv, (reply) => ({ type: 'members_add', conv, actor: me.userId, members, reply })));
+    return json(200, await requests.request(conv, (reply) => ({ type: 'members_add', conv, actor: me.userId, members: added, reply })));
+  });
+  route('GET', '/v1/conversations/:id/members', async (req, [id]) => {
+    const me = await user(req);
+    const { after, limit } = parseMemberPageQuery(req.query.get('after'), req.query.get('limit'));
+    return json(200, await members.page(me.userId, id as string, after, limit));
   });
   route('DELETE', '/v1/conversations/:id/members/:userId', async (req, [id, target]) => {
     const me = await user(req);

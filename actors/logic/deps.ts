@@ -21,6 +21,11 @@ export interface LogicSettings {
   largeGroupThreshold: number;
   /** Members per fanout job. Read at each delivery. */
   fanoutChunkSize: number;
+  /**
+   * Slots of the task pool a large group's members are split over (logic/member-slots.ts): each
+   * slot's jobs are delivered in order by one worker, the slots in parallel.
+   */
+  taskPoolSize: number;
 }
 
 export interface LogicDeps {

@@ -1,32 +1,25 @@
 /**
- * Fanout jobs of large groups (docs/architecture.md, "The send path, step by step", step 4). For a group over the
- * large-group threshold a conversation actor does not look up every member's presence nor
- * deliver itself: it splits the member list into chunks and produces one job per chunk to the
- * task topic, and the task role (actors/task/) delivers them.
+ * Fanout jobs of large groups (docs/architecture.md, "Large groups"). For a group over the
+ * large-group threshold a conversation actor does not look up members' presence nor deliver
+ * itself: every frame the group produces (msg, typing, read, member, conversation) becomes
+ * jobs on the task topic, one per chunk of at most `task.chunkSize` members of each task pool
+ * slot (member-slots.ts), and the task role (actors/task/) delivers them.
  *
- * Jobs are keyed by conversation id, so one conversation's jobs share a partition and keep the
- * order they were produced in: members receive a group's messages in seq order. A batch's jobs
- * go out in one `send` (retried as a whole; a job appended twice is a frame pushed twice, which
- * clients drop by seq).
+ * A slot's jobs are keyed `<conv>#<slot>`, so they share a partition and a worker and keep the
+ * order they were produced in: each member receives a group's frames in order, while the
+ * group's slots proceed in parallel. A batch's jobs go out in one `send` (retried as a whole; a
+ * job appended twice is a frame pushed twice, which clients drop by seq).
  */
 import { retry } from '../../transport/errors.js';
 import type { ProduceRecord, Producer } from '../../transport/log/port.js';
 import type { Context } from '@opentelemetry/api';
 import { encodeTask } from '../records/codec.js';
+import type { TaskRecord } from '../records/types.js';
 import { injectHeaders } from '../runtime/tracing.js';
-import type { ConnAddress } from '../records/types.js';
+import { slotKey } from './member-slots.js';
 
-/** One stored message to fan out. */
-export interface FanoutMessage {
-  conv: string;
-  seq: number;
-  /** The `msg` frame's JSON text. */
-  frame: string;
-  /** The sending connection, which gets the ack instead. */
-  except?: ConnAddress;
-  /** The send's trace context: the jobs carry it in their headers, so deliveries join the trace. */
-  trace?: Context;
-}
+/** Bytes of job values in one send at most (a single larger job goes alone). */
+export const MAX_SEND_BYTES = 512 * 1024;
 
 export class FanoutJobs {
   constructor(
@@ -39,9 +32,13 @@ export class FanoutJobs {
     return new FanoutBatch(this);
   }
 
-  /** @internal */
+  /**
+   * @internal Produces the records in sends of at most MAX_SEND_BYTES each, one after another (so
+   * each key keeps its order): a 100,000-member group's message is about 2 MB of jobs, and Kafka
+   * refuses a record batch over `message.max.bytes` (1 MB by default).
+   */
   async send(records: ProduceRecord[]): Promise<void> {
-    await retry(() => this.producer.send(this.topic, records), { attempts: 5 });
+    for (const part of underBytes(records, MAX_SEND_BYTES)) await retry(() => this.producer.send(this.topic, part), { attempts: 5 });
   }
 }
 
@@ -55,14 +52,19 @@ export class FanoutBatch {
     return this.records.length;
   }
 
-  /** Adds the jobs that deliver `message` to `members`: one job per `chunkSize` members. */
-  add(message: FanoutMessage, members: readonly string[], chunkSize: number): void {
+  /**
+   * Adds one job per chunk of at most `chunkSize` members of each slot, made by `make` from the
+   * chunk's members. With `trace`, the jobs' headers carry it on, so deliveries join the trace.
+   */
+  add(conv: string, slots: readonly (readonly string[])[], chunkSize: number, make: (members: string[]) => TaskRecord, trace?: Context): void {
     const size = Math.max(1, Math.floor(chunkSize));
-    const { trace, ...job } = message;
     const headers = trace === undefined ? undefined : injectHeaders(trace, {});
-    for (let start = 0; start < members.length; start += size) {
-      const value = encodeTask({ type: 'fanout', ...job, members: members.slice(start, start + size) });
-      this.records.push(headers === undefined ? { key: message.conv, value } : { key: message.conv, value, headers });
+    for (const [slot, members] of slots.entries()) {
+      const key = slotKey(conv, slot);
+      for (let start = 0; start < members.length; start += size) {
+        const value = encodeTask(make(members.slice(start, start + size)));
+        this.records.push(headers === undefined ? { key, value } : { key, value, headers });
+      }
     }
   }
 
@@ -73,4 +75,22 @@ export class FanoutBatch {
     this.records = [];
     await this.jobs.send(records);
   }
+}
+
+/** `records` cut, in order, into runs whose values add up to at most `limit` bytes (a larger record alone). */
+function underBytes(records: ProduceRecord[], limit: number): ProduceRecord[][] {
+  const runs: ProduceRecord[][] = [];
+  let run: ProduceRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    if (run.length > 0 && bytes + record.value.byteLength > limit) {
+      runs.push(run);
+      run = [];
+      bytes = 0;
+    }
+    run.push(record);
+    bytes += record.value.byteLength;
+  }
+  if (run.length > 0) runs.push(run);
+  return runs;
 }

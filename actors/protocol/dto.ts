@@ -28,13 +28,17 @@ export function userDto(user: UserRow): UserDto {
   return { id: user.id, username: user.username, displayName: user.displayName };
 }
 
-/** `memberIds` in join order; omitted from the object for groups over MEMBER_LIST_LIMIT. */
-export function conversationDto(conv: ConversationRow, memberIds: readonly string[], readSeq: number): ConversationDto {
+/**
+ * `memberIds` in join order, omitted from the object for groups whose `memberCount` is over
+ * MEMBER_LIST_LIMIT. Given as a function, the list is made only when it is shown, so a large
+ * group's DTO costs nothing per member.
+ */
+export function conversationDto(conv: ConversationRow, memberIds: readonly string[] | (() => readonly string[]), readSeq: number): ConversationDto {
   const dto: ConversationDto = { id: conv.id, type: conv.type, memberCount: conv.memberCount, lastSeq: conv.lastSeq, readSeq, createdAt: conv.createdAt };
   if (conv.type === 'group') {
     dto.name = conv.name ?? '';
     dto.owner = conv.ownerId;
   }
-  if (conv.type === 'direct' || memberIds.length <= MEMBER_LIST_LIMIT) dto.members = [...memberIds];
+  if (conv.type === 'direct' || conv.memberCount <= MEMBER_LIST_LIMIT) dto.members = [...(typeof memberIds === 'function' ? memberIds() : memberIds)];
   return dto;
 }

@@ -184,8 +184,18 @@ export function decodeDownstream(bytes: Uint8Array): DownstreamRecord {
 }
 
 export function encodeTask(r: TaskRecord): Uint8Array {
-  if (r.type !== 'fanout') throw invalid(`unknown task record type ${String((r as { type: unknown }).type)}`);
-  return encodeWith(Task, { record: { $case: 'fanout', value: r } }, 'task');
+  switch (r.type) {
+    case 'fanout': {
+      const [frame, ...moreFrames] = r.frames;
+      if (frame === undefined) throw invalid('fanout job has no frame');
+      const value = { conv: r.conv, seq: r.seq, frame, members: r.members, moreFrames, exceptUser: r.exceptUser ?? '', ...(r.except === undefined ? {} : { except: r.except }) };
+      return encodeWith(Task, { record: { $case: 'fanout', value } }, 'task');
+    }
+    case 'announce':
+      return encodeWith(Task, { record: { $case: 'announce', value: r } }, 'task');
+    default:
+      throw invalid(`unknown task record type ${String((r as { type: unknown }).type)}`);
+  }
 }
 
 export function decodeTask(bytes: Uint8Array): TaskRecord {
@@ -196,9 +206,20 @@ export function decodeTask(bytes: Uint8Array): TaskRecord {
     throw invalid(`task value does not decode: ${reason(err)}`, err);
   }
   const record = message.record;
-  if (record?.$case !== 'fanout') throw invalid('task value holds no record of a known type');
-  const v = record.value;
-  const r: FanoutJobRecord = { type: 'fanout', conv: v.conv, seq: v.seq, frame: v.frame, members: v.members };
-  if (v.except !== undefined) r.except = v.except;
-  return r;
+  switch (record?.$case) {
+    case 'fanout': {
+      const v = record.value;
+      const r: FanoutJobRecord = { type: 'fanout', conv: v.conv, seq: v.seq, frames: [v.frame, ...v.moreFrames], members: v.members };
+      if (v.except !== undefined) r.except = v.except;
+      if (v.exceptUser !== '') r.exceptUser = v.exceptUser;
+      return r;
+    }
+    case 'announce': {
+      const v = record.value;
+      if (v.readSeqs.length !== v.members.length) throw invalid(`announce job has ${v.members.length} members but ${v.readSeqs.length} read cursors`);
+      return { type: 'announce', conv: v.conv, conversation: v.conversation, members: v.members, readSeqs: v.readSeqs };
+    }
+    default:
+      throw invalid('task value holds no record of a known type');
+  }
 }

@@ -108,20 +108,37 @@ export interface ReplyRecord {
 export type DownstreamRecord = DeliverRecord | ReplyRecord;
 
 /**
- * Deliver one stored message to one chunk of a large group's members: the task role looks the
- * chunk up in presence in one batch and writes one DeliverRecord per gateway. A job delivered
- * again (a replay) pushes the frame again; clients drop a (conv, seq) they already hold.
+ * Frames of a large group to one chunk of its members: the task role looks the chunk up in
+ * presence in one batch and writes one DeliverRecord per frame and gateway. A job delivered
+ * again (a replay) pushes its frames again; clients drop a `msg` whose (conv, seq) they hold.
  */
 export interface FanoutJobRecord {
   type: 'fanout';
   conv: string;
+  /** The seq of a `msg` frame; 0 for frames that carry none (typing, read, member). */
   seq: number;
-  /** The `msg` frame's JSON text. */
-  frame: string;
+  /** Protocol frames' JSON texts, delivered in this order (at least one). */
+  frames: string[];
   /** The sending connection, which gets the ack instead of the frame. */
   except?: ConnAddress;
+  /** A member left out entirely: the typing or reading user. */
+  exceptUser?: string;
   /** User ids of this chunk of the group's members. */
   members: string[];
 }
 
-export type TaskRecord = FanoutJobRecord;
+/**
+ * A large group's `conversation` frame for one chunk of its members, each with its own read
+ * cursor (the frames differ only there, so the task role builds them).
+ */
+export interface AnnounceJobRecord {
+  type: 'announce';
+  conv: string;
+  /** The `<conversation>` object's JSON text without `readSeq`. */
+  conversation: string;
+  members: string[];
+  /** Each member's read cursor, by index in `members`. */
+  readSeqs: number[];
+}
+
+export type TaskRecord = FanoutJobRecord | AnnounceJobRecord;

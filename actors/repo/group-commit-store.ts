@@ -150,6 +150,7 @@ export class GroupCommitStore implements Store {
   getOrCreateDirect: Store['getOrCreateDirect'] = (id, a, b, at) => this.inner.getOrCreateDirect(id, a, b, at);
   getConversation: Store['getConversation'] = (id) => this.inner.getConversation(id);
   getMembers: Store['getMembers'] = (conv) => this.inner.getMembers(conv);
+  listMembers: Store['listMembers'] = (conv, after, limit) => this.inner.listMembers(conv, after, limit);
   getMember: Store['getMember'] = (conv, user) => this.inner.getMember(conv, user);
   listMemberships: Store['listMemberships'] = (user) => this.inner.listMemberships(user);
   directPeers: Store['directPeers'] = (user) => this.inner.directPeers(user);

@@ -186,6 +186,7 @@ class ShardStore implements Store {
   getOrCreateDirect: Store['getOrCreateDirect'] = (id, a, b, at) => this.run(() => this.view.getOrCreateDirect(id, a, b, at));
   getConversation: Store['getConversation'] = (id) => this.run(() => this.view.getConversation(id));
   getMembers: Store['getMembers'] = (conv) => this.run(() => this.view.getMembers(conv));
+  listMembers: Store['listMembers'] = (conv, after, limit) => this.run(() => this.view.listMembers(conv, after, limit));
   getMember: Store['getMember'] = (conv, user) => this.run(() => this.view.getMember(conv, user));
   listMemberships: Store['listMemberships'] = (user) => this.run(() => this.view.listMemberships(user));
   directPeers: Store['directPeers'] = (user) => this.run(() => this.view.directPeers(user));

@@ -1,14 +1,18 @@
 /**
- * The fanout worker (docs/architecture.md, "The actors"): on a task node, delivers the fanout jobs of one
- * conversation (a group over the large-group threshold), one job at a time in log order.
+ * The fanout worker (docs/architecture.md, "Large groups"): on a task node, delivers the jobs of
+ * one task pool slot of one large group (key `<conv>#<slot>`, actors/logic/member-slots.ts), one
+ * job at a time in log order, so each member gets the group's frames in the order logic produced
+ * them while the group's other slots go on in parallel.
  *
- * A job is one chunk of the group's members: their presence is looked up in one batch, and the
+ * A job is one chunk of the slot's members: their presence is looked up in one batch, and each
  * frame goes out as one deliver record per gateway that holds any of their connections (the
- * sending connection left out). The job's record is marked finished only once those records
- * are produced, so the partition's watermark never commits past an undelivered job.
+ * sending connection, or the typing or reading user, left out). An announce job's frame is the
+ * conversation with each member's own read cursor: one deliver record per gateway per distinct
+ * cursor. The job's record is marked finished only once those records are produced, so the
+ * partition's watermark never commits past an undelivered job.
  *
  * A job that fails with a retriable error (presence or log unavailable) is retried with backoff,
- * `attempts` times; the conversation's later jobs wait behind it, and a partition whose jobs
+ * `attempts` times; the slot's later jobs wait behind it, and a partition whose jobs
  * pile up is paused by its host. If it still fails, the worker throws: its host
  * (actors/runtime/partition-host.ts) makes a fresh worker after a backoff and tries again, and
  * after its record attempts gives the job up (logged and counted; members catch up by seq).
@@ -22,7 +26,9 @@
  */
 import { SpanKind, type Context } from '@opentelemetry/api';
 import { retry, TroupeError } from '../../transport/errors.js';
-import type { TaskRecord } from '../records/types.js';
+import type { ConversationDto } from '../protocol/dto.js';
+import { conversationFrame } from '../protocol/frames.js';
+import type { AnnounceJobRecord, TaskRecord } from '../records/types.js';
 import type { Envelope, HostedActor } from '../runtime/hosted-kind.js';
 import { contextOf, recordFailure, SPAN_TASK_FANOUT, startSpan } from '../runtime/tracing.js';
 import type { TaskDeps } from './deps.js';
@@ -31,6 +37,7 @@ export class FanoutWorker implements HostedActor<TaskRecord> {
   private stopped = false;
 
   constructor(
+    /** The worker's key, `<conv>#<slot>`. */
     private readonly conv: string,
     private readonly deps: TaskDeps,
   ) {}
@@ -51,7 +58,7 @@ export class FanoutWorker implements HostedActor<TaskRecord> {
         maxDelayMs: this.deps.maxRetryDelayMs ?? 2000,
         abort: () => this.stopped,
         onRetry: (err, attempt, delayMs) =>
-          this.deps.logger.warn('fanout job failed; retrying', { conv: this.conv, seq: job.seq, attempt, delayMs, error: err.message }),
+          this.deps.logger.warn('fanout job failed; retrying', { ...describe(job), attempt, delayMs, error: err.message }),
       });
     } catch (raw) {
       if (this.stopped) {
@@ -64,10 +71,8 @@ export class FanoutWorker implements HostedActor<TaskRecord> {
         throw err; // still failing: the host restarts this worker and tries again
       }
       if (span !== undefined) recordFailure(span, err);
-      this.deps.logger.error('fanout job dropped; its members get the message on sync', {
-        conv: this.conv,
-        seq: job.seq,
-        members: job.members.length,
+      this.deps.logger.error('fanout job dropped; its members catch up on sync', {
+        ...describe(job),
         code: err.code,
         error: err.message,
       });
@@ -76,13 +81,41 @@ export class FanoutWorker implements HostedActor<TaskRecord> {
     done();
   }
 
-  /** One presence lookup for the chunk, then one deliver record per gateway, all produced. */
+  /** One presence lookup for the chunk, then each frame's deliver records, all produced. */
   private async deliver(job: TaskRecord, trace: Context | undefined): Promise<void> {
     if (this.stopped) throw new TroupeError('closed', `fanout worker of ${this.conv} stopped`);
     const { outbox } = this.deps;
-    const online = await outbox.lookup(job.members);
     const out = outbox.batch();
-    out.toUsers(job.conv, job.members, online, job.frame, job.except, trace);
+    if (job.type === 'announce') {
+      const online = await outbox.lookup(job.members);
+      const shared = JSON.parse(job.conversation) as Omit<ConversationDto, 'readSeq'>;
+      for (const [readSeq, users] of onlineByReadSeq(job, online)) out.toUsers(job.conv, users, online, conversationFrame({ ...shared, readSeq }), undefined, trace);
+    } else {
+      const { exceptUser } = job;
+      const members = exceptUser === undefined ? job.members : job.members.filter((user) => user !== exceptUser);
+      const online = await outbox.lookup(members);
+      for (const frame of job.frames) out.toUsers(job.conv, members, online, frame, job.except, trace);
+    }
     await out.flush();
   }
+}
+
+/** The job's online members grouped by read cursor: members on one cursor share one frame. */
+function onlineByReadSeq(job: AnnounceJobRecord, online: ReadonlyMap<string, unknown>): Map<number, string[]> {
+  const groups = new Map<number, string[]>();
+  for (const [i, user] of job.members.entries()) {
+    if (!online.has(user)) continue;
+    const readSeq = job.readSeqs[i] ?? 0;
+    let users = groups.get(readSeq);
+    if (users === undefined) groups.set(readSeq, (users = []));
+    users.push(user);
+  }
+  return groups;
+}
+
+/** What a log line says of a job. */
+function describe(job: TaskRecord): Record<string, unknown> {
+  return job.type === 'announce'
+    ? { conv: job.conv, type: job.type, members: job.members.length }
+    : { conv: job.conv, type: job.type, seq: job.seq, frames: job.frames.length, members: job.members.length };
 }

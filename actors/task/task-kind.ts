@@ -1,9 +1,9 @@
 /**
- * How `im-task` records become actors on a task node: every fanout job goes to the fanout worker
- * of its key (the conversation id), so one conversation's jobs are delivered one after another
- * in the order logic produced them, while different conversations proceed concurrently.
- * Hosted by PartitionHosting (unit prefix `task`), which commits a partition's watermark only
- * past jobs whose deliveries were produced.
+ * How `im-task` records become actors on a task node: every job goes to the fanout worker of
+ * its key (`<conv>#<slot>`, one task pool slot of one large group), so one slot's jobs are
+ * delivered one after another in the order logic produced them, while other slots and other
+ * conversations proceed concurrently. Hosted by PartitionHosting (unit prefix `task`), which
+ * commits a partition's watermark only past jobs whose deliveries were produced.
  */
 import type { LogRecord } from '../../transport/log/port.js';
 import { decodeTask } from '../records/codec.js';

@@ -10,13 +10,16 @@
  */
 import { AuthService } from '../../actors/auth/auth-service.js';
 import { LoginLimiter } from '../../actors/auth/login-limiter.js';
+import { LookupLimiter } from '../../actors/auth/lookup-limiter.js';
 import { PasswordHasher } from '../../actors/auth/password-hasher.js';
 import { SharedLoginFailures } from '../../actors/auth/shared-login-failures.js';
 import type { AccessClaims } from '../../actors/auth/tokens.js';
 import { AccessTokens } from '../../actors/auth/tokens.js';
+import { UserDirectory } from '../../actors/auth/user-directory.js';
 import { Gateway } from '../../actors/gateway/gateway.js';
 import type { GatewayDeps } from '../../actors/gateway/gateway-deps.js';
 import { ConversationService } from '../../actors/logic/conversation-service.js';
+import { MemberList } from '../../actors/logic/member-list.js';
 import { createUwsServer } from '../../transport/http/uws.js';
 import type { Log, Producer } from '../../transport/log/port.js';
 import type { Cache, Presence } from '../../transport/presence/port.js';
@@ -69,6 +72,10 @@ export async function startGatewayRole(ctx: RoleContext, ports: GatewayPorts, ro
     upstreamTopic: config.log.upstreamTopic,
     groups: config.groups,
   });
+  const lookups = new LookupLimiter({
+    lookupsPerCaller: config.auth.userLookupsPerCaller,
+    ...(ports.sharedCache === undefined ? {} : { shared: { cache: ports.sharedCache, logger } }),
+  });
   const web = await loadWebAssets();
   if (web.dir === null) logger.warn('web client not found; GET / will answer 404');
   const deps: GatewayDeps = {
@@ -78,6 +85,8 @@ export async function startGatewayRole(ctx: RoleContext, ports: GatewayPorts, ro
     presence: ports.presence,
     auth,
     conversations,
+    users: new UserDirectory(ports.store, lookups),
+    members: new MemberList(ports.store),
     // Read at use time, so the runtime configuration's changes reach open connections.
     limits: gatewayLimitsOf(config),
     registry: new Map(),

@@ -47,6 +47,8 @@ export async function startLogicRole(ctx: RoleContext, ports: LogicPorts): Promi
       get maxMembers() { return config.groups.maxMembers; },
       get largeGroupThreshold() { return config.groups.largeGroupThreshold; },
       get fanoutChunkSize() { return config.task.chunkSize; },
+      // Not live: a new pool size moves members between slots, which could reorder their frames.
+      taskPoolSize: config.task.poolSize,
     },
     fanout: new FanoutJobs(ports.producer, config.log.taskTopic),
     logger,

@@ -2,8 +2,9 @@
  * The task role: the pool of fanout workers for groups over the large-group threshold. It joins
  * the `task` consumer group of `im-task`; each partition it is assigned is hosted (under the
  * claim `/troupe/<cluster>/claims/task/<p>`) by a PartitionHost whose actors are one fanout worker
- * per conversation, so one conversation's jobs are delivered in order and different
- * conversations in parallel. The same wiring serves the embedded mode and `troupe task`.
+ * per task pool slot of each group (`task.poolSize` slots), so one slot's jobs are delivered in
+ * order and different slots and conversations in parallel. The same wiring serves the embedded
+ * mode and `troupe task`.
  */
 import { Outbox } from '../../actors/logic/outbox.js';
 import type { TaskRecord } from '../../actors/records/types.js';

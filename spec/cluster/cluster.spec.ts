@@ -161,6 +161,38 @@ describe('cluster: 2 gateways, 2 logic, 2 repo, 1 task as processes (troupe loca
     }
   });
 
+  it('finds a user by username through the repo role from either gateway, and counts one caller\'s look-ups across both: the 11th is rate_limited on either', async function () {
+    const [caller, target] = [await registerAndLogin(g1), await registerAndLogin(g2)];
+    const expected = { id: target.user.id, username: target.user.username, displayName: target.user.displayName };
+    for (let i = 0; i < 10; i++) {
+      const res = await (i % 2 === 0 ? http1 : http2)('GET', `/v1/users?username=${i < 8 ? target.user.username : `nobody_${i}_${caller.user.id.slice(2, 10).toLowerCase()}`}`, undefined, caller.accessToken);
+      if (i < 8) expect(res.body, `look-up ${i + 1}: ${res.text}`).to.deep.equal(expected);
+      else expect(res.status, `look-up ${i + 1}: ${res.text}`).to.equal(404);
+    }
+    for (const http of [http1, http2]) {
+      const res = await http('GET', `/v1/users?username=${target.user.username}`, undefined, caller.accessToken);
+      expect(res.status, res.text).to.equal(429);
+      expect(res.headers.get('retry-after')).to.match(/^\d+$/);
+    }
+  });
+
+  it('pages a group\'s members by user id from either gateway, members only', async function () {
+    const members = [await registerAndLogin(g1), await registerAndLogin(g2), await registerAndLogin(g1), await registerAndLogin(g2)];
+    const [owner, outsider] = [members[0]!, await registerAndLogin(g1)];
+    const group = await createGroup(http1, owner, members.slice(1).map((m) => m.user.id), 'paged');
+    const sorted = members.map((m) => m.user.id).sort();
+    const first = await http2('GET', `/v1/conversations/${group.id}/members?limit=3`, undefined, members[3]!.accessToken);
+    expect(first.status, first.text).to.equal(200);
+    expect(first.body.members.map((m: Json) => m.id)).to.deep.equal(sorted.slice(0, 3));
+    expect(first.body.more).to.equal(true);
+    const rest = await http1('GET', `/v1/conversations/${group.id}/members?after=${sorted[2]!}`, undefined, owner.accessToken);
+    expect(rest.body).to.deep.include({ more: false });
+    const last = members.find((m) => m.user.id === sorted[3])!;
+    expect(rest.body.members).to.deep.equal([{ id: last.user.id, username: last.user.username, displayName: last.user.displayName, joinedAt: group.createdAt }]);
+    const refused = await http2('GET', `/v1/conversations/${group.id}/members`, undefined, outsider.accessToken);
+    expect(refused.status, refused.text).to.equal(404);
+  });
+
   it('users on different gateways talk in a direct conversation, with presence across gateways', async function () {
     const [a, b] = [await registerAndLogin(g1), await registerAndLogin(g2)];
     const conv = await createDirect(http1, a, b.user.id);

@@ -5,12 +5,13 @@
 // through the task role and nowhere else. Then more messages reach every member in seq order.
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
-import WebSocket from 'ws';
 import { loadConfig } from '../../config/load.js';
 import { api, uniqueName, SPEC_PASSWORD, type Api, type Json } from '../support/client.js';
 import { getConversation } from '../support/chat.js';
-import { waitFor } from '../support/wait-for.js';
 import { launchLocalCluster, type RunningCluster } from './local-cluster.js';
+import { alive, inPool, MemberSocket, phase as timedPhase, waitForSockets, type Member, type Received } from './member-sockets.js';
+
+const phase = <R>(name: string, total: number, run: (progress: { done: number }) => Promise<R>): Promise<R> => timedPhase('large-group', name, total, run);
 
 const MEMBERS = 5000;
 /** The cluster runs with these defaults (config/default.yaml), none of them overridden. */
@@ -21,162 +22,17 @@ const LARGE_GROUP_THRESHOLD = DEFAULTS.groups.largeGroupThreshold;
 const MAX_BODY_BYTES = DEFAULTS.gateway.maxBodyBytes;
 /** HTTP requests (registrations, logins) and socket openings in flight at once. */
 const CONCURRENCY = 32;
-/** A phase running longer than this reports its progress on stderr; set SPEC_PHASE_TIMES=1 for every phase's time. */
-const SLOW_PHASE_MS = 30_000;
+/** docs/protocol.md: a request names at most 1,000 member ids. */
+const MAX_IDS_PER_REQUEST = 1000;
 
-interface Member {
-  id: string;
-  accessToken: string;
-  /** 0 or 1: the gateway this member registered on and is connected to. */
-  gateway: number;
-}
-
-/** A group message as one socket received it. */
-interface Received {
-  seq: number;
-  id: string;
-  from: string;
-  body: Json;
-}
-
-/**
- * A member's WebSocket that keeps only what this spec checks, so 5,000 of them stay cheap: the
- * group's `msg` frames in arrival order, and the few other frames (ready, acks, errors).
- */
-class MemberSocket {
-  readonly received: Received[] = [];
-  readonly otherFrames: Json[] = [];
-  /** `msg` frames of any other conversation (none expected). */
-  strayMsgs = 0;
-  closeCode: number | undefined;
-  /** Why the socket failed (a refused upgrade's status, a transport error), for failure messages. */
-  failure: string | undefined;
-  /** The upgrade succeeded (whatever happened afterwards). */
-  upgraded = false;
-  private readonly closed: Promise<void>;
-
-  private constructor(
-    private readonly socket: WebSocket,
-    private readonly conv: string,
-  ) {
-    this.closed = new Promise((resolve) => socket.once('close', (code) => {
-      this.closeCode = code;
-      resolve();
-    }));
-    socket.once('unexpected-response', (_req, res) => {
-      this.failure = `upgrade refused with HTTP ${res.statusCode}`;
-      res.resume();
-      socket.terminate();
-    });
-    // An error also surfaces as a close (1006), which the spec checks; keep its message.
-    socket.on('error', (err) => (this.failure ??= err.message));
-    socket.on('message', (data) => this.receive(data));
-    socket.once('open', () => (this.upgraded = true));
-  }
-
-  /** Opens the socket and resolves once its `ready` frame came. */
-  static async open(url: string, conv: string, timeoutMs = 30_000): Promise<MemberSocket> {
-    const member = new MemberSocket(new WebSocket(url), conv);
-    try {
-      await waitFor(() => {
-        if (member.closeCode !== undefined) throw new Error(`socket closed with ${member.closeCode} before ready (${member.upgraded ? 'after' : 'before'} the upgrade; ${member.failure ?? 'no error'})`);
-        return member.ready !== undefined;
-      }, { timeoutMs, intervalMs: 20, message: 'ready frame' });
-    } catch (err) {
-      await member.close();
-      throw err;
-    }
-    return member;
-  }
-
-  get ready(): Json {
-    return this.otherFrames.find((f) => f.type === 'ready');
-  }
-
-  send(frame: unknown): void {
-    this.socket.send(JSON.stringify(frame));
-  }
-
-  async close(): Promise<void> {
-    if (this.socket.readyState === WebSocket.CLOSED) return;
-    if (this.socket.readyState !== WebSocket.CLOSING) this.socket.close(1000, 'spec done');
-    const timer = setTimeout(() => this.socket.terminate(), 2000);
-    await this.closed;
-    clearTimeout(timer);
-  }
-
-  private receive(data: WebSocket.RawData): void {
-    let frame: Json;
-    try {
-      frame = JSON.parse(data.toString());
-    } catch {
-      frame = { type: '<not json>', data: data.toString() };
-    }
-    if (frame.type !== 'msg') this.otherFrames.push(frame);
-    else if (frame.conv !== this.conv) this.strayMsgs++;
-    else this.received.push({ seq: frame.seq, id: frame.id, from: frame.from, body: frame.body });
-  }
-}
-
-/**
- * Runs `work` on every item with at most `concurrency` at once; `done` counts finished items.
- * After a failure no new item starts, and the first error is thrown once the rest settled, so
- * nothing is still being opened when the spec cleans up.
- */
-async function inPool<T, R>(items: readonly T[], concurrency: number, work: (item: T, index: number) => Promise<R>, progress: { done: number }): Promise<R[]> {
-  const results: R[] = new Array(items.length);
-  let next = 0;
-  let failed = false;
-  const worker = async (): Promise<void> => {
-    while (next < items.length && !failed) {
-      const i = next++;
-      try {
-        results[i] = await work(items[i]!, i);
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-      progress.done++;
-    }
-  };
-  const settled = await Promise.allSettled(Array.from({ length: Math.min(concurrency, items.length) }, worker));
-  const failure = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failure !== undefined) throw failure.reason;
-  return results;
-}
-
-/** Times one setup phase; says on stderr how far it got while it runs long (quiet otherwise). */
-async function phase<R>(name: string, total: number, run: (progress: { done: number }) => Promise<R>): Promise<R> {
-  const progress = { done: 0 };
-  const started = Date.now();
-  const elapsed = (): string => `${((Date.now() - started) / 1000).toFixed(1)} s`;
-  const ticker = setInterval(() => process.stderr.write(`    large-group: ${name}: ${progress.done}/${total} after ${elapsed()}\n`), SLOW_PHASE_MS);
-  try {
-    return await run(progress);
-  } finally {
-    clearInterval(ticker);
-    if (process.env.SPEC_PHASE_TIMES === '1' || Date.now() - started > SLOW_PHASE_MS) process.stderr.write(`    large-group: ${name} took ${elapsed()}\n`);
-  }
-}
-
-/** Whether a process still runs. */
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** Splits `ids` into consecutive batches whose `{"members": [...]}` JSON fits in `budget` bytes. */
+/** Splits `ids` into consecutive batches of at most MAX_IDS_PER_REQUEST whose `{"members": [...]}` JSON fits in `budget` bytes. */
 function batchesUnder(ids: readonly string[], budget: number): string[][] {
   const batches: string[][] = [];
   let batch: string[] = [];
   let bytes = '{"members":[]}'.length;
   for (const id of ids) {
     const cost = JSON.stringify(id).length + 1;
-    if (batch.length > 0 && bytes + cost > budget) {
+    if (batch.length > 0 && (bytes + cost > budget || batch.length === MAX_IDS_PER_REQUEST)) {
       batches.push(batch);
       batch = [];
       bytes = '{"members":[]}'.length;
@@ -202,32 +58,7 @@ describe(`cluster: a group of ${MEMBERS} members (over the default large-group t
 
   const wsUrl = (member: Member): string => `${gateways[member.gateway]!.replace('http', 'ws')}/v1/ws?token=${encodeURIComponent(member.accessToken)}`;
 
-  /** Sends a message over `from`'s socket and resolves with its ack (or rejects on an error frame). */
-  async function sendAndAck(from: MemberSocket, id: string, body: Json, timeoutMs = 20_000): Promise<Json> {
-    from.send({ type: 'send', id, conv: groupId, body });
-    let answer: Json;
-    await waitFor(() => {
-      answer = from.otherFrames.find((f) => (f.type === 'ack' || f.type === 'error') && (f.id === id || f.ref === id));
-      return answer !== undefined;
-    }, { timeoutMs, message: `ack of ${id}` });
-    if (answer.type !== 'ack') throw new Error(`send ${id} refused: ${JSON.stringify(answer)}`);
-    return answer;
-  }
-
   const totalReceived = (): number => sockets.reduce((n, s) => n + s.received.length, 0);
-
-  /** Waits until every socket of `group` satisfies `got`; on timeout says how many did. */
-  async function waitForSockets(group: MemberSocket[], got: (s: MemberSocket) => boolean, what: string, check = (): void => undefined): Promise<void> {
-    try {
-      await waitFor(() => {
-        check();
-        return group.every(got);
-      }, { timeoutMs: 60_000, intervalMs: 50 });
-    } catch (err) {
-      const closed = group.filter((s) => s.closeCode !== undefined).length;
-      throw new Error(`${group.filter(got).length}/${group.length} sockets got ${what} (${closed} closed): ${(err as Error).message}`);
-    }
-  }
 
   before(async function () {
     this.timeout(300_000);
@@ -317,7 +148,7 @@ describe(`cluster: a group of ${MEMBERS} members (over the default large-group t
     let ack: Json;
     process.kill(taskPid, 'SIGSTOP');
     try {
-      ack = await sendAndAck(sender, id, body, 8000); // well within the task node's lease
+      ack = await sender.sendAndAck(groupId, id, body, 8000); // well within the task node's lease
       // Absence can only be shown by waiting: with the task node stopped, nothing may arrive.
       await sleep(2000);
       expect(totalReceived(), 'msg frames delivered while the task node was stopped').to.equal(0);
@@ -344,7 +175,7 @@ describe(`cluster: a group of ${MEMBERS} members (over the default large-group t
     const sender = sockets[0]!;
     const earlier = sockets.map((s) => [...s.received]);
     const sent = [1, 2, 3].map((n) => ({ id: `large-more-${n}`, body: { text: `more ${n}` } }));
-    const acks = await Promise.all(sent.map((m) => sendAndAck(sender, m.id, m.body)));
+    const acks = await Promise.all(sent.map((m) => sender.sendAndAck(groupId, m.id, m.body)));
     // One connection's sends to one conversation are accepted in the order sent.
     expect(acks.map((a) => a.seq as number)).to.deep.equal([2, 3, 4]);
     const fresh: Received[] = sent.map((m, n) => ({ seq: acks[n].seq as number, id: m.id, from: members[0]!.id, body: m.body }));

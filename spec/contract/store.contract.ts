@@ -281,6 +281,76 @@ export function describeStoreContract(name: string, factory: StoreFactory, optio
       });
     });
 
+    describe('member pages (listMembers)', function () {
+      /** Every page of `conv` from the start, `limit` at a time. */
+      async function allPages(conv: string, limit: number): Promise<Array<{ ids: string[]; more: boolean }>> {
+        const pages: Array<{ ids: string[]; more: boolean }> = [];
+        let after = '';
+        for (;;) {
+          const page = await store.listMembers(conv, after, limit);
+          pages.push({ ids: page.members.map((m) => m.userId), more: page.more });
+          if (!page.more) return pages;
+          after = page.members[page.members.length - 1]!.userId;
+        }
+      }
+
+      it('lists members by user id, not join order, with their names and join times', async function () {
+        const members = await newUsers('z', 'x', 'y');
+        const conv = groupRow(members[0]!, T0 + 3);
+        await store.createGroup(conv, members);
+        const [late] = await newUsers('w');
+        await store.addMembers(conv.id, [late!], T0 + 9, fence());
+        const page = await store.listMembers(conv.id, '', 10);
+        const byId = [...members, late!].sort();
+        expect(page.more).to.equal(false);
+        expect(page.members.map((m) => m.userId)).to.deep.equal(byId);
+        const user = (await store.getUser(late!))!;
+        expect(page.members[0]).to.deep.equal({ userId: late, username: user.username, displayName: user.displayName, joinedAt: T0 + 9 });
+        expect(page.members[1]).to.deep.include({ userId: members[1], joinedAt: T0 + 3 });
+      });
+
+      it('pages with after and limit, more telling whether members remain', async function () {
+        const { conv, members } = await newGroup('e', 'a', 'd', 'b', 'c');
+        const sorted = [...members].sort();
+        expect(await allPages(conv, 2)).to.deep.equal([
+          { ids: sorted.slice(0, 2), more: true },
+          { ids: sorted.slice(2, 4), more: true },
+          { ids: sorted.slice(4), more: false },
+        ]);
+        expect(await allPages(conv, 5)).to.deep.equal([{ ids: sorted, more: false }]);
+        // `after` need not be a member: the page starts at the next id above it.
+        const between = `${sorted[1]!}~`;
+        expect((await store.listMembers(conv, between, 10)).members.map((m) => m.userId)).to.deep.equal(sorted.slice(2));
+        expect(await store.listMembers(conv, sorted[4]!, 10)).to.deep.equal({ members: [], more: false });
+      });
+
+      it('leaves out removed members and answers an unknown conversation with an empty page', async function () {
+        const { conv, members } = await newGroup('o', 'a', 'b');
+        await store.removeMember(conv, members[1]!, fence());
+        expect((await store.listMembers(conv, '', 10)).members.map((m) => m.userId)).to.deep.equal([members[0], members[2]].sort());
+        expect(await store.listMembers(uid('missing'), '', 10)).to.deep.equal({ members: [], more: false });
+      });
+
+      it('refuses a limit that is not a positive integer with invalid_argument', async function () {
+        const { conv } = await newGroup('o');
+        for (const limit of [0, -1, 1.5]) {
+          expect((await rejection(store.listMembers(conv, '', limit))).code, String(limit)).to.equal('invalid_argument');
+        }
+      });
+
+      it('adds more members than one multi-row statement holds in one call, and pages through them all', async function () {
+        const { conv, members } = await newGroup('o');
+        const rows = Array.from({ length: 230 }, (_, i) => userRow(`m${String(i).padStart(3, '0')}`));
+        await Promise.all(rows.map((u) => store.createUser(u)));
+        const many = rows.map((u) => u.id);
+        expect(await store.addMembers(conv, many, T0 + 1, fence())).to.deep.equal(many);
+        expect((await store.getConversation(conv))?.memberCount).to.equal(231);
+        const pages = await allPages(conv, 100);
+        expect(pages.map((p) => p.ids.length)).to.deep.equal([100, 100, 31]);
+        expect(pages.flatMap((p) => p.ids)).to.deep.equal([...members, ...many].sort());
+      });
+    });
+
     describe('direct conversations', function () {
       it('creates the direct conversation of two users once, whatever the order of the users', async function () {
         const [a, b] = await newUsers('a', 'b');

@@ -17,7 +17,8 @@ describe('protocol: tracing', function () {
 
   before(async function () {
     tracing = installInMemoryTracing();
-    server = await startTestServer({ 'groups.largeGroupThreshold': 2, 'task.chunkSize': 2 });
+    // One task pool slot: the group's 4 members form chunks of 2, so its message makes two jobs.
+    server = await startTestServer({ 'groups.largeGroupThreshold': 2, 'task.chunkSize': 2, 'task.poolSize': 1 });
   });
   afterEach(closeAllClients);
   after(async function () {

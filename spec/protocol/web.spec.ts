@@ -1,6 +1,6 @@
 // Covers the bundled browser client as the embedded server serves it: GET / and GET /web/<file>
 // from the in-memory copy of web/, with their headers, and the protocol's JSON 404 for anything
-// else (traversal included). The page's behaviour is checked by hand in a browser (README).
+// else (traversal included). The page's behaviour is checked in Chromium by spec/browser/.
 import { expect } from 'chai';
 import { request as httpRequest } from 'node:http';
 import { api, type Api } from '../support/client.js';

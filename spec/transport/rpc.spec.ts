@@ -149,6 +149,7 @@ describe('gRPC between roles', function () {
         ['getConversation', () => store.getConversation('g1')],
         ['getMembers', () => store.getMembers('g1')],
         ['getMember', () => store.getMember('g1', 'u1')],
+        ['listMembers', () => store.listMembers('g1', '', 10)],
         ['listMemberships', () => store.listMemberships('u1')],
         ['directPeers', () => store.directPeers('u1')],
         ['listMessages', () => store.listMessages('g1', 0, 10)],

@@ -33,6 +33,7 @@ const ROUTING_KEYS: { readonly [M in RepoMethod]: (request: RequestOf<M>) => str
   getConversation: (r) => r.id,
   getMembers: (r) => r.conv,
   getMember: (r) => r.conv,
+  listMembers: (r) => r.conv,
   listMemberships: (r) => r.userId,
   directPeers: (r) => r.userId,
   addMembers: (r) => r.conv,

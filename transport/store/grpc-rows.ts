@@ -6,7 +6,7 @@
  */
 import { TroupeError } from '../errors.js';
 import * as wire from '../../proto/gen/troupe/v1/repo.js';
-import type { ConversationRow, Fence, FencedBatch, MemberRow, MembershipRow, MessageRow, RefreshTokenRow, UserRow } from './port.js';
+import type { ConversationRow, Fence, FencedBatch, MemberProfileRow, MemberRow, MembershipRow, MessageRow, RefreshTokenRow, UserRow } from './port.js';
 
 /** `value`, which the protocol says is always set; `what` names it for the error. */
 export function present<T>(value: T | undefined, what: string): T {
@@ -63,6 +63,14 @@ export function memberToWire(row: MemberRow): wire.MemberRow {
 
 export function memberFromWire(w: wire.MemberRow): MemberRow {
   return { userId: w.userId, readSeq: w.readSeq, joinedAt: w.joinedAt };
+}
+
+export function memberProfileToWire(row: MemberProfileRow): wire.MemberProfileRow {
+  return { userId: row.userId, username: row.username, displayName: row.displayName, joinedAt: row.joinedAt };
+}
+
+export function memberProfileFromWire(w: wire.MemberProfileRow): MemberProfileRow {
+  return { userId: w.userId, username: w.username, displayName: w.displayName, joinedAt: w.joinedAt };
 }
 
 export function messageToWire(row: MessageRow): wire.MessageRow {

@@ -17,6 +17,7 @@ import {
   conversationFromWire,
   conversationToWire,
   fenceFromWire,
+  memberProfileToWire,
   memberToWire,
   membershipToWire,
   messageToWire,
@@ -84,6 +85,10 @@ export function repoService(backend: Store | StoreFor): RpcService {
       return { conv: conv === null ? undefined : conversationToWire(conv) };
     }),
     getMembers: on('getMembers', async (store, req) => ({ members: (await store.getMembers(req.conv)).map(memberToWire) })),
+    listMembers: on('listMembers', async (store, req) => {
+      const page = await store.listMembers(req.conv, req.after, req.limit);
+      return { members: page.members.map(memberProfileToWire), more: page.more };
+    }),
     getMember: on('getMember', async (store, req) => {
       const member = await store.getMember(req.conv, req.userId);
       return { member: member === null ? undefined : memberToWire(member) };

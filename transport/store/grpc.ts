@@ -48,6 +48,7 @@ import {
   conversationToWire,
   fenceToWire,
   memberFromWire,
+  memberProfileFromWire,
   membershipFromWire,
   messageFromWire,
   present,
@@ -56,7 +57,8 @@ import {
   userFromWire,
   userToWire,
 } from './grpc-rows.js';
-import type { ConversationRow, Fence, FencedBatch, MemberRow, MembershipRow, MessageRow, RefreshTokenRow, Store, UserRow } from './port.js';
+import { checkPageLimit } from './pages.js';
+import type { ConversationRow, Fence, FencedBatch, MemberProfileRow, MemberRow, MembershipRow, MessageRow, RefreshTokenRow, Store, UserRow } from './port.js';
 
 export interface GrpcStoreOptions {
   /** `host:port` of the repo node for a routing key; undefined when no node owns its shard. */
@@ -164,6 +166,12 @@ export class GrpcStore implements Store {
   async getMembers(conv: string): Promise<MemberRow[]> {
     const { members } = await this.call('getMembers', { conv }, IDEMPOTENT);
     return members.map(memberFromWire);
+  }
+
+  async listMembers(conv: string, after: string, limit: number): Promise<{ members: MemberProfileRow[]; more: boolean }> {
+    checkPageLimit('listMembers', limit); // here: the wire's int32 cannot carry every refused value
+    const page = await this.call('listMembers', { conv, after, limit }, IDEMPOTENT);
+    return { members: page.members.map(memberProfileFromWire), more: page.more };
   }
 
   async getMember(conv: string, userId: string): Promise<MemberRow | null> {

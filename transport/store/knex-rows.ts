@@ -6,7 +6,7 @@
  * booleans are TINYINT 0/1 on MySQL and INTEGER 0/1 on SQLite), so every numeric and boolean
  * column goes through `Number()` / `!== 0` here and nowhere else.
  */
-import type { ConversationRow, ConversationType, MemberRow, MessageRow, RefreshTokenRow, UserRow } from './port.js';
+import type { ConversationRow, ConversationType, MemberProfileRow, MemberRow, MessageRow, RefreshTokenRow, UserRow } from './port.js';
 
 type DbNumber = number | string;
 
@@ -126,6 +126,20 @@ export const MEMBER_COLUMNS = ['user_id', 'read_seq', 'joined_at'] as const;
 
 export function fromMemberRecord(r: Pick<MemberRecord, (typeof MEMBER_COLUMNS)[number]>): MemberRow {
   return { userId: r.user_id, readSeq: Number(r.read_seq), joinedAt: Number(r.joined_at) };
+}
+
+/** A member joined with its user (listMembers), as both stores select it: members `m`, users `u`. */
+export interface MemberProfileRecord {
+  user_id: string;
+  username: string;
+  display_name: string;
+  joined_at: DbNumber;
+}
+
+export const MEMBER_PROFILE_COLUMNS = ['m.user_id', 'u.username', 'u.display_name', 'm.joined_at'] as const;
+
+export function fromMemberProfileRecord(r: MemberProfileRecord): MemberProfileRow {
+  return { userId: r.user_id, username: r.username, displayName: r.display_name, joinedAt: Number(r.joined_at) };
 }
 
 export interface MessageRecord {

@@ -19,10 +19,12 @@ import { appendOnMysql } from './mysql-append.js';
 import {
   CONVERSATION_COLUMNS,
   MEMBER_COLUMNS,
+  MEMBER_PROFILE_COLUMNS,
   MESSAGE_COLUMNS,
   REFRESH_TOKEN_COLUMNS,
   USER_COLUMNS,
   fromConversationRecord,
+  fromMemberProfileRecord,
   fromMemberRecord,
   fromMessageRecord,
   fromRefreshTokenRecord,
@@ -31,18 +33,21 @@ import {
   toRefreshTokenRecord,
   toUserRecord,
   type ConversationRecord,
+  type MemberProfileRecord,
   type MemberRecord,
   type MessageRecord,
   type RefreshTokenRecord,
   type UserRecord,
 } from './knex-rows.js';
 import { newestEpochs, refuseStale, type SeqSpan } from './append-checks.js';
+import { checkPageLimit, pageOf } from './pages.js';
 import { appendOnSqlite } from './sqlite-append.js';
 import {
   type ConversationRow,
   type Fence,
   type FenceableStore,
   type FencedBatch,
+  type MemberProfileRow,
   type MemberRow,
   type MembershipRow,
   type MessageRow,
@@ -253,6 +258,22 @@ export class KnexStore implements FenceableStore {
     return rows.map(fromMemberRecord);
   }
 
+  /** A range on the unique index (conv_id, user_id), joined with users by primary key. */
+  async listMembers(conv: string, after: string, limit: number): Promise<{ members: MemberProfileRow[]; more: boolean }> {
+    checkPageLimit('listMembers', limit);
+    const rows = await this.run('listMembers', (db) =>
+      db('members as m')
+        .join('users as u', 'u.id', 'm.user_id')
+        .where('m.conv_id', conv)
+        .where('m.user_id', '>', after)
+        .orderBy('m.user_id')
+        .limit(limit + 1)
+        .select<MemberProfileRecord[]>(...MEMBER_PROFILE_COLUMNS),
+    );
+    const page = pageOf(rows, limit, fromMemberProfileRecord);
+    return { members: page.rows, more: page.more };
+  }
+
   async getMember(conv: string, userId: string): Promise<MemberRow | null> {
     const r = await this.run('getMember', (db) =>
       db<MemberRecord>('members').where({ conv_id: conv, user_id: userId }).first(...MEMBER_COLUMNS),
@@ -357,9 +378,7 @@ export class KnexStore implements FenceableStore {
   }
 
   async listMessages(conv: string, after: number, limit: number): Promise<{ messages: MessageRow[]; more: boolean }> {
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      throw new TroupeError('invalid_argument', `listMessages: limit ${limit} is not a positive integer`);
-    }
+    checkPageLimit('listMessages', limit);
     const rows = await this.run('listMessages', (db) =>
       db<MessageRecord>('messages')
         .where('conv_id', conv)
@@ -368,9 +387,8 @@ export class KnexStore implements FenceableStore {
         .limit(limit + 1)
         .select(...MESSAGE_COLUMNS),
     );
-    const more = rows.length > limit;
-    if (more) rows.length = limit;
-    return { messages: rows.map(fromMessageRecord), more };
+    const page = pageOf(rows, limit, fromMessageRecord);
+    return { messages: page.rows, more: page.more };
   }
 
   /**

@@ -74,6 +74,14 @@ export interface MemberRow {
   joinedAt: number;
 }
 
+/** A member with the public part of its user, as member listings show it. */
+export interface MemberProfileRow {
+  userId: string;
+  username: string;
+  displayName: string;
+  joinedAt: number;
+}
+
 export interface MessageRow {
   conv: string;
   seq: number;
@@ -156,6 +164,14 @@ export interface Store {
   getConversation(id: string): Promise<ConversationRow | null>;
   /** Members in join order (longest-standing first). */
   getMembers(conv: string): Promise<MemberRow[]>;
+  /**
+   * One page of members ordered by user id (byte order): those whose id is greater than `after`
+   * ('' starts at the first), at most `limit` (a positive integer, otherwise `invalid_argument`),
+   * each with its user's name; `more` when further members exist. A page is a range read on
+   * (conversation, user id), so it costs the same in a 100,000-member group as in a small one,
+   * whatever `after` is. An unknown conversation has no members.
+   */
+  listMembers(conv: string, after: string, limit: number): Promise<{ members: MemberProfileRow[]; more: boolean }>;
   /** Null when `userId` is not a member. */
   getMember(conv: string, userId: string): Promise<MemberRow | null>;
   /** The user's conversations with their read cursors, newest activity first. */

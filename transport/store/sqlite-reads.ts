@@ -13,18 +13,22 @@ import { storeError } from './knex-errors.js';
 import {
   CONVERSATION_COLUMNS,
   MEMBER_COLUMNS,
+  MEMBER_PROFILE_COLUMNS,
   MESSAGE_COLUMNS,
   USER_COLUMNS,
   fromConversationRecord,
+  fromMemberProfileRecord,
   fromMemberRecord,
   fromMessageRecord,
   fromUserRecord,
   type ConversationRecord,
+  type MemberProfileRecord,
   type MemberRecord,
   type MessageRecord,
   type UserRecord,
 } from './knex-rows.js';
-import type { ConversationRow, MemberRow, MembershipRow, MessageRow, UserRow } from './port.js';
+import { checkPageLimit, pageOf } from './pages.js';
+import type { ConversationRow, MemberProfileRow, MemberRow, MembershipRow, MessageRow, UserRow } from './port.js';
 
 const list = (columns: readonly string[], alias?: string): string => columns.map((c) => (alias === undefined ? c : `${alias}.${c}`)).join(', ');
 
@@ -33,6 +37,7 @@ interface Statements {
   conversation: BetterSqlite3.Statement<[string], ConversationRecord>;
   members: BetterSqlite3.Statement<[string], MemberRecord>;
   member: BetterSqlite3.Statement<[string, string], MemberRecord>;
+  memberPage: BetterSqlite3.Statement<[string, string, number], MemberProfileRecord>;
   memberships: BetterSqlite3.Statement<[string], ConversationRecord & { read_seq: number }>;
   directPeers: BetterSqlite3.Statement<[string], { user_id: string }>;
   messages: BetterSqlite3.Statement<[string, number, number], MessageRecord>;
@@ -48,6 +53,10 @@ function statementsOf(db: BetterSqlite3.Database): Statements {
     conversation: db.prepare(`SELECT ${list(CONVERSATION_COLUMNS)} FROM conversations WHERE id = ? LIMIT 1`),
     members: db.prepare(`SELECT ${list(MEMBER_COLUMNS)} FROM members WHERE conv_id = ? ORDER BY id`),
     member: db.prepare(`SELECT ${list(MEMBER_COLUMNS)} FROM members WHERE conv_id = ? AND user_id = ? LIMIT 1`),
+    memberPage: db.prepare(
+      `SELECT ${list(MEMBER_PROFILE_COLUMNS)} FROM members AS m JOIN users AS u ON u.id = m.user_id ` +
+        'WHERE m.conv_id = ? AND m.user_id > ? ORDER BY m.user_id LIMIT ?',
+    ),
     memberships: db.prepare(
       `SELECT ${list(CONVERSATION_COLUMNS, 'c')}, m.read_seq FROM members AS m JOIN conversations AS c ON c.id = m.conv_id ` +
         'WHERE m.user_id = ? ORDER BY c.last_activity_at DESC, c.id ASC',
@@ -87,6 +96,14 @@ export class SqliteReads {
     return this.read('getMembers', (s) => s.members.all(conv).map(fromMemberRecord));
   }
 
+  listMembers(conv: string, after: string, limit: number): Promise<{ members: MemberProfileRow[]; more: boolean }> {
+    return this.read('listMembers', (s) => {
+      checkPageLimit('listMembers', limit);
+      const page = pageOf(s.memberPage.all(conv, after, limit + 1), limit, fromMemberProfileRecord);
+      return { members: page.rows, more: page.more };
+    });
+  }
+
   getMember(conv: string, userId: string): Promise<MemberRow | null> {
     return this.read('getMember', (s) => {
       const r = s.member.get(conv, userId);
@@ -103,14 +120,10 @@ export class SqliteReads {
   }
 
   listMessages(conv: string, after: number, limit: number): Promise<{ messages: MessageRow[]; more: boolean }> {
-    if (!Number.isSafeInteger(limit) || limit < 1) {
-      return Promise.reject(new TroupeError('invalid_argument', `listMessages: limit ${limit} is not a positive integer`));
-    }
     return this.read('listMessages', (s) => {
-      const rows = s.messages.all(conv, after, limit + 1);
-      const more = rows.length > limit;
-      if (more) rows.length = limit;
-      return { messages: rows.map(fromMessageRecord), more };
+      checkPageLimit('listMessages', limit);
+      const page = pageOf(s.messages.all(conv, after, limit + 1), limit, fromMessageRecord);
+      return { messages: page.rows, more: page.more };
     });
   }
 

@@ -97,6 +97,7 @@ export class SqliteStore implements FenceableStore {
   getRefreshToken: Store['getRefreshToken'] = (hash) => this.reader.getRefreshToken(hash);
   getConversation: Store['getConversation'] = (id) => this.reads.getConversation(id);
   getMembers: Store['getMembers'] = (conv) => this.reads.getMembers(conv);
+  listMembers: Store['listMembers'] = (conv, after, limit) => this.reads.listMembers(conv, after, limit);
   getMember: Store['getMember'] = (conv, user) => this.reads.getMember(conv, user);
   listMemberships: Store['listMemberships'] = (user) => this.reads.listMemberships(user);
   directPeers: Store['directPeers'] = (user) => this.reads.directPeers(user);

@@ -76,6 +76,10 @@ export interface LogicSettings {
   largeGroupThreshold?: number;
   /** Members per fanout job. Default 500. */
   fanoutChunkSize?: number;
+  /** Task pool slots a large group's members are split over. Default 1 (every job of a group under one key). */
+  taskPoolSize?: number;
+  /** Most members of a group. Default 20. */
+  maxMembers?: number;
 }
 
 export class LogicBench {
@@ -173,9 +177,10 @@ export class LogicBench {
       settings: {
         dedupeWindow: 1000,
         maxBatchPerConversation: 256,
-        maxMembers: 20,
+        maxMembers: settings.maxMembers ?? 20,
         largeGroupThreshold: settings.largeGroupThreshold ?? 1000,
         fanoutChunkSize: settings.fanoutChunkSize ?? 500,
+        taskPoolSize: settings.taskPoolSize ?? 1,
       },
       logger: this.logger,
       metrics: this.metrics,

@@ -17,7 +17,7 @@ const SHARDS = 8;
 const PASS_THROUGH_ARITY: Record<Exclude<keyof Store, 'appendMessages'>, number> = {
   createUser: 1, getUser: 1, getUserByUsername: 1, getUsers: 1, insertRefreshToken: 1, getRefreshToken: 1,
   rotateRefreshToken: 3, revokeRefreshFamily: 1, createGroup: 2, getOrCreateDirect: 4, getConversation: 1,
-  getMembers: 1, getMember: 2, listMemberships: 1, directPeers: 1, addMembers: 4, removeMember: 3,
+  getMembers: 1, listMembers: 3, getMember: 2, listMemberships: 1, directPeers: 1, addMembers: 4, removeMember: 3,
   listMessages: 3, findByClientIds: 2, advanceReadSeq: 4, ping: 0, close: 0,
 };
 const PASS_THROUGH = Object.keys(PASS_THROUGH_ARITY) as Array<keyof typeof PASS_THROUGH_ARITY>;

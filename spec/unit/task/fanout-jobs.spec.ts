@@ -1,11 +1,13 @@
 /**
  * Fanout jobs on the wire (actors/records/codec.ts: encodeTask/decodeTask) and as the logic
- * side produces them (actors/logic/fanout-jobs.ts): chunking, keys, one send per batch, retry.
+ * side produces them (actors/logic/fanout-jobs.ts, member-slots.ts): chunking per pool slot,
+ * keys, one send per batch, retry.
  */
 import { expect } from 'chai';
-import { FanoutJobs } from '../../../actors/logic/fanout-jobs.js';
+import { FanoutJobs, MAX_SEND_BYTES } from '../../../actors/logic/fanout-jobs.js';
+import { bySlot, MemberSlots, slotOf } from '../../../actors/logic/member-slots.js';
 import { decodeTask, encodeDownstream, encodeTask, encodeUpstream } from '../../../actors/records/codec.js';
-import type { FanoutJobRecord } from '../../../actors/records/types.js';
+import type { FanoutJobRecord, TaskRecord } from '../../../actors/records/types.js';
 import { TroupeError } from '../../../transport/errors.js';
 import type { ProduceRecord, Producer, RecordPosition } from '../../../transport/log/port.js';
 import { expectThrow } from '../auth/expect-rejection.js';
@@ -31,11 +33,19 @@ class RecordingProducer implements Producer {
 
 describe('fanout job records', function () {
   it('round-trip with and without the left-out connection, at the largest safe seq', function () {
-    const jobs: FanoutJobRecord[] = [
-      { type: 'fanout', conv: 'c-1', seq: 7, frame: '{"type":"msg","seq":7}', except, members: ['u-1', 'u-2'] },
-      { type: 'fanout', conv: 'c-1', seq: Number.MAX_SAFE_INTEGER, frame: '{}', members: Array.from({ length: 5000 }, (_, i) => `u-${i}-ü`) },
+    const jobs: TaskRecord[] = [
+      { type: 'fanout', conv: 'c-1', seq: 7, frames: ['{"type":"msg","seq":7}'], except, members: ['u-1', 'u-2'] },
+      { type: 'fanout', conv: 'c-1', seq: Number.MAX_SAFE_INTEGER, frames: ['{}'], members: Array.from({ length: 5000 }, (_, i) => `u-${i}-ü`) },
+      { type: 'fanout', conv: 'c-1', seq: 0, frames: ['{"type":"member","n":1}', '{"type":"member","n":2}'], exceptUser: 'u-1', members: ['u-1', 'u-2'] },
+      { type: 'announce', conv: 'c-1', conversation: '{"id":"c-1","memberCount":100000}', members: ['u-1', 'u-2'], readSeqs: [0, 42] },
     ];
     for (const job of jobs) expect(decodeTask(encodeTask(job))).to.deep.equal(job);
+  });
+
+  it('refuse a fanout job without a frame and an announce job whose cursors do not match its members', function () {
+    expectThrow(() => encodeTask({ type: 'fanout', conv: 'c', seq: 0, frames: [], members: ['u'] }), 'invalid_argument', 'no frame');
+    const lopsided = encodeTask({ type: 'announce', conv: 'c', conversation: '{}', members: ['u-1', 'u-2'], readSeqs: [1] });
+    expectThrow(() => decodeTask(lopsided), 'invalid_argument', 'read cursors');
   });
 
   it('refuse values that are not task records with invalid_argument', function () {
@@ -47,27 +57,76 @@ describe('fanout job records', function () {
   });
 });
 
-describe('FanoutJobs', function () {
-  const message = { conv: 'c-big', seq: 3, frame: '{"type":"msg"}', except };
-  const members = Array.from({ length: 5001 }, (_, i) => `u-${i}`);
+describe('member slots', function () {
+  const members = Array.from({ length: 10_000 }, (_, i) => `u_${i.toString(36).padStart(16, '0')}`);
 
-  it('splits the members into chunks, one job each, keyed by the conversation, all in one send', async function () {
+  it('spread a group evenly over the pool and keep each member in its slot as others come and go', function () {
+    const slots = new MemberSlots(members, 16);
+    const sizes = slots.slots.map((s) => s.length);
+    expect(sizes.reduce((a, b) => a + b)).to.equal(members.length);
+    expect(Math.min(...sizes), 'no slot far below an even share').to.be.greaterThan(members.length / 16 / 2);
+    expect(Math.max(...sizes), 'no slot far above an even share').to.be.lessThan((members.length / 16) * 2);
+    for (const [slot, users] of slots.slots.entries()) for (const user of users) expect(slotOf(user, 16)).to.equal(slot);
+
+    const before = slots.slots.map((s) => [...s]);
+    slots.add('u_newcomer');
+    slots.remove(members[7]!);
+    slots.remove('u_never_a_member');
+    const newcomer = slotOf('u_newcomer', 16);
+    const left = slotOf(members[7]!, 16);
+    for (const [slot, users] of slots.slots.entries()) {
+      let expected = before[slot]!;
+      if (slot === left) expected = expected.filter((u) => u !== members[7]);
+      if (slot === newcomer) expected = [...expected, 'u_newcomer'];
+      expect(users, `slot ${slot}`).to.deep.equal(expected);
+    }
+    expect(bySlot(['u_newcomer'], 16)[newcomer]).to.deep.equal(['u_newcomer']);
+  });
+});
+
+describe('FanoutJobs', function () {
+  const members = Array.from({ length: 5001 }, (_, i) => `u-${i}`);
+  const msg = (chunk: string[]): FanoutJobRecord => ({ type: 'fanout', conv: 'c-big', seq: 3, frames: ['{"type":"msg"}'], except, members: chunk });
+
+  it('splits each slot into chunks, one job each, keyed by conversation and slot, all in one send', async function () {
     const producer = new RecordingProducer();
     const batch = new FanoutJobs(producer, 'im-task-spec').batch();
-    batch.add(message, members, 500);
-    batch.add({ ...message, seq: 4 }, members.slice(0, 10), 500);
-    expect(batch.size).to.equal(12);
+    const slots = bySlot(members, 4);
+    batch.add('c-big', slots, 500, msg);
+    batch.add('c-big', [[], members.slice(0, 10)], 500, (chunk) => ({ ...msg(chunk), seq: 4 }));
+    const perSlot = slots.map((s) => Math.ceil(s.length / 500));
+    const total = perSlot.reduce((a, b) => a + b) + 1;
+    expect(batch.size).to.equal(total);
     await batch.flush();
 
     expect(producer.sends).to.have.length(1);
     const [send] = producer.sends;
     expect(send!.topic).to.equal('im-task-spec');
-    expect(send!.records.map((r) => r.key)).to.deep.equal(Array(12).fill('c-big'));
-    const jobs = send!.records.map((r) => decodeTask(r.value));
-    expect(jobs.map((j) => [j.seq, j.members.length])).to.deep.equal([...Array(10).fill([3, 500]), [3, 1], [4, 10]]);
-    expect(jobs.slice(0, 11).flatMap((j) => j.members)).to.deep.equal(members);
-    for (const job of jobs) expect(job).to.deep.include({ conv: 'c-big', frame: '{"type":"msg"}', except });
+    const expectedKeys = [...perSlot.flatMap((n, slot) => Array(n).fill(`c-big#${slot}`)), 'c-big#1'];
+    expect(send!.records.map((r) => r.key)).to.deep.equal(expectedKeys);
+    const jobs = send!.records.map((r) => decodeTask(r.value) as FanoutJobRecord);
+    expect(jobs.every((j) => j.members.length <= 500)).to.equal(true);
+    expect(jobs.slice(0, -1).flatMap((j) => j.members), 'the chunks cover the members once, slot by slot').to.deep.equal(slots.flat());
+    expect(jobs.at(-1)).to.deep.include({ seq: 4, members: members.slice(0, 10) });
+    for (const job of jobs) expect(job).to.deep.include({ conv: 'c-big', frames: ['{"type":"msg"}'], except });
     expect(batch.size, 'a flushed batch is empty').to.equal(0);
+  });
+
+  it(`cuts a batch of more than ${MAX_SEND_BYTES} bytes into sends under it, in order (Kafka refuses record batches over 1 MB)`, async function () {
+    const producer = new RecordingProducer();
+    const batch = new FanoutJobs(producer, 'im-task-spec').batch();
+    const many = Array.from({ length: 100_000 }, (_, i) => `u_${i.toString(36).padStart(16, '0')}`);
+    batch.add('c-big', bySlot(many, 16), 500, msg);
+    const count = batch.size;
+    await batch.flush();
+    expect(producer.sends.length, 'several sends').to.be.greaterThan(1);
+    for (const send of producer.sends) {
+      const bytes = send.records.reduce((n, r) => n + r.value.byteLength, 0);
+      expect(bytes).to.be.at.most(MAX_SEND_BYTES);
+    }
+    const jobs = producer.sends.flatMap((s) => s.records.map((r) => decodeTask(r.value) as FanoutJobRecord));
+    expect(jobs).to.have.length(count);
+    expect(jobs.flatMap((j) => j.members), 'every member once, in the order added').to.deep.equal(bySlot(many, 16).flat());
   });
 
   it('sends nothing for an empty batch and retries a send the log could not take', async function () {
@@ -78,7 +137,7 @@ describe('FanoutJobs', function () {
 
     producer.failures = 2;
     const batch = jobs.batch();
-    batch.add(message, members.slice(0, 3), 2);
+    batch.add('c-big', [members.slice(0, 3)], 2, msg);
     await batch.flush();
     expect(producer.sends.map((s) => s.records.length), 'the same two jobs, three times').to.deep.equal([2, 2, 2]);
   });

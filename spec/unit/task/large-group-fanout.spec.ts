@@ -94,9 +94,9 @@ describe('large-group fanout through the task role', function () {
       expect(records, `deliver records on ${gw}`).to.have.length(chunks);
     }
 
-    // The logic node produced the jobs instead of delivering: one per chunk, keyed by the conversation.
+    // The logic node produced the jobs instead of delivering: one per chunk, keyed by the conversation's one pool slot.
     expect(await taskTopicSize(), 'jobs on the task topic').to.equal(chunks);
-    expect(task.jobs.map((j) => j.key)).to.deep.equal(Array(chunks).fill(conv));
+    expect(task.jobs.map((j) => j.key)).to.deep.equal(Array(chunks).fill(`${conv}#0`));
     expect(task.jobs.map((j) => j.job.members.length)).to.deep.equal(Array(chunks).fill(chunkSize));
     expect(task.jobs.flatMap((j) => j.job.members), 'the chunks cover the members once, in order').to.deep.equal(members);
     for (const { job } of task.jobs) {
@@ -262,7 +262,7 @@ describe('large-group fanout through the task role', function () {
 
       await waitFor(async () => task!.jobs.length === 2 && Number((await task!.committed(task!.jobs[0]!.partition)) ?? 0) === 2, { message: 'both jobs committed' });
       expect(task.logs.filter((l) => l.level === 'error').map((l) => [l.message, l.meta?.seq])).to.deep.equal([
-        ['fanout job dropped; its members get the message on sync', 1],
+        ['fanout job dropped; its members catch up on sync', 1],
       ]);
       expect([...msgsPerConn(task, conv).values()], 'only the second message pushed').to.deep.equal(Array(11).fill([2]));
     });

@@ -202,18 +202,19 @@ export interface Downstream {
 }
 
 /**
- * Deliver one stored message to one chunk of a large group's members (keyed by conversation id):
- * the task role looks the chunk's presence up in one batch and sends one `Deliver` per gateway.
+ * Deliver frames of a large group to one chunk of its members (keyed by conversation id and pool
+ * slot, `<conv>#<slot>`): the task role looks the chunk's presence up in one batch and sends one
+ * `Deliver` per frame and gateway.
  */
 export interface FanoutJob {
   /** The conversation id. */
   conv: string;
   /**
-   * The message's seq; clients drop a frame whose (conv, seq) they already hold, so a job
-   * delivered again after a replay is harmless.
+   * The message's seq for a `msg` frame (clients drop a frame whose (conv, seq) they already hold,
+   * so a job delivered again after a replay is harmless); 0 for frames that carry none.
    */
   seq: number;
-  /** The `msg` protocol frame's JSON text. */
+  /** The first protocol frame's JSON text (`msg`, `typing`, `read`, `member`). */
   frame: string;
   /** The sender's connection, which gets the ack instead of the frame; unset when none is left out. */
   except?:
@@ -221,6 +222,25 @@ export interface FanoutJob {
     | undefined;
   /** The user ids of this chunk of members. */
   members: string[];
+  /** Frames after `frame`, delivered in order after it (the `member` frames of one change). */
+  moreFrames: string[];
+  /** A member left out entirely (the typing or reading user); empty when none. */
+  exceptUser: string;
+}
+
+/**
+ * Announce a large group's `conversation` frame to one chunk of its members (keyed like
+ * `FanoutJob`): each member gets the conversation with its own read cursor.
+ */
+export interface AnnounceJob {
+  /** The conversation id. */
+  conv: string;
+  /** The `<conversation>` object's JSON text without `readSeq`. */
+  conversation: string;
+  /** The user ids of this chunk of members. */
+  members: string[];
+  /** Each member's read cursor, by index in `members`. */
+  readSeqs: number[];
 }
 
 /** One value of topic `im-task`: asynchronous work for the task role. */
@@ -230,6 +250,12 @@ export interface Task {
     | //
     /** Record type `fanout`. */
     { $case: "fanout"; value: FanoutJob }
+    | //
+    /**
+     * Record type `announce`. Numbered past every other topic's record types, so that a value of
+     * another topic read here by mistake still fails to decode instead of passing for a job.
+     */
+    { $case: "announce"; value: AnnounceJob }
     | undefined;
 }
 
@@ -1467,7 +1493,7 @@ export const Downstream: MessageFns<Downstream> = {
 };
 
 function createBaseFanoutJob(): FanoutJob {
-  return { conv: "", seq: 0, frame: "", except: undefined, members: [] };
+  return { conv: "", seq: 0, frame: "", except: undefined, members: [], moreFrames: [], exceptUser: "" };
 }
 
 export const FanoutJob: MessageFns<FanoutJob> = {
@@ -1486,6 +1512,12 @@ export const FanoutJob: MessageFns<FanoutJob> = {
     }
     for (const v of message.members) {
       writer.uint32(42).string(v!);
+    }
+    for (const v of message.moreFrames) {
+      writer.uint32(50).string(v!);
+    }
+    if (message.exceptUser !== "") {
+      writer.uint32(58).string(message.exceptUser);
     }
     return writer;
   },
@@ -1543,6 +1575,22 @@ export const FanoutJob: MessageFns<FanoutJob> = {
             message.members.push(reader.string());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.moreFrames.push(reader.string());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.exceptUser = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1567,6 +1615,113 @@ export const FanoutJob: MessageFns<FanoutJob> = {
       ? ConnAddress.fromPartial(object.except)
       : undefined;
     message.members = object.members?.map((e) => e) || [];
+    message.moreFrames = object.moreFrames?.map((e) => e) || [];
+    message.exceptUser = object.exceptUser ?? "";
+    return message;
+  },
+};
+
+function createBaseAnnounceJob(): AnnounceJob {
+  return { conv: "", conversation: "", members: [], readSeqs: [] };
+}
+
+export const AnnounceJob: MessageFns<AnnounceJob> = {
+  encode(message: AnnounceJob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conv !== "") {
+      writer.uint32(10).string(message.conv);
+    }
+    if (message.conversation !== "") {
+      writer.uint32(18).string(message.conversation);
+    }
+    for (const v of message.members) {
+      writer.uint32(26).string(v!);
+    }
+    if (message.readSeqs.length !== 0) {
+      writer.uint32(34).fork();
+      for (const v of message.readSeqs) {
+        writer.uint64(v);
+      }
+      writer.join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AnnounceJob {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAnnounceJob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conv = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.conversation = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.members.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag === 32) {
+              message.readSeqs.push(longToNumber(reader.uint64()));
+
+              continue;
+            }
+
+            if (tag === 34) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.readSeqs.push(longToNumber(reader.uint64()));
+              }
+
+              continue;
+            }
+
+            break;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<AnnounceJob>, I>>(base?: I): AnnounceJob {
+    return AnnounceJob.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<AnnounceJob>, I>>(object: I): AnnounceJob {
+    const message = createBaseAnnounceJob();
+    message.conv = object.conv ?? "";
+    message.conversation = object.conversation ?? "";
+    message.members = object.members?.map((e) => e) || [];
+    message.readSeqs = object.readSeqs?.map((e) => e) || [];
     return message;
   },
 };
@@ -1580,6 +1735,9 @@ export const Task: MessageFns<Task> = {
     switch (message.record?.$case) {
       case "fanout":
         FanoutJob.encode(message.record.value, writer.uint32(10).fork()).join();
+        break;
+      case "announce":
+        AnnounceJob.encode(message.record.value, writer.uint32(130).fork()).join();
         break;
     }
     return writer;
@@ -1606,6 +1764,14 @@ export const Task: MessageFns<Task> = {
             message.record = { $case: "fanout", value: FanoutJob.decode(reader, reader.uint32()) };
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.record = { $case: "announce", value: AnnounceJob.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1627,6 +1793,12 @@ export const Task: MessageFns<Task> = {
       case "fanout": {
         if (object.record?.value !== undefined && object.record?.value !== null) {
           message.record = { $case: "fanout", value: FanoutJob.fromPartial(object.record.value) };
+        }
+        break;
+      }
+      case "announce": {
+        if (object.record?.value !== undefined && object.record?.value !== null) {
+          message.record = { $case: "announce", value: AnnounceJob.fromPartial(object.record.value) };
         }
         break;
       }

@@ -111,6 +111,18 @@ export interface MemberRow {
   joinedAt: number;
 }
 
+/** A member with the public part of its user (MemberProfileRow). */
+export interface MemberProfileRow {
+  /** The member's user id. */
+  userId: string;
+  /** The user's username. */
+  username: string;
+  /** The user's display name. */
+  displayName: string;
+  /** When the member joined. */
+  joinedAt: number;
+}
+
 /** A stored message (MessageRow). */
 export interface MessageRow {
   /** The conversation id. */
@@ -334,6 +346,24 @@ export interface GetMemberRequest {
 export interface GetMemberResponse {
   /** The member; unset when the user is not a member. */
   member?: MemberRow | undefined;
+}
+
+/** Arguments of ListMembers. */
+export interface ListMembersRequest {
+  /** The conversation id. */
+  conv: string;
+  /** Members with a user id greater than this (empty: from the first). */
+  after: string;
+  /** Most members in the page; a positive integer. */
+  limit: number;
+}
+
+/** Result of ListMembers. */
+export interface ListMembersResponse {
+  /** The page, ordered by user id. */
+  members: MemberProfileRow[];
+  /** Whether members beyond the page exist. */
+  more: boolean;
 }
 
 /** Arguments of ListMemberships. */
@@ -901,6 +931,97 @@ export const MemberRow: MessageFns<MemberRow> = {
     const message = createBaseMemberRow();
     message.userId = object.userId ?? "";
     message.readSeq = object.readSeq ?? 0;
+    message.joinedAt = object.joinedAt ?? 0;
+    return message;
+  },
+};
+
+function createBaseMemberProfileRow(): MemberProfileRow {
+  return { userId: "", username: "", displayName: "", joinedAt: 0 };
+}
+
+export const MemberProfileRow: MessageFns<MemberProfileRow> = {
+  encode(message: MemberProfileRow, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.userId !== "") {
+      writer.uint32(10).string(message.userId);
+    }
+    if (message.username !== "") {
+      writer.uint32(18).string(message.username);
+    }
+    if (message.displayName !== "") {
+      writer.uint32(26).string(message.displayName);
+    }
+    if (message.joinedAt !== 0) {
+      writer.uint32(32).int64(message.joinedAt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MemberProfileRow {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMemberProfileRow();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.userId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.username = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.displayName = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.joinedAt = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<MemberProfileRow>, I>>(base?: I): MemberProfileRow {
+    return MemberProfileRow.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MemberProfileRow>, I>>(object: I): MemberProfileRow {
+    const message = createBaseMemberProfileRow();
+    message.userId = object.userId ?? "";
+    message.username = object.username ?? "";
+    message.displayName = object.displayName ?? "";
     message.joinedAt = object.joinedAt ?? 0;
     return message;
   },
@@ -2807,6 +2928,152 @@ export const GetMemberResponse: MessageFns<GetMemberResponse> = {
   },
 };
 
+function createBaseListMembersRequest(): ListMembersRequest {
+  return { conv: "", after: "", limit: 0 };
+}
+
+export const ListMembersRequest: MessageFns<ListMembersRequest> = {
+  encode(message: ListMembersRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conv !== "") {
+      writer.uint32(10).string(message.conv);
+    }
+    if (message.after !== "") {
+      writer.uint32(18).string(message.after);
+    }
+    if (message.limit !== 0) {
+      writer.uint32(24).int32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMembersRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMembersRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conv = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.after = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.limit = reader.int32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListMembersRequest>, I>>(base?: I): ListMembersRequest {
+    return ListMembersRequest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListMembersRequest>, I>>(object: I): ListMembersRequest {
+    const message = createBaseListMembersRequest();
+    message.conv = object.conv ?? "";
+    message.after = object.after ?? "";
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseListMembersResponse(): ListMembersResponse {
+  return { members: [], more: false };
+}
+
+export const ListMembersResponse: MessageFns<ListMembersResponse> = {
+  encode(message: ListMembersResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.members) {
+      MemberProfileRow.encode(v!, writer.uint32(10).fork()).join();
+    }
+    if (message.more !== false) {
+      writer.uint32(16).bool(message.more);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListMembersResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListMembersResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.members.push(MemberProfileRow.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.more = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ListMembersResponse>, I>>(base?: I): ListMembersResponse {
+    return ListMembersResponse.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ListMembersResponse>, I>>(object: I): ListMembersResponse {
+    const message = createBaseListMembersResponse();
+    message.members = object.members?.map((e) => MemberProfileRow.fromPartial(e)) || [];
+    message.more = object.more ?? false;
+    return message;
+  },
+};
+
 function createBaseListMembershipsRequest(): ListMembershipsRequest {
   return { userId: "" };
 }
@@ -4243,6 +4510,16 @@ export const RepoService = {
     responseSerialize: (value: GetMemberResponse): Buffer => Buffer.from(GetMemberResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): GetMemberResponse => GetMemberResponse.decode(value),
   },
+  /** Store.listMembers: one page of members by user id, with their names. */
+  listMembers: {
+    path: "/troupe.v1.Repo/ListMembers" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListMembersRequest): Buffer => Buffer.from(ListMembersRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListMembersRequest => ListMembersRequest.decode(value),
+    responseSerialize: (value: ListMembersResponse): Buffer => Buffer.from(ListMembersResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListMembersResponse => ListMembersResponse.decode(value),
+  },
   /** Store.listMemberships: newest activity first. */
   listMemberships: {
     path: "/troupe.v1.Repo/ListMemberships" as const,
@@ -4385,6 +4662,8 @@ export interface RepoServer extends UntypedServiceImplementation {
   getMembers: handleUnaryCall<GetMembersRequest, GetMembersResponse>;
   /** Store.getMember. */
   getMember: handleUnaryCall<GetMemberRequest, GetMemberResponse>;
+  /** Store.listMembers: one page of members by user id, with their names. */
+  listMembers: handleUnaryCall<ListMembersRequest, ListMembersResponse>;
   /** Store.listMemberships: newest activity first. */
   listMemberships: handleUnaryCall<ListMembershipsRequest, ListMembershipsResponse>;
   /** Store.directPeers. */
@@ -4618,6 +4897,22 @@ export interface RepoClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: GetMemberResponse) => void,
+  ): ClientUnaryCall;
+  /** Store.listMembers: one page of members by user id, with their names. */
+  listMembers(
+    request: ListMembersRequest,
+    callback: (error: ServiceError | null, response: ListMembersResponse) => void,
+  ): ClientUnaryCall;
+  listMembers(
+    request: ListMembersRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListMembersResponse) => void,
+  ): ClientUnaryCall;
+  listMembers(
+    request: ListMembersRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListMembersResponse) => void,
   ): ClientUnaryCall;
   /** Store.listMemberships: newest activity first. */
   listMemberships(
