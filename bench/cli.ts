@@ -22,6 +22,7 @@ import type { ScenarioContext } from './scenarios/context.js';
 import { connectionCorrectness } from './scenarios/correctness.js';
 import { runDirect } from './scenarios/direct.js';
 import { runGroup } from './scenarios/group.js';
+import { runIdle } from './scenarios/idle.js';
 import { runRamp } from './scenarios/ramp.js';
 import { runSync } from './scenarios/sync.js';
 import { connectUrl } from './targets/url.js';
@@ -32,6 +33,7 @@ const SCENARIO_RUNNERS: Record<ScenarioName, (ctx: ScenarioContext) => Promise<S
   group: runGroup,
   sync: runSync,
   ramp: runRamp,
+  idle: runIdle,
 };
 
 const progress = (line: string): void => {

@@ -6,7 +6,9 @@
 import { CPU_LIST } from './pinning.js';
 import type { ScenarioName } from '../report/types.js';
 
-export const SCENARIOS: readonly ScenarioName[] = ['connect', 'direct', 'group', 'sync', 'ramp'];
+export const SCENARIOS: readonly ScenarioName[] = ['connect', 'direct', 'group', 'sync', 'ramp', 'idle'];
+/** What compare runs without --scenarios: the five that compare Troupe with the peers under load. */
+export const COMPARE_SCENARIOS: readonly ScenarioName[] = ['connect', 'direct', 'group', 'sync', 'ramp'];
 
 export type TargetChoice =
   | { kind: 'embedded' }
@@ -62,6 +64,8 @@ Scenarios:
             and pulls the history with sync: sync latency, memory per conversation
   ramp      direct at rising rates until delivery p99 passes --p99-bound, then bisect:
             the highest rate that held
+  idle      no load for --duration seconds (default 20) after a 2 s settle: CPU of each
+            kind of server process in percent of one core
   compare   the embedded server, the Socket.IO peer and the raw uWebSockets.js bound, the
             same scenarios (--scenarios, default all) in one run and one report; for
             figures worth comparing pin both sides, e.g. --pin-server 0 --pin-generator 1
@@ -77,8 +81,8 @@ Targets (a positional word or a flag; several run one after the other; default -
   --peer socketio|uws    the Socket.IO + redis-adapter + MariaDB peer, or the raw uWS bound
 
 Flags:
-  --scenarios LIST       compare: scenarios to run, comma-separated (default all five)
-  --duration S           seconds of each timed window (direct/group 10, ramp steps 5)
+  --scenarios LIST       compare: scenarios to run, comma-separated (default all but idle)
+  --duration S           seconds of each timed window (direct/group 10, ramp steps 5, idle 20)
   --rate N               msgs/s (direct 300, group 10, ramp's first step 500, sync fill 1000)
   --pairs P              direct, sync and ramp conversations (default 200)
   --group-size G         group members, all online (default 1000)
@@ -98,6 +102,11 @@ Flags:
 
 Exit status: 0 every check passed, 1 a run lost, duplicated or reordered something, or failed,
 2 a bad command line.
+
+direct, group and idle also report the server's CPU by kind of process (gateway, logic, repo,
+task, MariaDB, Redis, etcd, Kafka mock; from /proc at the window's start and end), per message
+where messages were sent, and the machine's wakeup floor (two processes' TCP ping-pong, CPU per
+round trip with 5 ms gaps and back to back) measured right after the window.
 `;
 
 type FlagKind = 'int' | 'number' | 'string' | 'boolean';
@@ -211,7 +220,7 @@ function defaults(partial: Pick<BenchOptions, 'scenarios' | 'targets' | 'compare
 }
 
 function scenarioList(raw: string | true | undefined): ScenarioName[] {
-  if (raw === undefined) return [...SCENARIOS];
+  if (raw === undefined) return [...COMPARE_SCENARIOS];
   const names = String(raw).split(',').map((s) => s.trim()).filter((s) => s !== '');
   const unknown = names.find((n) => !(SCENARIOS as readonly string[]).includes(n));
   if (unknown !== undefined || names.length === 0) throw new BenchUsageError(`--scenarios takes a comma-separated list of ${SCENARIOS.join(', ')}${unknown === undefined ? '' : `, got "${unknown}"`}`);

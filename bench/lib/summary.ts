@@ -1,9 +1,12 @@
 /**
  * The text summary printed at the end of a run: per target and scenario the headline figures,
- * the latency summaries and the correctness line, so a run read in a terminal says the same as
- * its HTML report, including what went wrong.
+ * the latency summaries, the server's CPU by process kind with the wakeup floor, and the
+ * correctness line, then the issue targets the run could judge, so a run read in a terminal says
+ * the same as its HTML report, including what went wrong.
  */
-import type { BenchRun, Correctness, Headline, LatencySummary } from '../report/types.js';
+import { cpuTable, floorLine, textTable } from '../report/process-cpu.js';
+import { targetChecks } from '../report/target-checks.js';
+import type { BenchRun, Correctness, Headline, LatencySummary, ScenarioRun } from '../report/types.js';
 
 export function runSummary(run: BenchRun): string {
   const lines: string[] = ['', `Summary (${run.machine.cores} cores, ${run.machine.cpuModel}, Node ${run.machine.node}${pinning(run)}):`];
@@ -17,12 +20,29 @@ export function runSummary(run: BenchRun): string {
         lines.push(`    step ${String(step.rate).padStart(6)} msgs/s  ${step.held ? 'held       ' : 'did not hold'}  delivery p99 ${step.deliveryP99.toFixed(1)} ms  ` +
           `acked ${step.achievedPerSec.toFixed(0)}/s${step.serverCpuPct === undefined ? '' : `  server CPU ${step.serverCpuPct.toFixed(0)} %`}`);
       }
+      lines.push(...serverCpuLines(scenario));
       lines.push(`    ${correctnessLine(scenario.correctness)}`);
       for (const note of scenario.notes ?? []) lines.push(`    ${note}`);
     }
     for (const skip of target.skipped ?? []) lines.push(`  ${skip.scenario}: skipped (${skip.why})`);
   }
+  const judged = targetChecks(run).filter((c) => c.outcome !== 'not measured');
+  if (judged.length > 0) {
+    lines.push('', 'Issue targets this run has the figures for (the reports list every target):');
+    for (const c of judged) lines.push(`  ${c.outcome === 'met' ? 'met   ' : 'MISSED'}  ${c.target} (${c.subject}): ${c.detail}`);
+  }
   return lines.join('\n');
+}
+
+/** The server's CPU by process kind as a table, and the wakeup floor under it. */
+export function serverCpuLines(scenario: ScenarioRun): string[] {
+  const lines: string[] = [];
+  if (scenario.processCpu !== undefined) {
+    const table = cpuTable(scenario.processCpu);
+    lines.push(`    ${table.caption}:`, ...textTable(table, '      '));
+  }
+  if (scenario.wakeupFloor !== undefined) lines.push(`    ${floorLine(scenario.wakeupFloor, scenario.processCpu)}`);
+  return lines;
 }
 
 export function correctnessLine(c: Correctness): string {
@@ -35,6 +55,7 @@ function formatHeadline(h: Headline): string {
   const value = h.unit === 'bytes' ? `${(h.value / 1024).toFixed(2)} KiB`
     : h.unit === 's' ? `${h.value.toFixed(2)} s`
     : h.unit === 'ms' ? `${h.value.toFixed(2)} ms`
+    : h.unit === '%' ? `${h.value.toFixed(1)} %`
     : `${Math.round(h.value).toLocaleString('en-US')} ${h.unit}`;
   return `${h.label} ${value}`;
 }

@@ -25,6 +25,14 @@ export const HEADLINE_KEYS = {
   memoryPerConversation: 'memory_per_conversation',
   /** sync: reconnect and history pull, p99 (ms). */
   syncP99: 'sync_p99',
+  /** direct, group: CPU of the Troupe processes (every role process of a cluster, or the embedded server) over the window / messages sent in it (ms). */
+  rolesCpuPerMessage: 'roles_cpu_per_message',
+  /** direct, group: the same over every server process, services included (ms). */
+  serverCpuPerMessage: 'server_cpu_per_message',
+  /** idle: CPU of the Troupe processes together with no load, percent of one core (%). */
+  rolesIdleCpu: 'roles_idle_cpu',
+  /** idle: the same over every server process, services included (%). */
+  serverIdleCpu: 'server_idle_cpu',
 } as const;
 
 export type HeadlineKey = (typeof HEADLINE_KEYS)[keyof typeof HEADLINE_KEYS];
@@ -41,6 +49,10 @@ export const HEADLINE_SPECS: Readonly<Record<HeadlineKey, Omit<Headline, 'key' |
   connect_rate: { label: 'connect rate', unit: 'sockets/s', better: 'higher' },
   memory_per_conversation: { label: 'memory per active conversation', unit: 'bytes', better: 'lower' },
   sync_p99: { label: 'sync p99', unit: 'ms', better: 'lower' },
+  roles_cpu_per_message: { label: "Troupe processes' CPU per message", unit: 'ms', better: 'lower' },
+  server_cpu_per_message: { label: "all server processes' CPU per message", unit: 'ms', better: 'lower' },
+  roles_idle_cpu: { label: "Troupe processes' idle CPU (of one core)", unit: '%', better: 'lower' },
+  server_idle_cpu: { label: "all server processes' idle CPU (of one core)", unit: '%', better: 'lower' },
 };
 
 /** A headline with the key's standard label, unit and direction. */

@@ -6,6 +6,7 @@
 import { escapeHtml } from './escape.js';
 import { figureRows, pairRatio, ratioPairs } from './figures.js';
 import { formatHeadline, formatNumber, formatRatio, NOT_MEASURED } from './format.js';
+import { cpuTable, floorLine } from './process-cpu.js';
 import { commandLine, correctnessProblems, machineLine, paramsLine, pinningLine, runWhen, troupeLine } from './run-facts.js';
 import type { ScenarioSection, SectionCase } from './sections.js';
 import type { TargetCheck } from './target-checks.js';
@@ -99,6 +100,23 @@ export function sectionNotes(section: ScenarioSection, colours: Map<string, stri
     (notes.length > 0 ? `<h3>Notes</h3><ul>${notes.join('')}</ul>` : '') +
     (absent.length > 0 ? `<h3>Not run</h3><ul>${absent.join('')}</ul>` : '')
   );
+}
+
+/** Each target's CPU by process kind (sums set apart) with the wakeup floor under it; empty when no target has them. */
+export function serverCpuBlock(section: ScenarioSection, colours: Map<string, string>): string {
+  const parts: string[] = [];
+  for (const c of section.cases) {
+    if (c.run.processCpu !== undefined) {
+      const table = cpuTable(c.run.processCpu);
+      const rows = table.rows.map((row, i) => `<tr${table.sums[i] ? ' class="sum"' : ''}>${row.map((cell) => `<td>${escapeHtml(cell)}</td>`).join('')}</tr>`);
+      parts.push(
+        `<p>${targetName(c.target, colours, false)}: ${escapeHtml(table.caption)}</p>` +
+          `<table class="cpu-kinds"><thead><tr>${table.head.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr></thead><tbody>${rows.join('')}</tbody></table>`,
+      );
+    }
+    if (c.run.wakeupFloor !== undefined) parts.push(`<p class="floor">${escapeHtml(c.target.label)}: ${escapeHtml(floorLine(c.run.wakeupFloor, c.run.processCpu))}</p>`);
+  }
+  return parts.length === 0 ? '' : `<h3>Server CPU by process kind</h3>${parts.join('')}`;
 }
 
 export function targetChecksTable(checks: TargetCheck[]): string {

@@ -25,6 +25,7 @@ table.correctness td { white-space: nowrap; }
 table.correctness td:last-child { white-space: normal; }
 table.checks td:nth-child(2), table.checks td:nth-child(3) { white-space: nowrap; }
 table.checks td:last-child { max-width: 80ch; }
+table.cpu-kinds tr.sum td { font-weight: 600; border-top: 1px solid var(--ink); }
 td.missing { color: var(--muted); font-style: italic; }
 td.better { color: var(--good); font-weight: 600; }
 td.worse { color: var(--bad); font-weight: 600; }

@@ -4,7 +4,7 @@
  * the BenchRun alone, so a saved run can be rendered again.
  */
 import { escapeHtml } from './escape.js';
-import { correctnessTable, factsBlock, failureBanner, headlineTable, sectionNotes, targetChecksTable, targetName } from './html-parts.js';
+import { correctnessTable, factsBlock, failureBanner, headlineTable, sectionNotes, serverCpuBlock, targetChecksTable, targetName } from './html-parts.js';
 import { REPORT_CSS } from './html-style.js';
 import { targetColours } from './palette.js';
 import { formatInstant } from './run-facts.js';
@@ -22,6 +22,7 @@ function sectionHtml(section: ScenarioSection, colours: Map<string, string>): st
   return (
     `<section id="${escapeHtml(section.id)}"><h2>${escapeHtml(section.title)}</h2>` +
     `<h3>Headline figures</h3>${headlineTable(section, colours)}` +
+    serverCpuBlock(section, colours) +
     `<h3>Correctness</h3>${correctnessTable(section, colours)}` +
     sectionNotes(section, colours) +
     `<h3>Plots</h3>${chartBlock}</section>`

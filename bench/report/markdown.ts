@@ -6,6 +6,7 @@
  */
 import { figureRows, pairRatio, ratioPairs, type FigureRow } from './figures.js';
 import { formatHeadline, formatRatio, NOT_MEASURED } from './format.js';
+import { cpuTable, floorLine } from './process-cpu.js';
 import { commandLine, correctnessProblems, machineLine, paramsLine, pinningLine, runWhen, troupeLine } from './run-facts.js';
 import { scenarioSections, type ScenarioSection } from './sections.js';
 import { targetChecks } from './target-checks.js';
@@ -61,6 +62,7 @@ function sectionMarkdown(section: ScenarioSection): string[] {
     lines.push('');
   }
 
+  lines.push(...serverCpuMarkdown(section));
   const failures = section.cases.filter((c) => !c.run.correctness.ok);
   if (failures.length === 0) {
     lines.push(section.cases.length === 0 ? 'No target ran this scenario.' : 'Correctness: every target ok (nothing lost, duplicated or reordered, no errors).');
@@ -70,6 +72,21 @@ function sectionMarkdown(section: ScenarioSection): string[] {
   for (const a of section.absent) lines.push(`- ${md(a.target.label)} did not run ${md(section.scenario)}: ${md(a.why)}.`);
   for (const c of section.cases) for (const note of c.run.notes ?? []) lines.push(`- Note (${md(c.target.label)}): ${md(note)}`);
   lines.push('');
+  return lines;
+}
+
+/** Each target's CPU by process kind (sums in bold) with the wakeup floor under it. */
+function serverCpuMarkdown(section: ScenarioSection): string[] {
+  const lines: string[] = [];
+  for (const c of section.cases) {
+    if (c.run.processCpu !== undefined) {
+      const table = cpuTable(c.run.processCpu);
+      lines.push(`${md(c.target.label)}: ${md(table.caption)}.`, '', tableRow(table.head.map(md)), tableRow(['---', ...table.head.slice(1).map(() => '---:')]));
+      table.rows.forEach((row, i) => lines.push(tableRow(row.map((cell, j) => (table.sums[i] && j === 0 ? `**${md(cell)}**` : md(cell))))));
+      lines.push('');
+    }
+    if (c.run.wakeupFloor !== undefined) lines.push(`${md(c.target.label)}: ${md(floorLine(c.run.wakeupFloor, c.run.processCpu))}.`, '');
+  }
   return lines;
 }
 

@@ -1,9 +1,11 @@
 /**
- * The targets issue 9 sets, checked against a run wherever the run has the figures. Each check
- * says met, missed (and by how much), or not measured (and what is missing): a figure the run
- * does not have is never read as 0 and never passes.
+ * The targets issues 9 and 10 set, checked against a run wherever the run has the figures. Each
+ * check says met, missed (and by how much), or not measured (and what is missing): a figure the
+ * run does not have is never read as 0 and never passes. Issue 9's are checked on every Troupe
+ * target; issue 10's (the cluster's cost per message) on every cluster target.
  */
 import { formatHeadline, formatNumber, formatRatio } from './format.js';
+import { correctnessProblems } from './run-facts.js';
 import { HEADLINE_KEYS, SCENARIO_PARAMS } from './headline-keys.js';
 import type { BenchRun, Headline, ScenarioName, ScenarioRun, TargetRun } from './types.js';
 
@@ -28,6 +30,9 @@ const GROUP_P99_MS = 1_000;
 const DIRECT_COMPARE_RATE = 300;
 const PEER_FACTOR = 10;
 const BOUND_SHARE = 0.25;
+const CLUSTER_IDLE_PCT = 5;
+const CLUSTER_CPU_PER_MESSAGE_MS = 1;
+const CLUSTER_ACK_P99_MS = 100;
 
 interface Found {
   value: number;
@@ -96,16 +101,20 @@ function rateAgainst(run: BenchRun, subject: TargetRun, role: 'peer' | 'bound'):
   return { target: name, subject: subject.label, outcome, detail };
 }
 
+const at300 = (r: ScenarioRun): boolean => param(r, SCENARIO_PARAMS.rate) === DIRECT_COMPARE_RATE;
+
+/** Why a target has no `key` from direct at 300 msgs/s: it did not run direct, or ran it at other rates. */
+function noDirectAt300(subject: TargetRun, key: string): string {
+  const rates = subject.scenarios.filter((r) => r.scenario === 'direct').map((r) => param(r, SCENARIO_PARAMS.rate));
+  if (rates.length === 0) return `${subject.label} did not run direct`;
+  return `${subject.label} ran direct at ${rates.map((r) => (r === undefined ? 'an unrecorded rate' : `${formatNumber(r)} msgs/s`)).join(', ')}, with no ${key} at ${DIRECT_COMPARE_RATE} msgs/s`;
+}
+
 function directP99AgainstPeer(run: BenchRun, subject: TargetRun): TargetCheck {
   const name = `direct at ${DIRECT_COMPARE_RATE} msgs/s: p99 delivery below the peer's`;
   const key = HEADLINE_KEYS.deliveryP99;
-  const at300 = (r: ScenarioRun): boolean => param(r, SCENARIO_PARAMS.rate) === DIRECT_COMPARE_RATE;
   const own = figure(subject, key, 'direct', at300);
-  if (own === undefined) {
-    const rates = subject.scenarios.filter((r) => r.scenario === 'direct').map((r) => param(r, SCENARIO_PARAMS.rate));
-    const why = rates.length === 0 ? `${subject.label} did not run direct` : `${subject.label} ran direct at ${rates.map((r) => (r === undefined ? 'an unrecorded rate' : `${formatNumber(r)} msgs/s`)).join(', ')}, with no ${key} at ${DIRECT_COMPARE_RATE} msgs/s`;
-    return notMeasured(name, subject.label, why);
-  }
+  if (own === undefined) return notMeasured(name, subject.label, noDirectAt300(subject, key));
   const peer = figureOfRole(run, 'peer', key, 'direct', at300);
   if (peer === undefined) return notMeasured(name, subject.label, `no peer has ${key} from direct at ${DIRECT_COMPARE_RATE} msgs/s in this run`);
   const show = (n: number): string => formatHeadline(n, own.unit);
@@ -113,9 +122,13 @@ function directP99AgainstPeer(run: BenchRun, subject: TargetRun): TargetCheck {
   return { target: name, subject: subject.label, outcome, detail: `${show(own.value)} against ${peer.target.label}'s ${show(peer.found.value)}: ${verdict}` };
 }
 
-function limitCheck(subject: TargetRun, name: string, key: string, scenario: ScenarioName | undefined, limit: number, rule: 'atMost' | 'below'): TargetCheck {
-  const own = figure(subject, key, scenario);
-  if (own === undefined) return notMeasured(name, subject.label, `${subject.label} has no ${key}${scenario === undefined ? '' : ` from ${scenario}`} in this run`);
+/** A figure against a fixed limit; `accept` narrows the runs it may come from, and `missing` says why none did. */
+function limitCheck(
+  subject: TargetRun, name: string, key: string, scenario: ScenarioName | undefined, limit: number, rule: 'atMost' | 'below',
+  accept?: (run: ScenarioRun) => boolean, missing?: string,
+): TargetCheck {
+  const own = figure(subject, key, scenario, accept);
+  if (own === undefined) return notMeasured(name, subject.label, missing ?? `${subject.label} has no ${key}${scenario === undefined ? '' : ` from ${scenario}`} in this run`);
   const show = (n: number): string => formatHeadline(n, own.unit);
   const { outcome, verdict } = judge(own.value, limit, rule, show);
   return { target: name, subject: subject.label, outcome, detail: `${show(own.value)}; needs ${rule === 'atMost' ? 'at most' : 'below'} ${show(limit)}: ${verdict}` };
@@ -162,7 +175,40 @@ function largeGroup(subject: TargetRun): TargetCheck {
   return { target: name, subject: subject.label, outcome, detail: `${show(own.value)}; needs below ${show(GROUP_P99_MS)}: ${verdict}` };
 }
 
-/** Every target of the issue, for each Troupe (subject) target in the run. */
+/** Issue 10: the benchmark's own checks (every ack, seq and delivery) at zero errors in every scenario that sent messages. */
+function nothingLost(subject: TargetRun): TargetCheck {
+  const name = 'nothing lost: every ack, seq and delivery checked, zero errors';
+  const runs = subject.scenarios.filter((r) => r.correctness.sent > 0);
+  if (runs.length === 0) return notMeasured(name, subject.label, `${subject.label} sent no message in this run`);
+  const failed = runs.filter((r) => !r.correctness.ok);
+  const sent = runs.reduce((sum, r) => sum + r.correctness.sent, 0);
+  if (failed.length === 0) return { target: name, subject: subject.label, outcome: 'met', detail: `${formatNumber(sent)} messages over ${runs.map((r) => r.scenario).join(', ')}, every check passed: met` };
+  const problems = failed.map((r) => `${r.scenario}: ${correctnessProblems(r.correctness).join(', ')}`);
+  return { target: name, subject: subject.label, outcome: 'missed', detail: `${problems.join('; ')}: missed` };
+}
+
+/** A cluster target: the `cluster` target, or one whose processes were told to be gateways (a cluster given with --url and --server-pid). */
+function isCluster(target: TargetRun): boolean {
+  return target.target === 'cluster' || target.scenarios.some((r) => r.processCpu?.rows.some((row) => row.key === 'gateway'));
+}
+
+/** Issue 10's targets for one cluster target. */
+function clusterChecks(subject: TargetRun): TargetCheck[] {
+  return [
+    limitCheck(subject, `idle cluster: Troupe processes together under ${CLUSTER_IDLE_PCT}% of a core`, HEADLINE_KEYS.rolesIdleCpu, 'idle', CLUSTER_IDLE_PCT, 'below'),
+    limitCheck(
+      subject, `cluster, direct at ${DIRECT_COMPARE_RATE} msgs/s: Troupe processes together under ${CLUSTER_CPU_PER_MESSAGE_MS} ms of CPU per message`,
+      HEADLINE_KEYS.rolesCpuPerMessage, 'direct', CLUSTER_CPU_PER_MESSAGE_MS, 'below', at300, noDirectAt300(subject, HEADLINE_KEYS.rolesCpuPerMessage),
+    ),
+    limitCheck(
+      subject, `cluster, direct at ${DIRECT_COMPARE_RATE} msgs/s: ack p99 under ${CLUSTER_ACK_P99_MS} ms`,
+      HEADLINE_KEYS.ackP99, 'direct', CLUSTER_ACK_P99_MS, 'below', at300, noDirectAt300(subject, HEADLINE_KEYS.ackP99),
+    ),
+    nothingLost(subject),
+  ];
+}
+
+/** Every target of the issues, for each Troupe (subject) target in the run. */
 export function targetChecks(run: BenchRun): TargetCheck[] {
   const subjects = run.targets.filter((t) => t.role === 'subject');
   if (subjects.length === 0) subjects.push({ target: 'troupe', label: 'Troupe (not in this run)', role: 'subject', scenarios: [] });
@@ -174,5 +220,6 @@ export function targetChecks(run: BenchRun): TargetCheck[] {
     socketsReady(subject),
     limitCheck(subject, `memory per active conversation at most ${formatNumber(CONVERSATION_BYTES / 1024)} KB`, HEADLINE_KEYS.memoryPerConversation, undefined, CONVERSATION_BYTES, 'atMost'),
     largeGroup(subject),
+    ...(isCluster(subject) ? clusterChecks(subject) : []),
   ]);
 }

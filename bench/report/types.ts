@@ -44,7 +44,7 @@ export interface TargetRun {
   skipped?: Array<{ scenario: ScenarioName; why: string }>;
 }
 
-export type ScenarioName = 'connect' | 'direct' | 'group' | 'sync' | 'ramp';
+export type ScenarioName = 'connect' | 'direct' | 'group' | 'sync' | 'ramp' | 'idle';
 
 export interface ScenarioRun {
   scenario: ScenarioName;
@@ -63,6 +63,59 @@ export interface ScenarioRun {
   steps?: RampStep[];
   /** A target the issue sets for this figure, and whether it was met (filled by the scenario). */
   notes?: string[];
+  /** direct, group, idle: the server's CPU over the measured window by kind of process (bench/lib/process-cpu.ts). */
+  processCpu?: ProcessCpu;
+  /** direct, group, idle: what one wakeup costs on this machine, measured right after the window (bench/lib/wakeup-floor.ts). */
+  wakeupFloor?: WakeupFloor;
+}
+
+/**
+ * CPU the server's processes spent over a measured window, read from /proc/<pid>/stat at its start
+ * and end, one row per kind of process (told from its command line) and rows that sum kinds.
+ */
+export interface ProcessCpu {
+  /** Wall time between the two readings, seconds. */
+  windowSec: number;
+  /** Messages sent in the window, which the per-message figures divide by; absent when none were (idle). */
+  messages?: number;
+  rows: ProcessCpuRow[];
+}
+
+export interface ProcessCpuRow {
+  /**
+   * A kind (`gateway`, `logic`, `repo`, `task`, `embedded`, `mariadb`, `redis`, `etcd`,
+   * `kafka-mock`, `other`), `gateway-busiest` (the one gateway that spent most), or a sum:
+   * `roles` (every Troupe process), `services` (MariaDB, Redis, etcd, Kafka mock), `server` (every
+   * process, when there are others than Troupe's).
+   */
+  key: string;
+  label: string;
+  /** Processes the row adds up (1 for `gateway-busiest`). */
+  processes: number;
+  /** CPU spent in the window, milliseconds (user + system). */
+  cpuMs: number;
+  /** The same in percent of one core. */
+  cpuPct: number;
+  /**
+   * Milliseconds of CPU per message: cpuMs / messages when the readings came on time; in general
+   * CPU per second between the readings over messages per second of the send window. Absent when
+   * no message was sent.
+   */
+  msPerMessage?: number;
+}
+
+/**
+ * The machine's wakeup floor: two processes (Node, like Troupe's) doing a TCP ping-pong over
+ * loopback, their CPU (both together, from process.cpuUsage) per round trip. With a gap between
+ * messages both sleep and are woken for each; back to back they barely do.
+ */
+export interface WakeupFloor {
+  gapMs: number;
+  /** Round trips with the gap, and CPU per round trip, microseconds. */
+  gappedRoundTrips: number;
+  gappedUsPerRoundTrip: number;
+  backToBackRoundTrips: number;
+  backToBackUsPerRoundTrip: number;
 }
 
 export interface Headline {

@@ -22,9 +22,10 @@ export function loadNotes(phase: PhaseOutcome, cpu: MeanCpu, generatorCapacityPc
 /** CPU of other processes (percent of one core) above which a reader is warned that the cores were shared. */
 const OTHER_BUSY_PCT = 25;
 
-export function otherLoadWarning(otherCpuPct: number | undefined): string[] {
+/** A warning when others used the cores; `consequence` says what that does to the window's figures. */
+export function otherLoadWarning(otherCpuPct: number | undefined, consequence = 'so these figures are lower than the machine can do'): string[] {
   if (otherCpuPct === undefined || otherCpuPct < OTHER_BUSY_PCT) return [];
-  return [`other processes used ${otherCpuPct.toFixed(0)} % of a core during the window: the cores were shared, so these figures are lower than the machine can do`];
+  return [`other processes used ${otherCpuPct.toFixed(0)} % of a core during the window: the cores were shared, ${consequence}`];
 }
 
 /** Share of its CPU above which the generator, not the server, may be what a figure measures. */

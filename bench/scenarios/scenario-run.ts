@@ -4,7 +4,7 @@
  * and the correctness, whose examples become notes a reader sees.
  */
 import { percentileCurve, summarize, type Histogram } from '../lib/hdr.js';
-import type { Correctness, Headline, RampStep, ScenarioName, ScenarioRun, TimelinePoint } from '../report/types.js';
+import type { Correctness, Headline, ProcessCpu, RampStep, ScenarioName, ScenarioRun, TimelinePoint, WakeupFloor } from '../report/types.js';
 
 export interface ScenarioParts {
   scenario: ScenarioName;
@@ -18,6 +18,8 @@ export interface ScenarioParts {
   notes?: string[];
   /** What went wrong, shown first among the notes. */
   problems?: string[];
+  processCpu?: ProcessCpu;
+  wakeupFloor?: WakeupFloor;
 }
 
 export function scenarioRun(parts: ScenarioParts): ScenarioRun {
@@ -35,6 +37,8 @@ export function scenarioRun(parts: ScenarioParts): ScenarioRun {
     correctness: parts.correctness,
     ...(parts.steps === undefined ? {} : { steps: parts.steps }),
     ...(notes.length === 0 ? {} : { notes }),
+    ...(parts.processCpu === undefined ? {} : { processCpu: parts.processCpu }),
+    ...(parts.wakeupFloor === undefined ? {} : { wakeupFloor: parts.wakeupFloor }),
   };
 }
 

@@ -9,6 +9,7 @@ import { addCorrectness, ConversationBook } from './correctness.js';
 import { runLoad } from './load.js';
 import { loadNotes } from './run-notes.js';
 import { phaseTag, scenarioRun } from './scenario-run.js';
+import { openCpuWindow, serverCpuFigures } from './server-cpu.js';
 import type { ScenarioSession } from './session.js';
 import { TimelineBuilder } from './timeline.js';
 import type { SlotPick } from '../gen/protocol.js';
@@ -34,16 +35,19 @@ export async function runTimedLoad(session: ScenarioSession, spec: TimedLoadSpec
   ctx.progress(`  warm-up: ${spec.rate} msgs/s for ${WARMUP_SEC} s (checked, not timed)`);
   const warmup = await runLoad(session, { tag: phaseTag(ctx.prefix, 'w'), rate: spec.rate, durationSec: WARMUP_SEC, slots: spec.slots, pick: spec.pick, book }, new TimelineBuilder());
   const startAt = Date.now() + 300;
+  const cpuWindow = await openCpuWindow(ctx, startAt, startAt + spec.durationSec * 1000);
   const sampler = await session.startSampling(startAt);
   const timeline = new TimelineBuilder();
   ctx.progress(`  measuring: ${spec.rate} msgs/s for ${spec.durationSec} s, open loop`);
   const measured = await runLoad(session, { tag: phaseTag(ctx.prefix, 'm'), rate: spec.rate, durationSec: spec.durationSec, slots: spec.slots, pick: spec.pick, book, startAt }, timeline);
   sampler.stop();
   const cpu = sampler.meanCpu(0, spec.durationSec);
+  const serverCpu = await serverCpuFigures(ctx, cpuWindow, { messages: measured.correctness.sent, windowMs: spec.durationSec * 1000 });
   const correctness = addCorrectness([warmup.correctness, measured.correctness]);
   const headlines = [];
   if (measured.ack.totalCount > 0) headlines.push(headline(HEADLINE_KEYS.ackP50, measured.ack.getValueAtPercentile(50) / 1000), headline(HEADLINE_KEYS.ackP99, measured.ack.getValueAtPercentile(99) / 1000));
   if (measured.delivery.totalCount > 0) headlines.push(headline(HEADLINE_KEYS.deliveryP50, measured.delivery.getValueAtPercentile(50) / 1000), headline(HEADLINE_KEYS.deliveryP99, measured.delivery.getValueAtPercentile(99) / 1000));
+  headlines.push(...serverCpu.headline);
   return scenarioRun({
     scenario: spec.scenario,
     params: { ...spec.params, rate: spec.rate, duration: spec.durationSec, warmup: WARMUP_SEC },
@@ -53,6 +57,8 @@ export async function runTimedLoad(session: ScenarioSession, spec: TimedLoadSpec
     delivery: measured.delivery,
     correctness,
     problems: [...warmup.examples.map((e) => `warm-up: ${e}`), ...measured.examples],
-    notes: [...spec.notes, ...loadNotes(measured, cpu, session.generatorCapacityPct())],
+    notes: [...spec.notes, ...loadNotes(measured, cpu, session.generatorCapacityPct()), ...serverCpu.notes],
+    processCpu: serverCpu.processCpu,
+    wakeupFloor: serverCpu.wakeupFloor,
   });
 }

@@ -95,6 +95,28 @@ describe('bench: troupe bench against its own embedded server', function () {
     expect(direct.percentiles.find((p) => p.percentile === 99)?.deliveryMs).to.equal(direct.delivery!.p99);
   });
 
+  it('idle for 1 s: the embedded process\'s CPU by kind, the Troupe processes\' idle CPU and the wakeup floor', async () => {
+    const result = await troupeBench(['idle', '--embedded', '--duration', '1', '--out', outDir]);
+    expect(result.status, result.stdout + result.stderr).to.equal(0);
+    expect(result.stdout).to.contain('server CPU by process kind over');
+    expect(result.stdout).to.contain('wakeup floor of this machine');
+    const run = await theRun(outDir);
+    const idle = run.targets[0]!.scenarios[0]!;
+    expect(idle.scenario).to.equal('idle');
+    expect(idle.params).to.include({ duration: 1 });
+    expect(idle.correctness.ok).to.equal(true);
+    expect(idle.correctness.sent).to.equal(0);
+    const cpu = idle.processCpu!;
+    expect(cpu.messages).to.equal(undefined);
+    expect(cpu.windowSec).to.be.within(0.9, 2);
+    expect(cpu.rows.map((r) => [r.key, r.processes])).to.deep.equal([['embedded', 1], ['roles', 1]]);
+    expect(headlineValue(idle, HEADLINE_KEYS.rolesIdleCpu)).to.equal(cpu.rows[1]!.cpuPct);
+    const floor = idle.wakeupFloor!;
+    expect(floor.gappedRoundTrips).to.be.greaterThan(0);
+    expect(floor.backToBackRoundTrips).to.be.greaterThan(floor.gappedRoundTrips);
+    expect(floor.gappedUsPerRoundTrip).to.be.greaterThan(0);
+  });
+
   it('connect with 50 sockets: time to all ready, connect rate and RSS per idle socket', async () => {
     const result = await troupeBench(['connect', '--sockets', '50', '--out', outDir]);
     expect(result.status, result.stdout + result.stderr).to.equal(0);
@@ -133,6 +155,6 @@ describe('bench: troupe bench command-line mistakes', function () {
   it('bench with an unknown scenario: exit 2 naming the scenarios', async () => {
     const result = await troupeBench(['speed']);
     expect(result.status).to.equal(2);
-    expect(result.stderr.trim()).to.match(/^troupe bench: unknown scenario "speed": give one of connect, direct, group, sync, ramp, compare$/);
+    expect(result.stderr.trim()).to.match(/^troupe bench: unknown scenario "speed": give one of connect, direct, group, sync, ramp, idle, compare$/);
   });
 });

@@ -1,0 +1,129 @@
+/**
+ * The machine's wakeup floor, measured in the run it is printed beside. On a small virtual machine
+ * a process woken from sleep costs far more CPU than the work it was woken for (the scheduler,
+ * the hypervisor, the event loop's return from epoll), and a cluster pays it for every hop of a
+ * message: a gateway, logic and repo node, the Kafka mock and MariaDB each woken a few times per
+ * message. Two Node processes (bench/lib/wakeup-peer.ts) play TCP ping-pong over loopback, one
+ * byte at a time: first with a gap between round trips (so both sleep, as an unhurried cluster
+ * does), then back to back. Their CPU together per round trip is the floor: "requests per message
+ * × the gapped floor" is what a message costs on this machine before Troupe does any work.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { WakeupFloor } from '../report/types.js';
+import { pinProcess } from './pinning.js';
+
+export type WakeupToPeer = { type: 'cpu' } | { type: 'run'; gapMs: number; durationMs: number };
+export type WakeupFromPeer =
+  | { type: 'listening'; port: number }
+  | { type: 'connected' }
+  | { type: 'cpu'; cpuUs: number }
+  | { type: 'ran'; roundTrips: number; cpuUs: number };
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+
+export interface WakeupFloorOptions {
+  /** Between round trips; default 5 ms. */
+  gapMs?: number;
+  /** Of the gapped phase; default 2000 ms. */
+  gappedMs?: number;
+  /** Of the back-to-back phase; default 1000 ms. */
+  backToBackMs?: number;
+  /** taskset CPU list for both processes (the server's, so the floor is that of its cores). */
+  pinCpus?: string;
+}
+
+export const WAKEUP_GAP_MS = 5;
+const GAPPED_MS = 2000;
+const BACK_TO_BACK_MS = 1000;
+/** Unmeasured back-to-back time first, so both sides run compiled code when measured. */
+const WARM_UP_MS = 200;
+/** Longest wait for a peer to answer beyond its phase. */
+const ANSWER_TIMEOUT_MS = 10_000;
+
+class Peer {
+  private readonly messages: WakeupFromPeer[] = [];
+  private waiter: (() => void) | undefined;
+  private failure: Error | undefined;
+
+  constructor(readonly child: ChildProcess) {
+    child.on('message', (message: WakeupFromPeer) => {
+      this.messages.push(message);
+      this.waiter?.();
+    });
+    child.once('exit', (code, signal) => {
+      this.failure = new Error(`the wakeup-floor peer exited (${signal ?? `status ${code}`})`);
+      this.waiter?.();
+    });
+  }
+
+  static start(args: string[]): Peer {
+    const script = join(HERE, FROM_SOURCES ? 'wakeup-peer.ts' : 'wakeup-peer.js');
+    return new Peer(fork(script, args, { execArgv: FROM_SOURCES ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+  }
+
+  /** The next message of `type`, sent `message` first when given. */
+  async next<T extends WakeupFromPeer['type']>(type: T, message?: WakeupToPeer, timeoutMs = ANSWER_TIMEOUT_MS): Promise<Extract<WakeupFromPeer, { type: T }>> {
+    if (message !== undefined) this.child.send(message);
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const index = this.messages.findIndex((m) => m.type === type);
+      if (index !== -1) return this.messages.splice(index, 1)[0] as Extract<WakeupFromPeer, { type: T }>;
+      if (this.failure !== undefined) throw this.failure;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`the wakeup-floor peer did not answer ${type} within ${timeoutMs} ms`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.waiter = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.waiter = undefined;
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}
+
+/** CPU of both peers per round trip of one phase, microseconds. */
+async function phase(echo: Peer, ping: Peer, gapMs: number, durationMs: number): Promise<{ roundTrips: number; usPerRoundTrip: number }> {
+  const before = await echo.next('cpu', { type: 'cpu' });
+  const ran = await ping.next('ran', { type: 'run', gapMs, durationMs }, durationMs + ANSWER_TIMEOUT_MS);
+  const after = await echo.next('cpu', { type: 'cpu' });
+  const cpuUs = ran.cpuUs + (after.cpuUs - before.cpuUs);
+  return { roundTrips: ran.roundTrips, usPerRoundTrip: ran.roundTrips === 0 ? NaN : cpuUs / ran.roundTrips };
+}
+
+/** Runs the ping-pong (about gappedMs + backToBackMs + a second of start-up) and returns the floor. */
+export async function measureWakeupFloor(options: WakeupFloorOptions = {}): Promise<WakeupFloor> {
+  const gapMs = options.gapMs ?? WAKEUP_GAP_MS;
+  const echo = Peer.start(['echo']);
+  let ping: Peer | undefined;
+  try {
+    const { port } = await echo.next('listening');
+    ping = Peer.start(['ping', String(port)]);
+    await ping.next('connected');
+    if (options.pinCpus !== undefined) for (const peer of [echo, ping]) await pinProcess(peer.child.pid!, options.pinCpus);
+    await phase(echo, ping, 0, WARM_UP_MS);
+    const gapped = await phase(echo, ping, gapMs, options.gappedMs ?? GAPPED_MS);
+    const backToBack = await phase(echo, ping, 0, options.backToBackMs ?? BACK_TO_BACK_MS);
+    return {
+      gapMs,
+      gappedRoundTrips: gapped.roundTrips,
+      gappedUsPerRoundTrip: gapped.usPerRoundTrip,
+      backToBackRoundTrips: backToBack.roundTrips,
+      backToBackUsPerRoundTrip: backToBack.usPerRoundTrip,
+    };
+  } finally {
+    await Promise.all([echo.stop(), ping?.stop()]);
+  }
+}
