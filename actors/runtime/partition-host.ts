@@ -33,7 +33,7 @@ import type { DeadLetters } from './dead-letters.js';
 import type { Envelope, HostedActor, HostedKind, UnitContext } from './hosted-kind.js';
 import type { Logger } from './logger.js';
 import { Mailbox, type MailboxOwner } from './mailbox.js';
-import { everyMs } from './shared-interval.js';
+import { Chore } from './shared-interval.js';
 import { carriesTrace, contextFromHeaders, type Context } from './tracing.js';
 import type { UnitProbe } from './unit-registry.js';
 import { Watermark } from './watermark.js';
@@ -139,8 +139,10 @@ export class PartitionHost<M> {
   /** Generations are numbered host-wide: every actor made gets the next one. */
   private generations = 0;
   private parkedCount = 0;
-  /** Cancels this partition's periodic chores: commit, passivation sweep, deadlines. */
-  private readonly cancelTimers: Array<() => void>;
+  /** This partition's periodic chores, woken when they have work (see shared-interval.ts). */
+  private readonly commitChore: Chore;
+  private readonly sweepChore: Chore;
+  private readonly deadlineChore: Chore;
   private drainWaiters: Array<() => void> = [];
   private readonly partitionLabel: { topic: string; partition: string };
   /** Every key's mailbox hands its messages here, with its slot and generation (mailbox.ts). */
@@ -162,14 +164,22 @@ export class PartitionHost<M> {
     this.depthGauges?.depth.set(0);
     this.depthGauges?.oldest.set(0);
     // Shared with the process's other partitions (shared-interval.ts): one wakeup per period,
-    // and their commits leave as one request.
+    // their commits leave as one request, and none of them ticks while the partition is idle.
     const sweepEvery = Math.max(50, Math.min(60_000, Math.floor(options.passivateAfterMs / 4)));
     const deadlineEvery = Math.max(10, Math.min(1000, Math.floor(options.supervision.recordDeadlineMs / 4)));
-    this.cancelTimers = [
-      everyMs(options.commitIntervalMs, () => void this.commit()),
-      everyMs(sweepEvery, () => this.passivateIdle()),
-      everyMs(deadlineEvery, () => this.enforceDeadlines()),
-    ];
+    this.commitChore = new Chore(options.commitIntervalMs, () => {
+      void this.commit();
+      // Until everything taken is finished and committed (the last round also zeroes the gauges).
+      return !this.stopped && (this.deliveries.size > 0 || this.committing !== null || (this.watermark !== null && this.watermark.committable() > this.lastCommitted));
+    });
+    this.sweepChore = new Chore(sweepEvery, () => {
+      this.passivateIdle();
+      return !this.stopped && this.slots.size > 0;
+    });
+    this.deadlineChore = new Chore(deadlineEvery, () => {
+      this.enforceDeadlines();
+      return !this.stopped && this.deliveries.size > 0;
+    });
   }
 
   get inFlight(): number {
@@ -225,6 +235,8 @@ export class PartitionHost<M> {
   accept(records: readonly LogRecord[]): void {
     if (this.stopped) return;
     const now = Date.now();
+    this.commitChore.wake();
+    this.deadlineChore.wake();
     for (const record of records) {
       const offset = Number(record.offset);
       this.watermark ??= new Watermark(offset);
@@ -299,6 +311,7 @@ export class PartitionHost<M> {
       const kind = this.options.kind.kindOf(key);
       slot = { key, kind, generation: 0, ref: null, actor: null, inFlight: 0, lastActive: now, failures: 0, restartTimer: null };
       this.slots.set(key, slot);
+      this.sweepChore.wake();
       this.options.metrics?.activeActors.inc({ kind });
       this.spawnActor(slot);
     }
@@ -495,6 +508,7 @@ export class PartitionHost<M> {
     const watermark = this.watermark;
     if (watermark === null) return;
     watermark.finish(offset);
+    this.commitChore.wake();
     if (this.paused && watermark.inFlight <= this.options.maxInFlight / 2 && !this.stopped) {
       this.paused = false;
       this.options.consumer.resume(this.options.tp);
@@ -579,7 +593,9 @@ export class PartitionHost<M> {
   private shutdown(): void {
     if (this.stopped) return;
     this.stopped = true;
-    for (const cancel of this.cancelTimers) cancel();
+    this.commitChore.cancel();
+    this.sweepChore.cancel();
+    this.deadlineChore.cancel();
     this.stopAllActors();
     stop(this.node);
     this.options.metrics?.mailboxDepth.remove(this.partitionLabel);
