@@ -31,12 +31,19 @@ export class LagMonitor {
     const { log, groupId, topic, metrics } = this.options;
     try {
       const partitions = await log.partitionCount(topic);
+      // All partitions at once: a log that answers a whole topic per request (Kafka) reads the
+      // ends and the commits of one round in two requests, not two per partition.
+      const reads: Array<Promise<void>> = [];
       for (let partition = 0; partition < partitions; partition++) {
         const tp = { topic, partition };
-        const [end, committed] = await Promise.all([log.endOffset(tp), log.committedOffset(groupId, tp)]);
-        const lag = Number(end) - Number(committed ?? 0);
-        metrics.logLag.set({ topic, partition: String(partition) }, Math.max(0, lag));
+        reads.push(
+          Promise.all([log.endOffset(tp), log.committedOffset(groupId, tp)]).then(([end, committed]) => {
+            const lag = Number(end) - Number(committed ?? 0);
+            metrics.logLag.set({ topic, partition: String(partition) }, Math.max(0, lag));
+          }),
+        );
       }
+      await Promise.all(reads);
     } catch (err) {
       this.options.logger.debug('lag poll failed', { topic, error: (err as Error).message });
     } finally {

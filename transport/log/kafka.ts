@@ -35,6 +35,7 @@ import { KafkaGroupConsumer, type KafkaConsumerHost, type KafkaConsumerSettings 
 import { fromKafkaError } from './kafka-errors.js';
 import { toKafkaMessages } from './kafka-records.js';
 import { SendBatcher } from './kafka-send-batcher.js';
+import { SameTurnReads } from './same-turn-reads.js';
 import type {
   ConsumerOptions,
   GroupConsumer,
@@ -205,19 +206,13 @@ export class KafkaLog implements Log {
 
   async committedOffset(groupId: string, partition: TopicPartition): Promise<string | null> {
     this.assertOpen();
-    const offsets = await this.groupOffsets(groupId, [partition.topic]);
+    const offsets = await this.groupOffsetReads.get(JSON.stringify([groupId, partition.topic]));
     const offset = offsets.get(`${partition.topic}/${partition.partition}`);
     return offset === undefined ? null : offset.toString();
   }
 
   async endOffset(partition: TopicPartition): Promise<string> {
-    const admin = await this.connectedAdmin();
-    let offsets: { partition: number; high: string }[];
-    try {
-      offsets = await admin.fetchTopicOffsets(partition.topic);
-    } catch (err) {
-      throw fromKafkaError(err, `reading the end of ${partition.topic}`);
-    }
+    const offsets = await this.topicEndReads.get(partition.topic);
     const found = offsets.find((entry) => entry.partition === partition.partition);
     if (found === undefined) throw new TroupeError('not_found', `no partition ${partition.topic}/${partition.partition}`);
     return found.high;
@@ -279,6 +274,22 @@ export class KafkaLog implements Log {
       throw fromKafkaError(err, 'reading topic metadata');
     }
   }
+
+  /** The end offsets of every partition of a topic: one request for the reads of one turn. */
+  private readonly topicEndReads = new SameTurnReads(async (topic) => {
+    const admin = await this.connectedAdmin();
+    try {
+      return await admin.fetchTopicOffsets(topic);
+    } catch (err) {
+      throw fromKafkaError(err, `reading the end of ${topic}`);
+    }
+  });
+
+  /** A group's committed offsets in one topic (key: JSON of [group, topic]): one request per turn. */
+  private readonly groupOffsetReads = new SameTurnReads((key) => {
+    const [groupId, topic] = JSON.parse(key) as [string, string];
+    return this.groupOffsets(groupId, [topic]);
+  });
 
   private async groupOffsets(groupId: string, topics: readonly string[]): Promise<Map<string, bigint>> {
     const admin = await this.connectedAdmin();
