@@ -74,6 +74,13 @@ export class SendPipeline {
   private conflicts = 0;
   /** Look the batch's client ids up before writing (after a conflict showed a re-send). */
   private lookupFirst = false;
+  /**
+   * The conversation's last seq when the batch in write was first tried. A stored row the
+   * look-up finds above it was written by an earlier attempt of this very batch, whose answer
+   * was lost (a deadline, a dropped connection): it was never delivered, so it is delivered now.
+   * A row at or below it was stored before the batch: a re-send, only acked again.
+   */
+  private batchBaseSeq = 0;
   private isFenced = false;
 
   constructor(
@@ -139,6 +146,7 @@ export class SendPipeline {
     this.writeAttempts = 0;
     this.conflicts = 0;
     this.lookupFirst = false;
+    this.batchBaseSeq = this.state.lastSeq;
     this.runWrite(batch);
   }
 
@@ -163,7 +171,7 @@ export class SendPipeline {
       for (const pending of batch) {
         const existing = stored.get(sendKey(pending.record.from, pending.record.clientId));
         if (existing !== undefined) {
-          outcomes.push({ pending, row: existing });
+          outcomes.push(existing.seq > this.batchBaseSeq ? { pending, row: existing, stored: existing } : { pending, row: existing });
           continue;
         }
         seq++;

@@ -343,8 +343,11 @@ export class LogicBench {
   }
 }
 
-/** What the next call of a method does: fail with the error, go through (`PASS`), or never answer (`HANG`). */
-export type Cue = TroupeError | typeof PASS | typeof HANG;
+/**
+ * What the next call of a method does: fail with the error, go through (`PASS`), never answer
+ * (`HANG`), or go through and then fail with the error (`{ after }`: done, but the answer lost).
+ */
+export type Cue = TroupeError | typeof PASS | typeof HANG | { after: TroupeError };
 export const PASS = 'pass';
 export const HANG = 'hang';
 
@@ -361,6 +364,9 @@ export function failingOnCue<T extends object>(target: T, failures: Map<string, 
       return (...args: unknown[]) => {
         const cue = failures.get(String(property))?.shift();
         if (cue === HANG) return new Promise(() => undefined);
+        if (typeof cue === 'object' && 'after' in cue) {
+          return Promise.resolve((value as (...a: unknown[]) => unknown).apply(object, args)).then(() => Promise.reject(cue.after));
+        }
         if (cue !== undefined && cue !== PASS) return Promise.reject(cue);
         return (value as (...a: unknown[]) => unknown).apply(object, args);
       };

@@ -64,6 +64,23 @@ describe('logic actors when a dependency fails', function () {
     await partitionStillServes(position, members[0]!, conn);
   });
 
+  it('delivers a message whose write was durable though its answer was lost (the retry finds it stored), once', async function () {
+    await start();
+    const { conv, members } = await bench.group(2);
+    const sender = await bench.connect(members[0]!, GW1);
+    const reader = await bench.connect(members[1]!, GW1);
+    failNext(bench.storeFailures, 'appendMessages', { after: down() });
+    await bench.send(conv, members[0]!, sender, 'answer-lost');
+    const [ack] = await bench.waitFrames(sender, 'ack', 1);
+    expect(ack).to.include({ id: 'answer-lost', seq: 1 });
+    const [msg] = await bench.waitFrames(reader, 'msg', 1);
+    expect(msg).to.include({ conv, seq: 1 });
+    expect((await bench.database.listMessages(conv, 0, 10)).messages.map((m) => m.clientId), 'stored once').to.deep.equal(['answer-lost']);
+    await bench.send(conv, members[0]!, sender, 'next');
+    await bench.waitFrames(reader, 'msg', 2);
+    expect(bench.framesTo(reader, 'msg').map((f) => f.seq), 'each delivered once, in order').to.deep.equal([1, 2]);
+  });
+
   it('takes a send again on a fresh actor when loading the conversation throws, and acks it', async function () {
     await start();
     const { conv, members } = await bench.group(2);
