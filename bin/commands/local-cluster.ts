@@ -43,6 +43,7 @@ export async function runLocalCluster(config: TroupeConfig, counts: LocalCluster
   process.on('SIGTERM', early);
   const cluster = await startLocalCluster({
     ...counts,
+    callerEnv: troupeVariables(process.env),
     cluster: config.node.cluster,
     upstreamPartitions: config.log.upstreamPartitions,
     onLine: out,
@@ -67,4 +68,11 @@ export async function runLocalCluster(config: TroupeConfig, counts: LocalCluster
   if (stopping) return stop();
   process.on('SIGINT', stop);
   process.on('SIGTERM', stop);
+}
+
+/** The environment's TROUPE_ variables, which `--help` promises reach the roles (PORT does not: each gateway has its own). */
+export function troupeVariables(env: NodeJS.ProcessEnv): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) if (name.startsWith('TROUPE_') && value !== undefined) out[name] = value;
+  return out;
 }

@@ -38,6 +38,12 @@ export interface LocalClusterOptions {
   configFile?: string;
   /** Extra TROUPE_ variables given to every role. */
   env?: Record<string, string>;
+  /**
+   * The TROUPE_ variables of whoever started the cluster (the CLI passes its environment's): every
+   * role gets them, over the launcher's tuning (fetch waits, session timeout) but under the
+   * wiring of its own services, ports and folders, which they cannot redirect.
+   */
+  callerEnv?: Record<string, string>;
   /** Called with one line per service (`etcd <url>`, …), one per started process, then `cluster ready`. */
   onLine?: (line: string) => void;
   /** How long one process may take to become ready. Default 60 s. */
@@ -134,19 +140,10 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
     let nextPort = options.basePort;
     const port = async (): Promise<number> => (nextPort === undefined ? freePort() : nextPort++);
-    const common: Record<string, string> = {
+    const common = roleEnvironment(options.callerEnv ?? {}, {
       TROUPE_NODE__CLUSTER: cluster,
       TROUPE_CLUSTER__BROKERS: services.brokers,
       TROUPE_CLUSTER__KAFKA_CONTROLLER_FALLBACK: 'true',
-      // The mock holds every fetch for its whole max wait, even when records arrive: keep it short
-      // while records come, and longer once a consumer is idle, so that an idle cluster hardly
-      // polls (the first record after a quiet second may wait that long per hop).
-      TROUPE_CLUSTER__KAFKA_FETCH_MAX_WAIT_MS: '20',
-      TROUPE_CLUSTER__KAFKA_FETCH_IDLE_WAIT_MS: '100',
-      // The mock holds every rebalance for the session timeout less a second: keep it short too,
-      // but above the 3 s it holds a new group's first join (a member would time out waiting).
-      TROUPE_CLUSTER__KAFKA_SESSION_TIMEOUT_MS: '3500',
-      TROUPE_CLUSTER__KAFKA_HEARTBEAT_MS: '400',
       TROUPE_CLUSTER__ETCD: services.etcd,
       TROUPE_CLUSTER__REDIS_URL: services.redisUrl,
       TROUPE_STORAGE__CLIENT: 'mysql',
@@ -154,8 +151,7 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
       TROUPE_LOG__UPSTREAM_PARTITIONS: String(partitions),
       TROUPE_DATA_DIR: join(dir, 'data'),
       TROUPE_AUTH__KEYS_DIR: join(dir, 'keys'),
-      ...options.env,
-    };
+    }, options.env ?? {});
     const gatewayPorts: number[] = [];
     for (let i = 0; i < options.gateways; i++) gatewayPorts.push(await port());
 
@@ -242,4 +238,26 @@ export async function startLocalCluster(options: LocalClusterOptions): Promise<L
 
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i + 1);
+}
+
+/** The launcher's tuning of every role for the Kafka mock; the caller's own TROUPE_ settings override it. */
+export const MOCK_TUNING: Readonly<Record<string, string>> = {
+  // The mock holds every fetch for its whole max wait, even when records arrive: keep it short
+  // while records come, and longer once a consumer is idle, so that an idle cluster hardly
+  // polls (the first record after a quiet second may wait that long per hop).
+  TROUPE_CLUSTER__KAFKA_FETCH_MAX_WAIT_MS: '20',
+  TROUPE_CLUSTER__KAFKA_FETCH_IDLE_WAIT_MS: '100',
+  // The mock holds every rebalance for the session timeout less a second: keep it short too,
+  // but above the 3 s it holds a new group's first join (a member would time out waiting).
+  TROUPE_CLUSTER__KAFKA_SESSION_TIMEOUT_MS: '3500',
+  TROUPE_CLUSTER__KAFKA_HEARTBEAT_MS: '400',
+};
+
+/**
+ * What every role's environment starts from, lowest precedence first: the launcher's tuning,
+ * the caller's TROUPE_ variables, the wiring of the launcher's services and folders (which the
+ * caller cannot redirect), then `extra` (the `env` option). Each role adds its id and ports.
+ */
+export function roleEnvironment(callerEnv: Record<string, string>, wiring: Record<string, string>, extra: Record<string, string>): Record<string, string> {
+  return { ...MOCK_TUNING, ...callerEnv, ...wiring, ...extra };
 }
