@@ -11,7 +11,7 @@ import { TroupeError } from '../../transport/errors.js';
 import type { Producer } from '../../transport/log/port.js';
 import type { ConversationRow, Store } from '../../transport/store/port.js';
 import { isConversationId, isUserId, newId } from '../ids.js';
-import { conversationDto, type ConversationDto } from '../protocol/dto.js';
+import { conversationDto, MEMBER_LIST_LIMIT, type ConversationDto } from '../protocol/dto.js';
 import { messagesJson } from '../protocol/frames.js';
 import { upstreamRecord } from '../records/upstream-record.js';
 import { noSuchUser, parseCreateConversation } from './conversation-requests.js';
@@ -82,10 +82,7 @@ export class ConversationService {
   async list(userId: string): Promise<{ conversations: ConversationDto[] }> {
     const memberships = await this.options.store.listMemberships(userId);
     const conversations = await Promise.all(
-      memberships.map(async ({ conv, readSeq }) => {
-        const members = await this.options.store.getMembers(conv.id);
-        return conversationDto(conv, members.map((m) => m.userId), readSeq);
-      }),
+      memberships.map(async ({ conv, readSeq }) => conversationDto(conv, await this.memberIdsShown(conv), readSeq)),
     );
     return { conversations };
   }
@@ -93,10 +90,19 @@ export class ConversationService {
   /** `GET /v1/conversations/:id`. */
   async get(userId: string, convId: string): Promise<ConversationDto> {
     if (!isConversationId(convId)) throw notFound(); // names nothing: no query
-    const [conv, members] = await Promise.all([this.options.store.getConversation(convId), this.options.store.getMembers(convId)]);
-    const me = members.find((m) => m.userId === userId);
-    if (conv === null || me === undefined) throw notFound();
-    return conversationDto(conv, members.map((m) => m.userId), me.readSeq);
+    const [conv, me] = await Promise.all([this.options.store.getConversation(convId), this.options.store.getMember(convId, userId)]);
+    if (conv === null || me === null) throw notFound();
+    return conversationDto(conv, await this.memberIdsShown(conv), me.readSeq);
+  }
+
+  /**
+   * The member ids a conversation's DTO shows: none are read for a group over MEMBER_LIST_LIMIT,
+   * whose DTO leaves them out (a 100,000-member group would otherwise cost every request a read
+   * of 100,000 rows).
+   */
+  private async memberIdsShown(conv: ConversationRow): Promise<string[]> {
+    if (conv.type === 'group' && conv.memberCount > MEMBER_LIST_LIMIT) return [];
+    return (await this.options.store.getMembers(conv.id)).map((m) => m.userId);
   }
 
   /**

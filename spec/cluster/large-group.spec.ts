@@ -6,12 +6,13 @@
 import { expect } from 'chai';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { loadConfig } from '../../config/load.js';
-import { api, uniqueName, SPEC_PASSWORD, type Api, type Json } from '../support/client.js';
+import type { Api, Json } from '../support/client.js';
 import { getConversation } from '../support/chat.js';
-import { launchLocalCluster, type RunningCluster } from './local-cluster.js';
-import { alive, inPool, MemberSocket, phase as timedPhase, waitForSockets, type Member, type Received } from './member-sockets.js';
+import type { RunningCluster } from './local-cluster.js';
+import { alive, inPool, MemberSocket, phase as timedPhase, registerMembers, startGroupCluster, stopGroupCluster, waitForSockets, wsUrlOf, type GroupCluster, type Member, type Received } from './member-sockets.js';
 
-const phase = <R>(name: string, total: number, run: (progress: { done: number }) => Promise<R>): Promise<R> => timedPhase('large-group', name, total, run);
+const LABEL = 'large-group';
+const phase = <R>(name: string, total: number, run: (progress: { done: number }) => Promise<R>): Promise<R> => timedPhase(LABEL, name, total, run);
 
 const MEMBERS = 5000;
 /** The cluster runs with these defaults (config/default.yaml), none of them overridden. */
@@ -46,49 +47,21 @@ function batchesUnder(ids: readonly string[], budget: number): string[][] {
 
 describe(`cluster: a group of ${MEMBERS} members (over the default large-group threshold) fanned out by the task role`, function () {
   this.timeout(120_000);
-  let cluster: RunningCluster | undefined;
-  let gateways: [string, string];
+  let group: GroupCluster | undefined;
   let http: [Api, Api];
+  let cluster: RunningCluster;
   let members: Member[] = [];
   let groupId: string;
   /** By member index (members[i] holds sockets[i]); sparse while they open. */
   const sockets: MemberSocket[] = [];
-  /** The launcher's last stderr lines (it reports a role that ended there), shown when something failed. */
-  const clusterLog: string[] = [];
-
-  const wsUrl = (member: Member): string => `${gateways[member.gateway]!.replace('http', 'ws')}/v1/ws?token=${encodeURIComponent(member.accessToken)}`;
 
   const totalReceived = (): number => sockets.reduce((n, s) => n + s.received.length, 0);
 
   before(async function () {
     this.timeout(300_000);
-    cluster = await phase('local-cluster start', 1, () =>
-      launchLocalCluster(
-        { gateways: 2, logic: 1, repo: 1, task: 1 },
-        // A node gives its etcd lease up (and exits 3) once no renewal was answered for half a
-        // TTL. The task node is stopped for about 2.5 s below, and registering and logging in
-        // thousands of users loads both cores: a long lease outlives both with room to spare.
-        { logging: { level: 'warn' }, auth: { argon2: { memoryKiB: 1024, iterations: 1 } }, cluster: { leaseTtlMs: 30_000 } },
-      ),
-    );
-    cluster.child.stderr?.on('data', (chunk: Buffer) => {
-      clusterLog.push(...chunk.toString().split('\n').filter((line) => line !== ''));
-      clusterLog.splice(0, clusterLog.length - 60);
-    });
-    gateways = cluster.gatewayUrls as [string, string];
-    expect(gateways).to.have.length(2);
-    http = [api(gateways[0]), api(gateways[1])];
-
-    members = await phase('register and log in', MEMBERS, (progress) =>
-      inPool(Array.from({ length: MEMBERS }, (_, i) => i % 2), CONCURRENCY, async (gateway) => {
-        const username = uniqueName('lg');
-        const reg = await http[gateway]!('POST', '/v1/users', { username, password: SPEC_PASSWORD });
-        if (reg.status !== 201) throw new Error(`register ${username}: ${reg.status} ${reg.text}`);
-        const login = await http[gateway]!('POST', '/v1/sessions', { username, password: SPEC_PASSWORD });
-        if (login.status !== 200) throw new Error(`login ${username}: ${login.status} ${login.text}`);
-        return { id: login.body.user.id as string, accessToken: login.body.accessToken as string, gateway };
-      }, progress),
-    );
+    group = await startGroupCluster(LABEL);
+    ({ cluster, http } = group);
+    members = await phase('register and log in', MEMBERS, (progress) => registerMembers(group!, MEMBERS, 'lg', CONCURRENCY, progress));
 
     // Members are added before anyone connects: adding to a group announces every join to every
     // online member, which is not what this spec measures.
@@ -110,21 +83,14 @@ describe(`cluster: a group of ${MEMBERS} members (over the default large-group t
 
     await phase('open one socket per member', MEMBERS, (progress) =>
       inPool(members, CONCURRENCY, async (member, i) => {
-        sockets[i] = await MemberSocket.open(wsUrl(member), groupId);
+        sockets[i] = await MemberSocket.open(wsUrlOf(group!, member), groupId);
       }, progress),
     );
   });
 
   after(async function () {
     this.timeout(120_000);
-    const allPassed = this.test?.parent?.tests.every((t) => t.state === 'passed') ?? false;
-    if (!allPassed && clusterLog.length > 0) process.stderr.write(`    large-group: the cluster's last log lines:\n${clusterLog.join('\n')}\n`);
-    const opened = sockets.filter((s) => s !== undefined);
-    await phase('close the sockets', opened.length, (progress) => inPool(opened, 256, (socket) => socket.close(), progress));
-    if (cluster !== undefined) {
-      const code = await phase('local-cluster stop', 1, () => cluster!.stop());
-      expect(code, 'local-cluster exit code after SIGTERM').to.equal(0);
-    }
+    await stopGroupCluster(LABEL, this.test?.parent, group, sockets);
   });
 
   it(`the group counts ${MEMBERS} members from either gateway, and every member's ready frame lists it`, async function () {
@@ -141,7 +107,7 @@ describe(`cluster: a group of ${MEMBERS} members (over the default large-group t
 
   it('a message is held back while the task node is stopped (its sender still gets the ack), then reaches every other member exactly once', async function () {
     const sender = sockets[1]!;
-    const taskPid = cluster!.pids.get('task-1');
+    const taskPid = cluster.pids.get('task-1');
     if (taskPid === undefined) throw new Error('no pid for task-1');
     const body = { text: 'to five thousand' };
     const id = 'large-held-1';
