@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import WebSocket from 'ws';
-import { api, SPEC_PASSWORD, uniqueName, type Api, type Json } from '../support/client.js';
+import { api, closeSocket, SPEC_PASSWORD, uniqueName, type Api, type Json } from '../support/client.js';
 import { waitFor } from '../support/wait-for.js';
 import { launchLocalCluster, type RunningCluster } from './local-cluster.js';
 
@@ -99,11 +99,7 @@ export class MemberSocket {
   }
 
   async close(): Promise<void> {
-    if (this.socket.readyState === WebSocket.CLOSED) return;
-    if (this.socket.readyState !== WebSocket.CLOSING) this.socket.close(1000, 'spec done');
-    const timer = setTimeout(() => this.socket.terminate(), 2000);
-    await this.closed;
-    clearTimeout(timer);
+    await closeSocket(this.socket, this.closed);
   }
 
   private receive(data: WebSocket.RawData): void {

@@ -239,11 +239,7 @@ export class WsClient {
 
   /** Closes normally and waits for the close to complete. */
   async close(): Promise<void> {
-    if (this.socket.readyState === WebSocket.CLOSED) return;
-    if (this.socket.readyState !== WebSocket.CLOSING) this.socket.close(1000, 'spec done');
-    const timer = setTimeout(() => this.socket.terminate(), 2000);
-    await this.closed;
-    clearTimeout(timer);
+    await closeSocket(this.socket, this.closed);
   }
 
   private receive(data: WebSocket.RawData, isBinary: boolean): void {
@@ -308,4 +304,16 @@ export function upgradeRefusal(url: string): Promise<number> {
     // terminate() during the handshake emits an error too: keep listening so it is not unhandled.
     socket.on('error', (err) => reject(err));
   });
+}
+
+/**
+ * Closes `socket` normally and waits until `closed` settles; a peer that does not answer the
+ * close within 2 s is cut off.
+ */
+export async function closeSocket(socket: WebSocket, closed: Promise<unknown>): Promise<void> {
+  if (socket.readyState === WebSocket.CLOSED) return;
+  if (socket.readyState !== WebSocket.CLOSING) socket.close(1000, 'spec done');
+  const timer = setTimeout(() => socket.terminate(), 2000);
+  await closed;
+  clearTimeout(timer);
 }
