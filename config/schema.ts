@@ -118,6 +118,8 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'gateway.requestTimeoutMs':         int(100, 600_000),
   'gateway.presenceTtlMs':            int(1_000, DAY_MS),
   'gateway.presenceHeartbeatMs':      int(100, DAY_MS),
+  'gateway.sessionOpens.concurrency': int(1, 100_000),
+  'gateway.sessionOpens.maxQueue':    int(0, 10_000_000),
 
   'auth.issuer':                      text(),
   'auth.audience':                    text(),

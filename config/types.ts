@@ -101,6 +101,8 @@ export interface TroupeConfig {
     /** Presence entry TTL and the heartbeat that keeps it alive. */
     presenceTtlMs: number;
     presenceHeartbeatMs: number;
+    /** Sockets being opened at once, and waiting to be (a reconnect storm queues, not swamps storage). */
+    sessionOpens: { concurrency: number; maxQueue: number };
   };
   auth: {
     issuer: string;

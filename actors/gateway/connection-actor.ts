@@ -132,7 +132,7 @@ export class Connection extends SerialActor<ConnectionMessage> implements Socket
 
   private async onOpen(user: AccessClaims): Promise<void> {
     const { deps } = this;
-    try {
+    const open = async (): Promise<void> => {
       // Presence first, then the snapshot: a message stored after the snapshot is then pushed.
       await deps.presence.add(user.userId, this.address, deps.limits.presenceTtlMs);
       await this.produce(user.userId, { type: 'online', user: user.userId, origin: this.address });
@@ -143,6 +143,10 @@ export class Connection extends SerialActor<ConnectionMessage> implements Socket
         conversations,
       };
       this.write(JSON.stringify(ready));
+    };
+    try {
+      // A full queue refuses at once with unavailable: the socket is closed with 1013 below.
+      await (deps.sessionOpens === undefined ? open() : deps.sessionOpens.run(open));
     } catch (raw) {
       this.deps.logger.warn('could not open a session; closing the socket', { user: user.userId, error: asTroupeError(raw).message });
       this.close(CLOSE_TRY_LATER, 'try again later');

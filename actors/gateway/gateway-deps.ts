@@ -1,6 +1,7 @@
 /**
  * What the gateway's parts are given: ports, services and limits, wired in bin/.
  */
+import type { BoundedPool } from '../auth/bounded-pool.js';
 import type { Producer } from '../../transport/log/port.js';
 import type { Presence } from '../../transport/presence/port.js';
 import type { AuthService } from '../auth/auth-service.js';
@@ -45,4 +46,11 @@ export interface GatewayDeps {
   metrics?: TroupeMetrics;
   /** The bundled browser client, served at `/` and `/web/<file>`; absent: no such routes. */
   assets?: StaticAssets;
+  /**
+   * Bounds the sockets being opened at once (presence, the online record, the `ready` snapshot
+   * read from storage); absent: no bound. When every client reconnects at once (a gateway
+   * restarted), unbounded opens sent storage thousands of snapshot reads together and most
+   * missed their deadlines; bounded, they wait their turn and each read is quick.
+   */
+  sessionOpens?: BoundedPool;
 }

@@ -8,6 +8,7 @@
  * cluster must see the same folder (a shared volume or secret), or tokens from one gateway are
  * refused by the others. Two gateways that start on an empty folder at once converge on one key.
  */
+import { BoundedPool } from '../../actors/auth/bounded-pool.js';
 import { AuthService } from '../../actors/auth/auth-service.js';
 import { LoginLimiter } from '../../actors/auth/login-limiter.js';
 import { LookupLimiter } from '../../actors/auth/lookup-limiter.js';
@@ -93,6 +94,7 @@ export async function startGatewayRole(ctx: RoleContext, ports: GatewayPorts, ro
     logger,
     metrics,
     assets: web.assets,
+    sessionOpens: new BoundedPool({ ...config.gateway.sessionOpens, name: 'opening sockets' }),
   };
   // Its /readyz and /units answer for the whole node: the embedded mode's partitions live in ctx.units.
   const gateway = new Gateway(deps, ctx.system, { role, units: ctx.units });
