@@ -3,10 +3,11 @@
  *
  * Through knex's query builder and transaction wrapper, every statement of an append was
  * compiled, wrapped in promises and queued through knex's runner, which took about half of a
- * repo node's CPU per message in profiles. Here the same statements, in the same order and
- * under the same locks as the portable path in knex.ts, run as SQL text with placeholders on a
- * connection held from knex's pool for the whole transaction. The store contract suite runs
- * against this path (spec/transport/store-mysql.spec.ts).
+ * repo node's CPU per message in profiles. Here the statements (each unit's epoch raised and
+ * read back, each conversation's last seq moved by compare-and-set, the multi-row inserts) run
+ * as SQL text with placeholders on a connection held from knex's pool for the whole
+ * transaction, each statement built once below for both ways of sending them. The store
+ * contract suite runs against this path (spec/transport/store-mysql.spec.ts).
  *
  * The epochs rows of the units exist before this runs (knex.ts, `createEpochRows`), so the
  * upsert below only updates existing rows and takes no gap lock.
@@ -15,7 +16,7 @@ import type { Knex } from 'knex';
 import { isGapFree, newestEpochs, refuseStale, spanRefusal, type SeqSpan } from './append-checks.js';
 import { StaleEpochError, type FencedBatch } from './port.js';
 
-/** Rows per multi-row INSERT, as in knex.ts. */
+/** Rows per multi-row INSERT. */
 const ROWS_PER_STATEMENT = 200;
 
 /** What mysql2's callback API offers on a pooled connection. */
@@ -36,48 +37,54 @@ function placeholders(count: number, one: string): string {
   return new Array<string>(count).fill(one).join(', ');
 }
 
-/** Raises each unit's epoch to the newest one given and refuses a batch older than what is stored. */
-async function raiseEpochs(connection: MysqlConnection, batches: readonly FencedBatch[]): Promise<void> {
+/** One SQL statement with its placeholder values. */
+interface Statement {
+  sql: string;
+  values: unknown[];
+}
+
+/** The epochs upsert (each unit raised to the newest epoch given) and the read-back of those units. */
+function epochStatements(batches: readonly FencedBatch[]): { upsert: Statement; readBack: Statement } {
   const newest = newestEpochs(batches);
   const units = [...newest.keys()].sort();
   const values: unknown[] = [];
   for (const unit of units) values.push(unit, newest.get(unit));
-  await query(
-    connection,
-    `INSERT INTO epochs (unit, epoch) VALUES ${placeholders(units.length, '(?, ?)')} ON DUPLICATE KEY UPDATE epoch = GREATEST(epoch, VALUES(epoch))`,
-    values,
-  );
-  const rows = await query<Array<{ unit: string; epoch: number | string }>>(connection, `SELECT unit, epoch FROM epochs WHERE unit IN (${placeholders(units.length, '?')})`, units);
+  return {
+    upsert: {
+      sql: `INSERT INTO epochs (unit, epoch) VALUES ${placeholders(units.length, '(?, ?)')} ON DUPLICATE KEY UPDATE epoch = GREATEST(epoch, VALUES(epoch))`,
+      values,
+    },
+    readBack: { sql: `SELECT unit, epoch FROM epochs WHERE unit IN (${placeholders(units.length, '?')})`, values: units },
+  };
+}
+
+/** Moves a gap-free span's conversation from the seq before it to its last one (one row, or none). */
+function moveLastSeq(span: SeqSpan): Statement {
+  return { sql: 'UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ? AND last_seq = ?', values: [span.last, span.lastTs, span.conv, span.first - 1] };
+}
+
+/** The multi-row inserts of every message, ROWS_PER_STATEMENT rows each. */
+function insertStatements(batches: readonly FencedBatch[]): Statement[] {
+  const messages = batches.flatMap((b) => b.messages);
+  const statements: Statement[] = [];
+  for (let i = 0; i < messages.length; i += ROWS_PER_STATEMENT) {
+    const chunk = messages.slice(i, i + ROWS_PER_STATEMENT);
+    const values: unknown[] = [];
+    for (const m of chunk) values.push(m.conv, m.seq, m.id, m.from, m.clientId, m.body, m.ts);
+    statements.push({ sql: `INSERT INTO messages (conv_id, seq, id, sender, client_id, body, ts) VALUES ${placeholders(chunk.length, '(?, ?, ?, ?, ?, ?, ?)')}`, values });
+  }
+  return statements;
+}
+
+/** Refuses the batches whose fence is older than its unit's epoch in `rows` (the read-back). */
+function refuseStaleRows(batches: readonly FencedBatch[], rows: ReadonlyArray<{ unit: string; epoch: number | string }>): void {
   const stored = new Map<string, number>();
   for (const r of rows) stored.set(r.unit, Number(r.epoch));
   refuseStale('appendMessages', batches, stored);
 }
 
-/** Moves each conversation's last seq over its span, or throws the refusal knex.ts would. */
-async function moveLastSeqs(connection: MysqlConnection, spans: readonly SeqSpan[]): Promise<void> {
-  for (const span of spans) {
-    if (isGapFree(span)) {
-      const moved = await query<{ affectedRows: number }>(
-        connection,
-        'UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ? AND last_seq = ?',
-        [span.last, span.lastTs, span.conv, span.first - 1],
-      );
-      if (moved.affectedRows === 1) continue;
-    }
-    const rows = await query<Array<{ last_seq: number | string }>>(connection, 'SELECT last_seq FROM conversations WHERE id = ?', [span.conv]);
-    const row = rows[0];
-    throw spanRefusal(span, row === undefined ? undefined : Number(row.last_seq));
-  }
-}
-
-async function insertMessages(connection: MysqlConnection, batches: readonly FencedBatch[]): Promise<void> {
-  const messages = batches.flatMap((b) => b.messages);
-  for (let i = 0; i < messages.length; i += ROWS_PER_STATEMENT) {
-    const chunk = messages.slice(i, i + ROWS_PER_STATEMENT);
-    const values: unknown[] = [];
-    for (const m of chunk) values.push(m.conv, m.seq, m.id, m.from, m.clientId, m.body, m.ts);
-    await query(connection, `INSERT INTO messages (conv_id, seq, id, sender, client_id, body, ts) VALUES ${placeholders(chunk.length, '(?, ?, ?, ?, ?, ?, ?)')}`, values);
-  }
+function run<T>(connection: MysqlConnection, statement: Statement): Promise<T> {
+  return query<T>(connection, statement.sql, statement.values);
 }
 
 /**
@@ -87,40 +94,27 @@ async function insertMessages(connection: MysqlConnection, batches: readonly Fen
  * resolves false) the caller rolls back, since the inserts already ran inside the transaction.
  */
 async function appendInOneTrip(connection: MysqlConnection, batches: readonly FencedBatch[], spans: readonly SeqSpan[]): Promise<boolean> {
-  const newest = newestEpochs(batches);
-  const units = [...newest.keys()].sort();
-  const statements = ['BEGIN', `INSERT INTO epochs (unit, epoch) VALUES ${placeholders(units.length, '(?, ?)')} ON DUPLICATE KEY UPDATE epoch = GREATEST(epoch, VALUES(epoch))`];
-  const values: unknown[] = [];
-  for (const unit of units) values.push(unit, newest.get(unit));
-  statements.push(`SELECT unit, epoch FROM epochs WHERE unit IN (${placeholders(units.length, '?')})`);
-  values.push(...units);
-  for (const span of spans) {
-    statements.push('UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ? AND last_seq = ?');
-    values.push(span.last, span.lastTs, span.conv, span.first - 1);
-  }
-  const messages = batches.flatMap((b) => b.messages);
-  for (let i = 0; i < messages.length; i += ROWS_PER_STATEMENT) {
-    const chunk = messages.slice(i, i + ROWS_PER_STATEMENT);
-    statements.push(`INSERT INTO messages (conv_id, seq, id, sender, client_id, body, ts) VALUES ${placeholders(chunk.length, '(?, ?, ?, ?, ?, ?, ?)')}`);
-    for (const m of chunk) values.push(m.conv, m.seq, m.id, m.from, m.clientId, m.body, m.ts);
-  }
-  const results = await query<unknown[]>(connection, statements.join('; '), values);
-  const stored = new Map<string, number>();
-  for (const r of results[2] as Array<{ unit: string; epoch: number | string }>) stored.set(r.unit, Number(r.epoch));
-  refuseStale('appendMessages', batches, stored);
-  for (let i = 0; i < spans.length; i++) {
-    if ((results[3 + i] as { affectedRows: number }).affectedRows !== 1) return false;
-  }
-  return true;
+  const { upsert, readBack } = epochStatements(batches);
+  const statements: Statement[] = [{ sql: 'BEGIN', values: [] }, upsert, readBack, ...spans.map(moveLastSeq), ...insertStatements(batches)];
+  const results = await query<unknown[]>(connection, statements.map((st) => st.sql).join('; '), statements.flatMap((st) => st.values));
+  refuseStaleRows(batches, results[2] as Array<{ unit: string; epoch: number | string }>);
+  // Results follow the statements: BEGIN, upsert, read-back, then one per span.
+  return spans.every((_span, i) => (results[3 + i] as { affectedRows: number }).affectedRows === 1);
 }
 
 /** The append one statement per round trip, which also words a refusal exactly (five round trips for one conversation). */
 async function appendStepByStep(connection: MysqlConnection, batches: readonly FencedBatch[], spans: readonly SeqSpan[]): Promise<void> {
   await query(connection, 'BEGIN');
   try {
-    await raiseEpochs(connection, batches);
-    await moveLastSeqs(connection, spans);
-    await insertMessages(connection, batches);
+    const { upsert, readBack } = epochStatements(batches);
+    await run(connection, upsert);
+    refuseStaleRows(batches, await run(connection, readBack));
+    for (const span of spans) {
+      if (isGapFree(span) && (await run<{ affectedRows: number }>(connection, moveLastSeq(span))).affectedRows === 1) continue;
+      const rows = await query<Array<{ last_seq: number | string }>>(connection, 'SELECT last_seq FROM conversations WHERE id = ?', [span.conv]);
+      throw spanRefusal(span, rows[0] === undefined ? undefined : Number(rows[0].last_seq));
+    }
+    for (const insert of insertStatements(batches)) await run(connection, insert);
     await query(connection, 'COMMIT');
   } catch (err) {
     // A failed ROLLBACK means a broken connection, which the pool's validation then drops.
