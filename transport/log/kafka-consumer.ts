@@ -54,10 +54,19 @@ const JOIN_RETRY_MS = 300;
 function joinMayBeRetried(err: unknown): boolean {
   return isRetriableKafkaError(err) || kafkaErrorType(err) === 'INVALID_REQUEST';
 }
+import { TurnBatch } from '../turn-batch.js';
 import { adaptFetchWaits, AdaptiveFetchWait } from './kafka-fetch-wait.js';
 import { hookJoins } from './kafka-join-hook.js';
 import { toLogRecord } from './kafka-records.js';
 import type { ConsumerListener, ConsumerOptions, GroupConsumer, LogRecord, TopicPartition } from './port.js';
+
+/** An offset commit waiting for the end of the turn, to leave with the others in one request. */
+interface PendingCommit {
+  consumer: Consumer;
+  offset: { topic: string; partition: number; offset: string };
+  resolve(): void;
+  reject(err: unknown): void;
+}
 
 export interface KafkaConsumerSettings {
   sessionTimeoutMs: number;
@@ -137,7 +146,18 @@ export class KafkaGroupConsumer implements GroupConsumer {
   private listener: ConsumerListener | null = null;
   private consumer: Consumer | null = null;
   /** Commits waiting for the end of the turn (commitWithOthers). */
-  private pendingCommits: Array<{ consumer: Consumer; offset: { topic: string; partition: number; offset: string }; resolve(): void; reject(err: unknown): void }> = [];
+  private readonly turnCommits = new TurnBatch<PendingCommit>((pending) => {
+    // A rejoin between two commits of a turn replaces the kafkajs consumer: one request each.
+    for (const consumer of new Set(pending.map((p) => p.consumer))) {
+      const mine = pending.filter((p) => p.consumer === consumer);
+      Promise.resolve()
+        .then(() => consumer.commitOffsets(mine.map((p) => p.offset)))
+        .then(
+          () => mine.forEach((p) => p.resolve()),
+          (err: unknown) => mine.forEach((p) => p.reject(err)),
+        );
+    }
+  });
   private readonly held = new Map<string, HeldPartition>();
   private readonly paused = new Set<string>();
   /** False while revoking or stopping: batches that arrive then are dropped, not delivered. */
@@ -522,22 +542,7 @@ export class KafkaGroupConsumer implements GroupConsumer {
    * rejects (each partition's host retries on its next tick).
    */
   private commitWithOthers(consumer: Consumer, offset: { topic: string; partition: number; offset: string }): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.pendingCommits.push({ consumer, offset, resolve, reject });
-      if (this.pendingCommits.length > 1) return;
-      setImmediate(() => {
-        const pending = this.pendingCommits;
-        this.pendingCommits = [];
-        // A rejoin between two commits of a turn replaces the kafkajs consumer: one request each.
-        for (const group of new Set(pending.map((p) => p.consumer))) {
-          const mine = pending.filter((p) => p.consumer === group);
-          group.commitOffsets(mine.map((p) => p.offset)).then(
-            () => mine.forEach((p) => p.resolve()),
-            (err: unknown) => mine.forEach((p) => p.reject(err)),
-          );
-        }
-      });
-    });
+    return new Promise((resolve, reject) => this.turnCommits.add({ consumer, offset, resolve, reject }));
   }
 
   // ---- helpers ----

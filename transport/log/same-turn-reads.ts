@@ -8,32 +8,31 @@
  * of one key asked for in the same turn (until `setImmediate`) wait for one request, made after
  * they were all asked, so each sees at least what was there when it asked.
  */
+import { TurnBatch } from '../turn-batch.js';
+
 export class SameTurnReads<V> {
-  private pending = new Map<string, Promise<V>>();
-  private scheduled = false;
+  /** The reads asked for in this turn, by key: one request each at the end of the turn. */
+  private pending = new Map<string, { resolve(value: V): void; reject(error: unknown): void; promise: Promise<V> }>();
+  private readonly turn = new TurnBatch<string>((keys) => {
+    const pending = this.pending;
+    this.pending = new Map();
+    for (const key of keys) {
+      const read = pending.get(key)!;
+      Promise.resolve()
+        .then(() => this.read(key))
+        .then(read.resolve, read.reject);
+    }
+  });
 
   constructor(private readonly read: (key: string) => Promise<V>) {}
 
   get(key: string): Promise<V> {
     const waiting = this.pending.get(key);
-    if (waiting !== undefined) return waiting;
-    const promise = new Promise<V>((resolve, reject) => {
-      const start = (): void => void this.read(key).then(resolve, reject);
-      this.starts.push(start);
-    });
-    this.pending.set(key, promise);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(() => {
-        const starts = this.starts;
-        this.starts = [];
-        this.pending = new Map();
-        this.scheduled = false;
-        for (const start of starts) start();
-      });
-    }
+    if (waiting !== undefined) return waiting.promise;
+    let settle!: { resolve(value: V): void; reject(error: unknown): void };
+    const promise = new Promise<V>((resolve, reject) => (settle = { resolve, reject }));
+    this.pending.set(key, { ...settle, promise });
+    this.turn.add(key);
     return promise;
   }
-
-  private starts: Array<() => void> = [];
 }

@@ -13,6 +13,7 @@
  * added before it was asked (and none removed before); a failed lookup rejects every caller in
  * it with the backing presence's error. add, remove, refresh and close go straight through.
  */
+import { TurnBatch } from '../turn-batch.js';
 import type { Presence, PresenceEntry } from './port.js';
 
 interface Waiter {
@@ -22,8 +23,7 @@ interface Waiter {
 }
 
 export class CoalescedLookups implements Presence {
-  private waiting: Waiter[] = [];
-  private scheduled = false;
+  private readonly waiting = new TurnBatch<Waiter>((waiters) => this.flush(waiters));
   /** Backing lookups made: fewer than the callers' when coalescing works (for specs and metrics). */
   lookupsSent = 0;
 
@@ -42,32 +42,23 @@ export class CoalescedLookups implements Presence {
   }
 
   lookup(userIds: readonly string[]): Promise<Map<string, PresenceEntry[]>> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ userIds, resolve, reject });
-      if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => this.flush());
-      }
-    });
+    return new Promise((resolve, reject) => this.waiting.add({ userIds, resolve, reject }));
   }
 
   close(): Promise<void> {
     return this.inner.close();
   }
 
-  private flush(): void {
-    const waiters = this.waiting;
-    this.waiting = [];
-    this.scheduled = false;
+  private flush(waiters: Waiter[]): void {
     if (waiters.length === 1) {
       this.lookupsSent++;
-      this.inner.lookup(waiters[0]!.userIds).then(waiters[0]!.resolve, waiters[0]!.reject);
+      this.backing(waiters[0]!.userIds).then(waiters[0]!.resolve, waiters[0]!.reject);
       return;
     }
     const users = new Set<string>();
     for (const waiter of waiters) for (const user of waiter.userIds) users.add(user);
     this.lookupsSent++;
-    this.inner.lookup([...users]).then(
+    this.backing([...users]).then(
       (found) => {
         for (const waiter of waiters) {
           const own = new Map<string, PresenceEntry[]>();
@@ -82,5 +73,10 @@ export class CoalescedLookups implements Presence {
         for (const waiter of waiters) waiter.reject(error);
       },
     );
+  }
+
+  /** The backing lookup, through a promise: one that throws rejects its callers rather than the flush. */
+  private backing(userIds: readonly string[]): Promise<Map<string, PresenceEntry[]>> {
+    return Promise.resolve().then(() => this.inner.lookup(userIds));
   }
 }

@@ -35,7 +35,8 @@ const STATUS_OF_CODE: Readonly<Record<ErrorCode, Status>> = {
   config: Status.INTERNAL,
 };
 
-function isErrorCode(value: string): value is ErrorCode {
+/** Whether `value` is one of the stable TroupeError codes (from the wire, say). */
+export function isTroupeErrorCode(value: string): value is ErrorCode {
   return Object.prototype.hasOwnProperty.call(STATUS_OF_CODE, value);
 }
 
@@ -60,11 +61,6 @@ export function errorForCaller(err: unknown): TroupeError {
   return error.code === 'closed' ? new TroupeError('unavailable', `server shutting down: ${error.message}`) : error;
 }
 
-/** Whether `value` is one of the stable TroupeError codes (from the wire, say). */
-export function isTroupeErrorCode(value: string): value is ErrorCode {
-  return isErrorCode(value);
-}
-
 function firstString(metadata: Metadata | undefined, key: string): string | undefined {
   const value = metadata?.get(key)[0];
   return typeof value === 'string' ? value : undefined;
@@ -76,7 +72,7 @@ function firstString(metadata: Metadata | undefined, key: string): string | unde
  */
 export function errorFromStatus(err: ServiceError, call: string): TroupeError {
   const code = firstString(err.metadata, TROUPE_CODE_KEY);
-  if (code !== undefined && isErrorCode(code)) {
+  if (code !== undefined && isTroupeErrorCode(code)) {
     const retriable = firstString(err.metadata, RETRIABLE_KEY);
     const retryAfter = firstString(err.metadata, RETRY_AFTER_KEY);
     return new TroupeError(code, err.details, {

@@ -21,6 +21,7 @@
 import type * as wire from '../../proto/gen/troupe/v1/repo.js';
 import { TroupeError } from '../errors.js';
 import { isTroupeErrorCode } from '../rpc/status.js';
+import { TurnBatch } from '../turn-batch.js';
 
 export interface AppendTransport {
   /** The node (`host:port`) an append goes to, or undefined when no node owns its shard. */
@@ -38,27 +39,22 @@ interface Waiter {
 }
 
 export class AppendCoalescer {
-  private waiting: Waiter[] = [];
+  private readonly waiting = new TurnBatch<Waiter>((waiters) => this.flush(waiters));
   /** `AppendEach` calls made (for specs and metrics). */
   eachCalls = 0;
 
   constructor(private readonly transport: AppendTransport) {}
 
   append(request: wire.AppendMessagesRequest): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ request, resolve, reject });
-      if (this.waiting.length === 1) setImmediate(() => this.flush());
-    });
+    return new Promise((resolve, reject) => this.waiting.add({ request, resolve, reject }));
   }
 
-  private flush(): void {
-    const waiters = this.waiting;
-    this.waiting = [];
+  private flush(waiters: Waiter[]): void {
     // Alone in its turn: the usual call, which resolves its own route.
     if (waiters.length === 1) return this.sendAlone(waiters[0]!);
     const byNode = new Map<string, Waiter[]>();
     for (const waiter of waiters) {
-      const node = this.transport.targetOf(waiter.request);
+      const node = this.nodeOf(waiter.request);
       // No owner known: alone, so that the usual call reports (or waits out) the missing route.
       if (node === undefined) {
         this.sendAlone(waiter);
@@ -74,13 +70,27 @@ export class AppendCoalescer {
     }
   }
 
+  /** The append's node; a route lookup that throws counts as none known (the usual call then reports it). */
+  private nodeOf(request: wire.AppendMessagesRequest): string | undefined {
+    try {
+      return this.transport.targetOf(request);
+    } catch {
+      return undefined;
+    }
+  }
+
   private sendAlone(waiter: Waiter): void {
-    this.transport.one(waiter.request).then(waiter.resolve, waiter.reject);
+    // Through a promise, so that a transport that throws rejects its caller rather than the flush.
+    Promise.resolve()
+      .then(() => this.transport.one(waiter.request))
+      .then(waiter.resolve, waiter.reject);
   }
 
   private sendTogether(group: Waiter[]): void {
     this.eachCalls++;
-    this.transport.each({ appends: group.map((w) => w.request) }).then(
+    Promise.resolve()
+      .then(() => this.transport.each({ appends: group.map((w) => w.request) }))
+      .then(
       ({ outcomes }) => {
         if (outcomes.length !== group.length) {
           const error = new TroupeError('internal', `appendEach: ${outcomes.length} outcomes for ${group.length} appends`);
