@@ -3,13 +3,13 @@
  * groups"), measured as retained heap after full collections:
  *
  * - logic: a conversation actor's state holding the group, loaded from SQLite as the actor
- *   loads it (the row and every member with its read cursor), then its task pool slots;
- * - logic, per message: the fanout jobs of one message, encoded, held until the task topic
- *   took them;
- * - task: one message's jobs decoded and in flight at once (each a chunk of `task.chunkSize`
- *   members), and so the cost of one job.
+ *   loads it (the row and every member with its read cursor), then its task pool slots' digests;
+ * - logic, per message: the fanout jobs of one message (one per slot, naming no member),
+ *   encoded, held until the task topic took them;
+ * - task: the node's copy of the group's members (actors/task/member-directory.ts), read from
+ *   the store as on first use, and one message's jobs decoded.
  *
- *     node --expose-gc --import tsx bench/large-group-memory.ts [members] [chunkSize] [poolSize]
+ *     node --expose-gc --import tsx bench/large-group-memory.ts [members] [poolSize]
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -18,13 +18,13 @@ import { ConversationState } from '../actors/conversation/conversation-state.js'
 import { FanoutJobs } from '../actors/logic/fanout-jobs.js';
 import { decodeTask } from '../actors/records/codec.js';
 import type { TaskRecord } from '../actors/records/types.js';
+import { MemberDirectory } from '../actors/task/member-directory.js';
 import { migrateLatest } from '../sql/migrate.js';
 import type { ProduceRecord, Producer } from '../transport/log/port.js';
 import { openSqliteStore } from '../transport/store/sqlite.js';
 
 const MEMBERS = Number(process.argv[2] ?? 100_000);
-const CHUNK = Number(process.argv[3] ?? 500);
-const POOL = Number(process.argv[4] ?? 16);
+const POOL = Number(process.argv[3] ?? 16);
 /** A `msg` frame with a 100-character text, as the benchmark sends. */
 const FRAME = JSON.stringify({ type: 'msg', conv: 'c_bench0000000000', seq: 1, id: 'm_0000000000000000', from: 'u_0000000000000000', body: { text: 'x'.repeat(100) }, ts: Date.now() });
 
@@ -60,7 +60,7 @@ async function main(): Promise<void> {
       await knex.batchInsert('users', ids.slice(i, i + 5000).map((id) => ({ id, username: id.slice(2), display_name: id, password_hash: 'x', created_at: 1 })), 400);
     }
     await store.createGroup({ id: 'c_bench0000000000', type: 'group', name: 'bench', ownerId: ids[0]!, lastSeq: 0, memberCount: MEMBERS, createdAt: 1 }, ids);
-    console.log(`${MEMBERS} members, chunks of ${CHUNK}, ${POOL} pool slots`);
+    console.log(`${MEMBERS} members, ${POOL} pool slots`);
 
     // Logic: the conversation actor's state.
     let before = heap();
@@ -70,26 +70,32 @@ async function main(): Promise<void> {
     before = heap();
     const slots = state.slots(POOL);
     const slotted = heap() - before;
-    console.log(`logic: conversation state ${mib(loaded)} (${Math.round(loaded / MEMBERS)} B a member), its pool slots ${mib(slotted)} more`);
+    console.log(`logic: conversation state ${mib(loaded)} (${Math.round(loaded / MEMBERS)} B a member), its pool slots' digests ${(slotted / 1024).toFixed(1)} KiB more`);
 
-    // Logic: one message's jobs, encoded and held until produced.
+    // Logic: one message's jobs, encoded and held until produced: one per slot, naming no member.
     const producer = new HoldingProducer();
     before = heap();
     const batch = new FanoutJobs(producer, 'im-task').batch();
-    batch.add(state.id, slots, CHUNK, (members): TaskRecord => ({ type: 'fanout', conv: state.id, seq: 1, frames: [FRAME], members, except: { gatewayId: 'gw-1', connId: 'k_0000000000000000' } }));
+    batch.addWhole(state.id, slots, (wholeSlot): TaskRecord => ({ type: 'fanout', conv: state.id, seq: 1, frames: [FRAME], members: [], wholeSlot, except: { gatewayId: 'gw-1', connId: 'k_0000000000000000' } }));
     await batch.flush();
     const jobs = producer.records;
     const encoded = heap() - before;
     const bytes = jobs.reduce((n, r) => n + r.value.byteLength, 0);
-    console.log(`logic: one message makes ${jobs.length} jobs, ${mib(bytes)} on the wire, ${mib(encoded)} of heap until produced`);
+    console.log(`logic: one message makes ${jobs.length} jobs, ${(bytes / 1024).toFixed(1)} KiB on the wire, ${(encoded / 1024).toFixed(0)} KiB of heap until produced`);
 
-    // Task: the jobs decoded and in flight (one decoded first, so the codec's first-use costs are not counted).
-    decodeTask(jobs[0]!.value);
+    // Task: the node's copy of the group (read from the store as on first use), then one message's jobs decoded.
+    before = heap();
+    const directory = new MemberDirectory(store);
+    const first = decodeTask(jobs[0]!.value);
+    if (first.type !== 'fanout' || first.wholeSlot === undefined) throw new Error('a whole-slot job was expected');
+    await directory.slot(state.id, first.wholeSlot);
+    const copied = heap() - before;
+    console.log(`task: its copy of the group ${mib(copied)} (${Math.round(copied / MEMBERS)} B a member)`);
     before = heap();
     const all = jobs.map((r) => decodeTask(r.value));
     const allJobs = heap() - before;
-    console.log(`task: one message's ${all.length} jobs in flight ${mib(allJobs)}, ${(allJobs / all.length / 1024).toFixed(0)} KiB a job of up to ${CHUNK} members`);
-    if (state.members.size !== MEMBERS || all.length === 0) throw new Error('nothing measured');
+    console.log(`task: one message's ${all.length} jobs in flight ${(allJobs / 1024).toFixed(0)} KiB`);
+    if (state.members.size !== MEMBERS || directory.size !== MEMBERS || all.length === 0) throw new Error('nothing measured');
   } finally {
     await store.close();
     await rm(dir, { recursive: true, force: true });

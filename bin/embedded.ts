@@ -73,7 +73,7 @@ export async function startEmbedded(config: TroupeConfig, givenLogger?: Logger):
 
   // ---- the roles, on those ports
   const logic = await startLogicRole(ctx, { log, producer, lease, presence, store });
-  const task = await startTaskRole(ctx, { log, producer, lease, presence });
+  const task = await startTaskRole(ctx, { log, producer, lease, presence, store });
   const gateway = await startGatewayRole(ctx, { log, producer, presence, store }, 'embedded');
   logger.info('troupe embedded server listening', { host: config.gateway.host, port: gateway.port, dataDir: config.dataDir });
 

@@ -173,6 +173,7 @@ export const CONFIG_SCHEMA: ConfigSchema = {
   'task.chunkSize':                   int(1, 100_000),
   'task.poolSize':                    int(1, 1024),
   'task.maxInFlightPerPartition':     int(1, 1_000_000),
+  'task.groupCopyMaxMembers':         int(1000, 100_000_000),
 
   'logging.level':                    oneOf('error', 'warn', 'info', 'debug'),
 

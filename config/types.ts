@@ -180,7 +180,7 @@ export interface TroupeConfig {
   };
   /** The task role: fanout workers of large groups, fed from the task topic. */
   task: {
-    /** Members per fanout job: each job is one presence lookup and one delivery per gateway. */
+    /** Members per presence lookup of a fanout job, and per job that names its members. */
     chunkSize: number;
     /**
      * Slots a large group's members are split over by a hash of their id: one slot's jobs are
@@ -190,6 +190,11 @@ export interface TroupeConfig {
     poolSize: number;
     /** Jobs in flight per task partition before the partition is paused. */
     maxInFlightPerPartition: number;
+    /**
+     * Members a task node keeps in its copies of large groups (read from the repo, kept current
+     * by `members` jobs) before it drops the least recently used group's copy.
+     */
+    groupCopyMaxMembers: number;
   };
   logging: {
     level: 'error' | 'warn' | 'info' | 'debug';

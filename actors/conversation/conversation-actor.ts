@@ -16,6 +16,7 @@ import type { Envelope, HostedActor, UnitContext } from '../runtime/hosted-kind.
 import { contextOf, endingWith, ROOT_CONTEXT, SPAN_CONVERSATION_SEND, SpanKind, startSpan } from '../runtime/tracing.js';
 import { ConversationState } from './conversation-state.js';
 import { fencedWrite } from './fenced-write.js';
+import type { MemberChange } from '../logic/fanout-jobs.js';
 import { LargeGroup } from './large-group.js';
 import { Membership } from './membership.js';
 import { SendPipeline, type SendPipelineMessage } from './send-pipeline.js';
@@ -101,7 +102,7 @@ export class ConversationActor implements HostedActor<UpstreamRecord> {
       const cursor = await fencedWrite(this.unit, `conversation ${this.id}`, (fence) => this.deps.store.advanceReadSeq(this.id, record.user, target, fence));
       if (cursor !== null && cursor > member.readSeq) {
         member.readSeq = cursor;
-        return this.toOthers(out, record.user, readFrame(this.id, record.user, cursor), done);
+        return this.toOthers(out, record.user, readFrame(this.id, record.user, cursor), done, { cursors: [{ user: record.user, seq: cursor }] });
       }
     }
     return this.flushThen(out, [done]);
@@ -116,14 +117,18 @@ export class ConversationActor implements HostedActor<UpstreamRecord> {
     return this.toOthers(out, record.user, typingFrame(this.id, record.user), done);
   }
 
-  /** `frame` to every member but `user`: from here, or through the task role for a large group. */
-  private async toOthers(out: OutboxBatch, user: string, frame: string, done: () => void): Promise<void> {
+  /**
+   * `frame` to every member but `user`: from here, or through the task role for a large group,
+   * after the `change` its copy of the group must see (a moved read cursor).
+   */
+  private async toOthers(out: OutboxBatch, user: string, frame: string, done: () => void, change?: MemberChange): Promise<void> {
     if (!this.large.isLarge) {
       const others = this.state.othersThan(user);
       out.toUsers(this.id, others, await this.deps.outbox.lookup(others), frame);
       return this.flushThen(out, [done]);
     }
     const jobs = this.deps.fanout.batch();
+    if (change !== undefined) this.large.change(jobs, change);
     this.large.push(jobs, { frames: [frame], exceptUser: user });
     return this.flushThen(out, [done], this.large.produce(jobs, 'typing or read'));
   }

@@ -5,7 +5,8 @@
  * message handler touches it, so no two steps change it at once.
  */
 import type { ConversationRow, MemberRow, Store } from '../../transport/store/port.js';
-import { MemberSlots } from '../logic/member-slots.js';
+import type { SlotDigest } from '../records/types.js';
+import { SlotDigests } from '../logic/member-slots.js';
 
 export class ConversationState {
   conv: ConversationRow | null = null;
@@ -14,8 +15,8 @@ export class ConversationState {
   /** Durable last seq. */
   lastSeq = 0;
   private isLoaded = false;
-  /** The members by task pool slot, made on first use by a large group (member-slots.ts). */
-  private memberSlots: MemberSlots | null = null;
+  /** The digests of the members' task pool slots, made on first use by a large group (member-slots.ts). */
+  private slotDigests: SlotDigests | null = null;
 
   constructor(
     readonly id: string,
@@ -32,28 +33,29 @@ export class ConversationState {
     this.conv = conv;
     this.members = new Map(members.map((m) => [m.userId, m]));
     this.lastSeq = conv?.lastSeq ?? 0;
-    this.memberSlots = null;
+    this.slotDigests = null;
     this.isLoaded = true;
   }
 
-  /** A member joined (written already): one push, whatever the group's size. */
+  /** A member joined (written already): O(1), whatever the group's size. */
   addMember(row: MemberRow): void {
+    if (this.members.has(row.userId)) return;
     this.members.set(row.userId, row);
-    this.memberSlots?.add(row.userId);
+    this.slotDigests?.add(row.userId);
   }
 
-  /** A member left (written already): one search of its slot. */
+  /** A member left (written already): O(1). */
   removeMember(user: string): void {
-    if (this.members.delete(user)) this.memberSlots?.remove(user);
+    if (this.members.delete(user)) this.slotDigests?.remove(user);
   }
 
   /**
-   * The members by slot of a task pool of `poolSize` (kept current by addMember and
-   * removeMember, made again only when the pool size changed or the state was reloaded).
+   * The digest of every non-empty slot of a task pool of `poolSize` (kept current by addMember
+   * and removeMember; counted again only when the pool size changed or the state was reloaded).
    */
-  slots(poolSize: number): readonly (readonly string[])[] {
-    if (this.memberSlots?.poolSize !== poolSize) this.memberSlots = new MemberSlots(this.members.keys(), poolSize);
-    return this.memberSlots.slots;
+  slots(poolSize: number): SlotDigest[] {
+    if (this.slotDigests?.poolSize !== poolSize) this.slotDigests = new SlotDigests(this.members.keys(), poolSize);
+    return this.slotDigests.nonEmpty();
   }
 
   /** A step failed part way: what is held may be stale, so reload before the next record. */

@@ -2,12 +2,13 @@
  * The frames of a large group (more members than `largeGroupThreshold`, read at each use) go
  * out as fanout jobs through the task role instead of from the conversation actor
  * (docs/architecture.md, "Large groups"): the actor never looks up presence for the group nor
- * builds a frame per member, so a message, a typing or read signal, and a membership change cost
- * it the jobs' member ids and nothing per member beyond; presence and delivery are the task
- * pool's work.
+ * builds a frame per member. A frame for every member is one job per task pool slot naming no
+ * member (the task role holds its own copy of the members, kept current by `members` jobs), so a
+ * message, a typing or read signal and a membership change cost the actor O(1) per slot plus
+ * O(changed members), whatever the group's size; presence and delivery are the task pool's work.
  */
 import { asTroupeError } from '../../transport/errors.js';
-import type { FanoutBatch } from '../logic/fanout-jobs.js';
+import type { FanoutBatch, MemberChange } from '../logic/fanout-jobs.js';
 import type { LogicDeps } from '../logic/deps.js';
 import { bySlot } from '../logic/member-slots.js';
 import { conversationDto } from '../protocol/dto.js';
@@ -43,26 +44,38 @@ export class LargeGroup {
   /** Jobs that push `frames` to every live connection of the members named (or of all). */
   push(jobs: FanoutBatch, group: GroupFrames): void {
     const { conv, seq = 0, frames, except, exceptUser } = { conv: this.state.id, ...group };
-    jobs.add(
-      conv,
-      this.slotsOf(group.to),
-      this.deps.settings.fanoutChunkSize,
-      (members) => ({ type: 'fanout', conv, seq, frames, members, ...(except === undefined ? {} : { except }), ...(exceptUser === undefined ? {} : { exceptUser }) }),
-      group.trace,
-    );
+    const job = { type: 'fanout' as const, conv, seq, frames, ...(except === undefined ? {} : { except }), ...(exceptUser === undefined ? {} : { exceptUser }) };
+    if (group.to === undefined) {
+      jobs.addWhole(conv, this.state.slots(this.poolSize), (wholeSlot) => ({ ...job, members: [], wholeSlot }), group.trace);
+    } else {
+      jobs.add(conv, bySlot(group.to, this.poolSize), this.deps.settings.fanoutChunkSize, (members) => ({ ...job, members }), group.trace);
+    }
   }
 
   /**
    * Jobs that push the `conversation` frame to the members named (or to all), each with its own
-   * read cursor: the task role builds the frames, the actor only reads the cursors.
+   * read cursor: the task role builds the frames. For all members the task role also holds
+   * the cursors (they reach it in `members` jobs); for some, the actor reads theirs.
    */
   announce(jobs: FanoutBatch, to?: Iterable<string>): void {
     const conv = this.state.conv;
     if (conv === null) return;
     const { readSeq: _perMember, ...shared } = conversationDto(conv, () => this.state.memberIds(), 0);
     const conversation = JSON.stringify(shared);
+    if (to === undefined) {
+      jobs.addWhole(conv.id, this.state.slots(this.poolSize), (wholeSlot) => ({ type: 'announce', conv: conv.id, conversation, members: [], readSeqs: [], wholeSlot }));
+      return;
+    }
     const readSeqOf = (user: string): number => this.state.members.get(user)?.readSeq ?? 0;
-    jobs.add(conv.id, this.slotsOf(to), this.deps.settings.fanoutChunkSize, (members) => ({ type: 'announce', conv: conv.id, conversation, members, readSeqs: members.map(readSeqOf) }));
+    jobs.add(conv.id, bySlot(to, this.poolSize), this.deps.settings.fanoutChunkSize, (members) => ({ type: 'announce', conv: conv.id, conversation, members, readSeqs: members.map(readSeqOf) }));
+  }
+
+  /**
+   * The job that tells the task role's copy of the group of members who joined or left, or of
+   * read cursors that moved; it goes before the jobs added after it, which then see the change.
+   */
+  change(jobs: FanoutBatch, change: MemberChange): void {
+    jobs.addChange(this.state.id, this.poolSize, change);
   }
 
   /**
@@ -81,8 +94,7 @@ export class LargeGroup {
     }
   }
 
-  private slotsOf(users: Iterable<string> | undefined): readonly (readonly string[])[] {
-    const poolSize = this.deps.settings.taskPoolSize;
-    return users === undefined ? this.state.slots(poolSize) : bySlot(users, poolSize);
+  private get poolSize(): number {
+    return this.deps.settings.taskPoolSize;
   }
 }

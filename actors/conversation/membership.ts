@@ -4,8 +4,8 @@
  * its members. A `conversation` frame goes only to members online now.
  *
  * A large group's announcements and member frames go out as fanout jobs (large-group.ts): the
- * actor then touches only the changed members, plus the member ids and read cursors the jobs
- * carry, and never looks the group up in presence.
+ * actor then touches only the changed members (a change job tells the task role's copy of the
+ * group first), and never lists the group's members nor looks them up in presence.
  */
 import type { PresenceEntry } from '../../transport/presence/port.js';
 import type { LogicDeps } from '../logic/deps.js';
@@ -67,6 +67,7 @@ export class Membership {
       // The answer goes first: a 100,000-member group's jobs take a while to build.
       await this.flushThen(out, []);
       const jobs = this.deps.fanout.batch();
+      this.large.change(jobs, { added });
       this.large.announce(jobs);
       this.large.push(jobs, { frames: joined });
       return this.flushThen(this.deps.outbox.batch(), [done], this.large.produce(jobs, 'members joined'));
@@ -98,6 +99,7 @@ export class Membership {
       // conversation (maybe its owner).
       await this.flushThen(out, []);
       const jobs = this.deps.fanout.batch();
+      this.large.change(jobs, { removed: [record.user] });
       this.large.push(jobs, { frames: [left] });
       this.large.push(jobs, { frames: [left], to: [record.user] });
       this.large.announce(jobs);

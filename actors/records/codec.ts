@@ -21,7 +21,7 @@ import {
   type ReplyAddress,
 } from '../../proto/gen/troupe/v1/records.js';
 import { TroupeError } from '../../transport/errors.js';
-import type { DownstreamRecord, FanoutJobRecord, ReadRecord, ReplyRecord, TaskRecord, TypingRecord, UpstreamRecord } from './types.js';
+import type { AnnounceJobRecord, DownstreamRecord, FanoutJobRecord, SlotDigest, ReadRecord, ReplyRecord, TaskRecord, TypingRecord, UpstreamRecord } from './types.js';
 
 /** A writer buffer grown past this by one large record is dropped rather than kept for good. */
 const RETAINED_BUFFER_LIMIT = 64 * 1024;
@@ -188,14 +188,32 @@ export function encodeTask(r: TaskRecord): Uint8Array {
     case 'fanout': {
       const [frame, ...moreFrames] = r.frames;
       if (frame === undefined) throw invalid('fanout job has no frame');
-      const value = { conv: r.conv, seq: r.seq, frame, members: r.members, moreFrames, exceptUser: r.exceptUser ?? '', ...(r.except === undefined ? {} : { except: r.except }) };
+      const value = {
+        conv: r.conv,
+        seq: r.seq,
+        frame,
+        members: r.members,
+        moreFrames,
+        exceptUser: r.exceptUser ?? '',
+        ...(r.except === undefined ? {} : { except: r.except }),
+        ...(r.wholeSlot === undefined ? {} : { wholeSlot: r.wholeSlot }),
+      };
       return encodeWith(Task, { record: { $case: 'fanout', value } }, 'task');
     }
     case 'announce':
       return encodeWith(Task, { record: { $case: 'announce', value: r } }, 'task');
+    case 'members':
+      return encodeWith(Task, { record: { $case: 'members', value: r } }, 'task');
     default:
       throw invalid(`unknown task record type ${String((r as { type: unknown }).type)}`);
   }
+}
+
+/** A job's whole-slot digest, which must name a slot of its pool and come without a member list. */
+function slotDigestOf(d: SlotDigest, members: number): SlotDigest {
+  if (d.poolSize < 1 || d.slot >= d.poolSize) throw invalid(`fanout job names slot ${d.slot} of a pool of ${d.poolSize}`);
+  if (members > 0) throw invalid('fanout job names both its members and a whole slot');
+  return { slot: d.slot, poolSize: d.poolSize, count: d.count, hash: d.hash };
 }
 
 export function decodeTask(bytes: Uint8Array): TaskRecord {
@@ -212,12 +230,19 @@ export function decodeTask(bytes: Uint8Array): TaskRecord {
       const r: FanoutJobRecord = { type: 'fanout', conv: v.conv, seq: v.seq, frames: [v.frame, ...v.moreFrames], members: v.members };
       if (v.except !== undefined) r.except = v.except;
       if (v.exceptUser !== '') r.exceptUser = v.exceptUser;
+      if (v.wholeSlot !== undefined) r.wholeSlot = slotDigestOf(v.wholeSlot, v.members.length);
       return r;
     }
     case 'announce': {
       const v = record.value;
       if (v.readSeqs.length !== v.members.length) throw invalid(`announce job has ${v.members.length} members but ${v.readSeqs.length} read cursors`);
-      return { type: 'announce', conv: v.conv, conversation: v.conversation, members: v.members, readSeqs: v.readSeqs };
+      const r: AnnounceJobRecord = { type: 'announce', conv: v.conv, conversation: v.conversation, members: v.members, readSeqs: v.readSeqs };
+      if (v.wholeSlot !== undefined) r.wholeSlot = slotDigestOf(v.wholeSlot, v.members.length);
+      return r;
+    }
+    case 'members': {
+      const v = record.value;
+      return { type: 'members', conv: v.conv, added: v.added, removed: v.removed, cursors: v.cursors.map((c) => ({ user: c.user, seq: c.seq })) };
     }
     default:
       throw invalid('task value holds no record of a known type');

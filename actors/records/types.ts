@@ -123,8 +123,39 @@ export interface FanoutJobRecord {
   except?: ConnAddress;
   /** A member left out entirely: the typing or reading user. */
   exceptUser?: string;
-  /** User ids of this chunk of the group's members. */
+  /** User ids of this chunk of the group's members; empty when `wholeSlot` is set. */
   members: string[];
+  /**
+   * The job is for every member of its slot, which the task role takes from its own copy of the
+   * group's members (actors/task/member-directory.ts), checked against this digest.
+   */
+  wholeSlot?: SlotDigest;
+}
+
+/** What logic holds of one task pool slot of a large group (actors/logic/member-slots.ts). */
+export interface SlotDigest {
+  slot: number;
+  /** The task pool size the slots were cut for. */
+  poolSize: number;
+  /** Members in the slot. */
+  count: number;
+  /** XOR of the 32-bit FNV-1a hashes of their user ids. */
+  hash: number;
+}
+
+/**
+ * A change to one slot of a large group's members, keyed like its jobs so that it takes effect
+ * between the jobs produced before and after it: the task role's copy of the slot follows it.
+ */
+export interface MembersJobRecord {
+  type: 'members';
+  conv: string;
+  /** Joined users (read cursor 0). */
+  added: string[];
+  /** Users who left or were removed. */
+  removed: string[];
+  /** Read cursors that moved. */
+  cursors: Array<{ user: string; seq: number }>;
 }
 
 /**
@@ -139,6 +170,8 @@ export interface AnnounceJobRecord {
   members: string[];
   /** Each member's read cursor, by index in `members`. */
   readSeqs: number[];
+  /** For every member of the slot instead (`members` and `readSeqs` empty), as in FanoutJobRecord. */
+  wholeSlot?: SlotDigest;
 }
 
-export type TaskRecord = FanoutJobRecord | AnnounceJobRecord;
+export type TaskRecord = FanoutJobRecord | AnnounceJobRecord | MembersJobRecord;

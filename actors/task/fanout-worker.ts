@@ -4,14 +4,16 @@
  * job at a time in log order, so each member gets the group's frames in the order logic produced
  * them while the group's other slots go on in parallel.
  *
- * A job is one chunk of the slot's members: their presence is looked up in one batch, and each
- * frame goes out as one deliver record per gateway that holds any of their connections (the
- * sending connection, or the typing or reading user, left out). An announce job's frame is the
- * conversation with each member's own read cursor: one deliver record per gateway per distinct
- * cursor. The job's record is marked finished only once those records are produced, so the
- * partition's watermark never commits past an undelivered job.
+ * A job names its members, or stands for every member of its slot, whom the node's copy of the
+ * group gives (member-directory.ts; `members` jobs keep it current, in the slot's order). Their
+ * presence is looked up a chunk of `task.chunkSize` at a time, and each frame goes out as one
+ * deliver record per gateway that holds any of their connections (the sending connection, or the
+ * typing or reading user, left out). An announce job's frame is the conversation with each
+ * member's own read cursor: one deliver record per gateway per distinct cursor. The job's record
+ * is marked finished only once those records are produced, so the partition's watermark never
+ * commits past an undelivered job.
  *
- * A job that fails with a retriable error (presence or log unavailable) is retried with backoff,
+ * A job that fails with a retriable error (presence, log or repo unavailable) is retried with backoff,
  * `attempts` times; the slot's later jobs wait behind it, and a partition whose jobs
  * pile up is paused by its host. If it still fails, the worker throws: its host
  * (actors/runtime/partition-host.ts) makes a fresh worker after a backoff and tries again, and
@@ -28,10 +30,11 @@ import { SpanKind, type Context } from '@opentelemetry/api';
 import { retry, TroupeError } from '../../transport/errors.js';
 import type { ConversationDto } from '../protocol/dto.js';
 import { conversationFrame } from '../protocol/frames.js';
-import type { AnnounceJobRecord, TaskRecord } from '../records/types.js';
+import type { PresenceEntry } from '../../transport/presence/port.js';
+import type { TaskRecord } from '../records/types.js';
 import type { Envelope, HostedActor } from '../runtime/hosted-kind.js';
 import { contextOf, recordFailure, SPAN_TASK_FANOUT, startSpan } from '../runtime/tracing.js';
-import type { TaskDeps } from './deps.js';
+import { DEFAULT_CHUNK_SIZE, type TaskDeps } from './deps.js';
 
 export class FanoutWorker implements HostedActor<TaskRecord> {
   private stopped = false;
@@ -81,31 +84,51 @@ export class FanoutWorker implements HostedActor<TaskRecord> {
     done();
   }
 
-  /** One presence lookup for the chunk, then each frame's deliver records, all produced. */
+  /**
+   * A `members` job changes the node's copy of the group. Any other job's members (named, or the
+   * whole slot from that copy) are looked up in presence a chunk at a time, and each frame goes
+   * out as one record per gateway holding any of their connections.
+   */
   private async deliver(job: TaskRecord, trace: Context | undefined): Promise<void> {
     if (this.stopped) throw new TroupeError('closed', `fanout worker of ${this.conv} stopped`);
+    if (job.type === 'members') {
+      this.deps.members.apply(job);
+      return;
+    }
     const { outbox } = this.deps;
     const out = outbox.batch();
     if (job.type === 'announce') {
-      const online = await outbox.lookup(job.members);
+      const cursors = job.wholeSlot === undefined ? new Map(job.members.map((user, i) => [user, job.readSeqs[i] ?? 0])) : await this.deps.members.slot(job.conv, job.wholeSlot);
+      const online = await this.lookup([...cursors.keys()]);
       const shared = JSON.parse(job.conversation) as Omit<ConversationDto, 'readSeq'>;
-      for (const [readSeq, users] of onlineByReadSeq(job, online)) out.toUsers(job.conv, users, online, conversationFrame({ ...shared, readSeq }), undefined, trace);
+      for (const [readSeq, users] of onlineByReadSeq(cursors, online)) out.toUsers(job.conv, users, online, conversationFrame({ ...shared, readSeq }), undefined, trace);
     } else {
       const { exceptUser } = job;
-      const members = exceptUser === undefined ? job.members : job.members.filter((user) => user !== exceptUser);
-      const online = await outbox.lookup(members);
+      const all = job.wholeSlot === undefined ? job.members : [...(await this.deps.members.slot(job.conv, job.wholeSlot)).keys()];
+      const members = exceptUser === undefined ? all : all.filter((user) => user !== exceptUser);
+      const online = await this.lookup(members);
       for (const frame of job.frames) out.toUsers(job.conv, members, online, frame, job.except, trace);
     }
     await out.flush();
   }
+
+  /** Presence of `users`, looked up in chunks of `chunkSize` side by side. */
+  private async lookup(users: readonly string[]): Promise<Map<string, PresenceEntry[]>> {
+    const size = Math.max(1, this.deps.chunkSize ?? DEFAULT_CHUNK_SIZE);
+    if (users.length <= size) return this.deps.outbox.lookup(users);
+    const chunks: Promise<Map<string, PresenceEntry[]>>[] = [];
+    for (let start = 0; start < users.length; start += size) chunks.push(this.deps.outbox.lookup(users.slice(start, start + size)));
+    const online = new Map<string, PresenceEntry[]>();
+    for (const part of await Promise.all(chunks)) for (const [user, entries] of part) online.set(user, entries);
+    return online;
+  }
 }
 
-/** The job's online members grouped by read cursor: members on one cursor share one frame. */
-function onlineByReadSeq(job: AnnounceJobRecord, online: ReadonlyMap<string, unknown>): Map<number, string[]> {
+/** The online members grouped by read cursor: members on one cursor share one frame. */
+function onlineByReadSeq(cursors: ReadonlyMap<string, number>, online: ReadonlyMap<string, unknown>): Map<number, string[]> {
   const groups = new Map<number, string[]>();
-  for (const [i, user] of job.members.entries()) {
+  for (const [user, readSeq] of cursors) {
     if (!online.has(user)) continue;
-    const readSeq = job.readSeqs[i] ?? 0;
     let users = groups.get(readSeq);
     if (users === undefined) groups.set(readSeq, (users = []));
     users.push(user);
@@ -115,7 +138,12 @@ function onlineByReadSeq(job: AnnounceJobRecord, online: ReadonlyMap<string, unk
 
 /** What a log line says of a job. */
 function describe(job: TaskRecord): Record<string, unknown> {
-  return job.type === 'announce'
-    ? { conv: job.conv, type: job.type, members: job.members.length }
-    : { conv: job.conv, type: job.type, seq: job.seq, frames: job.frames.length, members: job.members.length };
+  switch (job.type) {
+    case 'members':
+      return { conv: job.conv, type: job.type, added: job.added.length, removed: job.removed.length, cursors: job.cursors.length };
+    case 'announce':
+      return { conv: job.conv, type: job.type, members: job.wholeSlot === undefined ? job.members.length : `slot ${job.wholeSlot.slot}` };
+    default:
+      return { conv: job.conv, type: job.type, seq: job.seq, frames: job.frames.length, members: job.wholeSlot === undefined ? job.members.length : `slot ${job.wholeSlot.slot}` };
+  }
 }

@@ -1,11 +1,13 @@
 /**
  * What a 100,000-member group costs the conversation actor per change: the conversation DTO
- * leaves its members out over 1,000 (docs/protocol.md) without listing them, and the state's
- * task pool slots follow joins and leaves member by member instead of being rebuilt.
+ * leaves its members out over 1,000 (docs/protocol.md) without listing them, and the digests of
+ * the state's task pool slots follow joins and leaves member by member instead of being counted
+ * again.
  */
 import { expect } from 'chai';
 import { ConversationState } from '../../../actors/conversation/conversation-state.js';
-import { slotOf } from '../../../actors/logic/member-slots.js';
+import { SlotDigests, slotOf } from '../../../actors/logic/member-slots.js';
+import type { SlotDigest } from '../../../actors/records/types.js';
 import { conversationDto, MEMBER_LIST_LIMIT } from '../../../actors/protocol/dto.js';
 import type { ConversationRow, MemberRow, Store } from '../../../transport/store/port.js';
 
@@ -39,38 +41,41 @@ describe('large groups on the logic node', function () {
       return state;
     }
 
-    it('keeps the slots current through joins and leaves, the same arrays, without rebuilding them', function () {
+    /** Digests counted afresh from the state's members. */
+    const afresh = (state: ConversationState, poolSize: number): SlotDigest[] => new SlotDigests(state.members.keys(), poolSize).nonEmpty();
+
+    it('keeps the slot digests current through joins and leaves, equal to digests counted afresh', function () {
       const state = loaded();
-      const slots = state.slots(16);
-      expect(slots.reduce((n, s) => n + s.length, 0)).to.equal(MEMBERS);
+      const before = state.slots(16);
+      expect(before).to.have.length(16);
+      expect(before.reduce((n, d) => n + d.count, 0)).to.equal(MEMBERS);
       state.addMember({ userId: 'u_newcomer', readSeq: 0, joinedAt: 2 });
+      state.addMember({ userId: ids[3]!, readSeq: 0, joinedAt: 2 }); // a member already: nothing changes
       state.removeMember(ids[5]!);
       state.removeMember('u_not_a_member');
-      expect(state.slots(16), 'the same slots').to.equal(slots);
-      expect(slots[slotOf('u_newcomer', 16)]!.at(-1)).to.equal('u_newcomer');
-      expect(slots[slotOf(ids[5]!, 16)]).to.not.include(ids[5]);
-      expect(slots.reduce((n, s) => n + s.length, 0)).to.equal(MEMBERS);
+      expect(state.slots(16)).to.deep.equal(afresh(state, 16));
+      expect(state.slots(16).reduce((n, d) => n + d.count, 0)).to.equal(MEMBERS);
       expect(state.members.size).to.equal(MEMBERS);
     });
 
-    it('makes the slots again for another pool size', function () {
+    it('changes only the slot of the member who joined or left', function () {
       const state = loaded();
-      const sixteen = state.slots(16);
-      const eight = state.slots(8);
-      expect(eight).to.not.equal(sixteen);
-      expect(eight).to.have.length(8);
-      expect(eight.reduce((n, s) => n + s.length, 0)).to.equal(MEMBERS);
+      const before = state.slots(16);
+      state.addMember({ userId: 'u_newcomer', readSeq: 0, joinedAt: 2 });
+      const after = state.slots(16);
+      const changed = after.filter((d, i) => d.count !== before[i]!.count || d.hash !== before[i]!.hash).map((d) => d.slot);
+      expect(changed).to.deep.equal([slotOf('u_newcomer', 16)]);
+      state.removeMember('u_newcomer');
+      expect(state.slots(16), 'a join and its leave cancel out').to.deep.equal(before);
     });
 
-    it('adds 1,000 members to a 100,000-member group in far less time than making the slots', function () {
+    it('counts the digests again for another pool size', function () {
       const state = loaded();
-      let started = process.hrtime.bigint();
       state.slots(16);
-      const build = Number(process.hrtime.bigint() - started);
-      started = process.hrtime.bigint();
-      for (let i = 0; i < 1000; i++) state.addMember({ userId: `u_added${i}`, readSeq: 0, joinedAt: 2 });
-      const add = Number(process.hrtime.bigint() - started);
-      expect(add, `1,000 joins took ${add} ns, making the slots ${build} ns`).to.be.lessThan(build / 2);
+      const eight = state.slots(8);
+      expect(eight).to.have.length(8);
+      expect(eight.every((d) => d.poolSize === 8)).to.equal(true);
+      expect(eight).to.deep.equal(afresh(state, 8));
     });
   });
 });

@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai';
 import { FanoutJobs, MAX_SEND_BYTES } from '../../../actors/logic/fanout-jobs.js';
-import { bySlot, MemberSlots, slotOf } from '../../../actors/logic/member-slots.js';
+import { bySlot, memberHash, SlotDigests, slotOf } from '../../../actors/logic/member-slots.js';
 import { decodeTask, encodeDownstream, encodeTask, encodeUpstream } from '../../../actors/records/codec.js';
 import type { FanoutJobRecord, TaskRecord } from '../../../actors/records/types.js';
 import { TroupeError } from '../../../transport/errors.js';
@@ -38,6 +38,10 @@ describe('fanout job records', function () {
       { type: 'fanout', conv: 'c-1', seq: Number.MAX_SAFE_INTEGER, frames: ['{}'], members: Array.from({ length: 5000 }, (_, i) => `u-${i}-ü`) },
       { type: 'fanout', conv: 'c-1', seq: 0, frames: ['{"type":"member","n":1}', '{"type":"member","n":2}'], exceptUser: 'u-1', members: ['u-1', 'u-2'] },
       { type: 'announce', conv: 'c-1', conversation: '{"id":"c-1","memberCount":100000}', members: ['u-1', 'u-2'], readSeqs: [0, 42] },
+      { type: 'fanout', conv: 'c-1', seq: 8, frames: ['{"type":"msg","seq":8}'], except, members: [], wholeSlot: { slot: 15, poolSize: 16, count: 6250, hash: 0xffffffff } },
+      { type: 'announce', conv: 'c-1', conversation: '{}', members: [], readSeqs: [], wholeSlot: { slot: 0, poolSize: 1, count: 0, hash: 0 } },
+      { type: 'members', conv: 'c-1', added: ['u-3', 'u-4'], removed: ['u-1'], cursors: [{ user: 'u-2', seq: Number.MAX_SAFE_INTEGER }] },
+      { type: 'members', conv: 'c-1', added: [], removed: [], cursors: [] },
     ];
     for (const job of jobs) expect(decodeTask(encodeTask(job))).to.deep.equal(job);
   });
@@ -46,6 +50,10 @@ describe('fanout job records', function () {
     expectThrow(() => encodeTask({ type: 'fanout', conv: 'c', seq: 0, frames: [], members: ['u'] }), 'invalid_argument', 'no frame');
     const lopsided = encodeTask({ type: 'announce', conv: 'c', conversation: '{}', members: ['u-1', 'u-2'], readSeqs: [1] });
     expectThrow(() => decodeTask(lopsided), 'invalid_argument', 'read cursors');
+    const outside = encodeTask({ type: 'fanout', conv: 'c', seq: 0, frames: ['{}'], members: [], wholeSlot: { slot: 16, poolSize: 16, count: 1, hash: 1 } });
+    expectThrow(() => decodeTask(outside), 'invalid_argument', 'slot 16 of a pool of 16');
+    const both = encodeTask({ type: 'fanout', conv: 'c', seq: 0, frames: ['{}'], members: ['u'], wholeSlot: { slot: 0, poolSize: 16, count: 1, hash: 1 } });
+    expectThrow(() => decodeTask(both), 'invalid_argument', 'both its members and a whole slot');
   });
 
   it('refuse values that are not task records with invalid_argument', function () {
@@ -60,27 +68,34 @@ describe('fanout job records', function () {
 describe('member slots', function () {
   const members = Array.from({ length: 10_000 }, (_, i) => `u_${i.toString(36).padStart(16, '0')}`);
 
-  it('spread a group evenly over the pool and keep each member in its slot as others come and go', function () {
-    const slots = new MemberSlots(members, 16);
-    const sizes = slots.slots.map((s) => s.length);
+  it('spread a group evenly over the pool, each member in the slot of its id', function () {
+    const slots = bySlot(members, 16);
+    const sizes = slots.map((s) => s.length);
     expect(sizes.reduce((a, b) => a + b)).to.equal(members.length);
     expect(Math.min(...sizes), 'no slot far below an even share').to.be.greaterThan(members.length / 16 / 2);
     expect(Math.max(...sizes), 'no slot far above an even share').to.be.lessThan((members.length / 16) * 2);
-    for (const [slot, users] of slots.slots.entries()) for (const user of users) expect(slotOf(user, 16)).to.equal(slot);
+    for (const [slot, users] of slots.entries()) for (const user of users) expect(slotOf(user, 16)).to.equal(slot);
+  });
 
-    const before = slots.slots.map((s) => [...s]);
-    slots.add('u_newcomer');
-    slots.remove(members[7]!);
-    slots.remove('u_never_a_member');
-    const newcomer = slotOf('u_newcomer', 16);
-    const left = slotOf(members[7]!, 16);
-    for (const [slot, users] of slots.slots.entries()) {
-      let expected = before[slot]!;
-      if (slot === left) expected = expected.filter((u) => u !== members[7]);
-      if (slot === newcomer) expected = [...expected, 'u_newcomer'];
-      expect(users, `slot ${slot}`).to.deep.equal(expected);
-    }
-    expect(bySlot(['u_newcomer'], 16)[newcomer]).to.deep.equal(['u_newcomer']);
+  it('digest each slot by count and an order-free hash, which a join and its leave cancel', function () {
+    const digests = new SlotDigests(members, 16);
+    const reversed = new SlotDigests([...members].reverse(), 16);
+    expect(reversed.nonEmpty(), 'the order of the members does not matter').to.deep.equal(digests.nonEmpty());
+    const before = digests.nonEmpty();
+    expect(before.map((d) => d.count)).to.deep.equal(bySlot(members, 16).map((s) => s.length));
+    digests.add('u_newcomer');
+    const slot = slotOf('u_newcomer', 16);
+    expect(digests.nonEmpty()[slot]).to.deep.equal({ slot, poolSize: 16, count: before[slot]!.count + 1, hash: (before[slot]!.hash ^ memberHash('u_newcomer')) >>> 0 });
+    digests.remove('u_newcomer');
+    expect(digests.nonEmpty()).to.deep.equal(before);
+    expect(new SlotDigests(['u-1'], 4).nonEmpty(), 'empty slots are left out').to.have.length(1);
+  });
+
+  it('hash ids with FNV-1a: distinct for ids that differ in one character', function () {
+    expect(memberHash('')).to.equal(0x811c9dc5);
+    expect(memberHash('a')).to.equal(0xe40c292c);
+    const hashes = new Set(members.map(memberHash));
+    expect(hashes.size, 'no collisions among 10,000 ids').to.equal(members.length);
   });
 });
 
@@ -127,6 +142,32 @@ describe('FanoutJobs', function () {
     const jobs = producer.sends.flatMap((s) => s.records.map((r) => decodeTask(r.value) as FanoutJobRecord));
     expect(jobs).to.have.length(count);
     expect(jobs.flatMap((j) => j.members), 'every member once, in the order added').to.deep.equal(bySlot(many, 16).flat());
+  });
+
+  it('makes one job per slot digested, naming no member, and one change job per slot a change touches, in the order added', async function () {
+    const producer = new RecordingProducer();
+    const batch = new FanoutJobs(producer, 'im-task-spec').batch();
+    const digests = new SlotDigests(members, 4).nonEmpty();
+    const joined = ['u-new-1', 'u-new-2', 'u-new-3'];
+    batch.addChange('c-big', 4, { added: joined, removed: ['u-7'], cursors: [{ user: 'u-9', seq: 5 }] });
+    batch.addWhole('c-big', digests, (wholeSlot) => ({ ...msg([]), wholeSlot }));
+    await batch.flush();
+    const records = producer.sends[0]!.records;
+    const changes = records.filter((r) => decodeTask(r.value).type === 'members');
+    const touched = new Set([...joined, 'u-7', 'u-9'].map((u) => slotOf(u, 4)));
+    expect(changes.map((r) => r.key).sort()).to.deep.equal([...touched].map((slot) => `c-big#${slot}`).sort());
+    expect(records.slice(0, changes.length), 'the changes go first').to.deep.equal(changes);
+    const perUser = changes.map((r) => decodeTask(r.value)).flatMap((j) => (j.type === 'members' ? [...j.added, ...j.removed, ...j.cursors.map((c) => c.user)] : []));
+    expect(perUser.sort()).to.deep.equal([...joined, 'u-7', 'u-9'].sort());
+    for (const r of changes) {
+      const job = decodeTask(r.value);
+      if (job.type !== 'members') throw new Error('a members job was expected');
+      for (const user of [...job.added, ...job.removed, ...job.cursors.map((c) => c.user)]) expect(r.key).to.equal(`c-big#${slotOf(user, 4)}`);
+    }
+    const whole = records.slice(changes.length).map((r) => ({ key: r.key, job: decodeTask(r.value) as FanoutJobRecord }));
+    expect(whole.map((w) => w.key)).to.deep.equal(digests.map((d) => `c-big#${d.slot}`));
+    for (const [i, { job }] of whole.entries()) expect(job).to.deep.include({ members: [], wholeSlot: digests[i] });
+    expect(whole.reduce((n, w) => n + w.job.wholeSlot!.count, 0)).to.equal(members.length);
   });
 
   it('sends nothing for an empty batch and retries a send the log could not take', async function () {

@@ -7,6 +7,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { expect } from 'chai';
 import type { ConnAddress } from '../../../actors/records/types.js';
+import { bySlot } from '../../../actors/logic/member-slots.js';
 import { TroupeError } from '../../../transport/errors.js';
 import type { Producer } from '../../../transport/log/port.js';
 import type { Presence } from '../../../transport/presence/port.js';
@@ -59,25 +60,30 @@ describe('large-group fanout through the task role', function () {
     return sum;
   }
 
-  it('delivers a message to a 5,000-member group through ceil(5000/chunk) jobs: every other connection once, one deliver record per gateway per job, the sender acked', async function () {
+  it('delivers a message to a 5,000-member group through one job per pool slot naming no member: every other connection once, presence looked up a chunk at a time, one deliver record per gateway per slot, the sender acked', async function () {
     const chunkSize = 500;
     const memberCount = 5000;
-    const chunks = Math.ceil(memberCount / chunkSize);
-    await bench.startLogic({ largeGroupThreshold: 1000, fanoutChunkSize: chunkSize });
-    task = await TaskNode.start(bench, { gateways: GATEWAYS });
+    const poolSize = 4;
+    await bench.startLogic({ largeGroupThreshold: 1000, fanoutChunkSize: chunkSize, taskPoolSize: poolSize });
+    const lookups: number[] = [];
+    const presence: Presence = { ...bench.presence, lookup: (users) => (lookups.push(users.length), bench.presence.lookup(users)) };
+    task = await TaskNode.start(bench, { gateways: GATEWAYS, presence, chunkSize });
     const { conv, members } = await bench.group(memberCount);
     const conns = await connectAll(members);
     const sender = conns[0]!;
+    const slots = bySlot(members, poolSize);
 
     const position = await bench.send(conv, members[0]!, sender, 'big-1', 'hello everyone');
     const [ack] = await bench.waitFrames(sender, 'ack', 1);
     expect(ack).to.include({ type: 'ack', id: 'big-1', conv, seq: 1 });
     await waitFor(() => msgsPerConn(task!, conv).size >= memberCount - 1, { message: `${memberCount - 1} connections reached`, timeoutMs: 15_000 });
     await bench.waitHandled(position);
-    // Every job is finished: the task group committed past all of them (one partition holds them).
-    await waitFor(() => task!.jobs.length === chunks, { message: `${chunks} jobs recorded` });
-    const { partition } = task.jobs[0]!;
-    await waitFor(async () => Number((await task!.committed(partition)) ?? 0) === chunks, { message: 'every job committed' });
+    // Every job is finished: the task group committed past all of them.
+    await waitFor(() => task!.jobs.length === poolSize, { message: `${poolSize} jobs recorded` });
+    for (const { partition } of task.jobs) {
+      const onPartition = task.jobs.filter((j) => j.partition === partition).length;
+      await waitFor(async () => Number((await task!.committed(partition)) ?? 0) === onPartition, { message: `every job of partition ${partition} committed` });
+    }
 
     const perConn = msgsPerConn(task, conv);
     expect(perConn.size, 'connections reached').to.equal(memberCount - 1);
@@ -88,21 +94,24 @@ describe('large-group fanout through the task role', function () {
     const stored = (await bench.database.listMessages(conv, 0, 1)).messages[0]!;
     const expected = { type: 'msg', conv, seq: 1, id: 'big-1', from: members[0], body: { text: 'hello everyone' }, ts: stored.ts };
     for (const d of task.msgDeliveries(conv)) expect(d.frame).to.deep.equal(expected);
-
     for (const gw of GATEWAYS) {
-      const records = task.msgDeliveries(conv).filter((d) => d.gatewayId === gw);
-      expect(records, `deliver records on ${gw}`).to.have.length(chunks);
+      expect(task.msgDeliveries(conv).filter((d) => d.gatewayId === gw), `deliver records on ${gw}`).to.have.length(poolSize);
     }
+    expect(lookups.every((n) => n <= chunkSize), 'no lookup over a chunk').to.equal(true);
+    expect(lookups.reduce((a, b) => a + b, 0), 'every member looked up once').to.equal(memberCount);
+    expect(lookups, 'a chunk per lookup').to.have.length(slots.reduce((n, s) => n + Math.ceil(s.length / chunkSize), 0));
 
-    // The logic node produced the jobs instead of delivering: one per chunk, keyed by the conversation's one pool slot.
-    expect(await taskTopicSize(), 'jobs on the task topic').to.equal(chunks);
-    expect(task.jobs.map((j) => j.key)).to.deep.equal(Array(chunks).fill(`${conv}#0`));
-    expect(task.jobs.map((j) => j.job.members.length)).to.deep.equal(Array(chunks).fill(chunkSize));
-    expect(task.jobs.flatMap((j) => j.job.members), 'the chunks cover the members once, in order').to.deep.equal(members);
-    for (const { job } of task.jobs) {
-      expect(job).to.include({ type: 'fanout', conv, seq: 1 });
-      expect(job.type === 'fanout' ? job.except : undefined, 'the sending connection is left out').to.deep.equal(sender);
+    // The logic node produced one job per slot, carrying the slot's digest and no member id; the
+    // task node read the group from the store once.
+    expect(await taskTopicSize(), 'jobs on the task topic').to.equal(poolSize);
+    expect(task.jobs.map((j) => j.key).sort()).to.deep.equal(slots.map((_, slot) => `${conv}#${slot}`));
+    for (const { key, job } of task.jobs) {
+      if (job.type !== 'fanout') throw new Error(`a fanout job was expected, got ${job.type}`);
+      const slot = Number(key.split('#')[1]);
+      expect(job).to.deep.include({ conv, seq: 1, members: [], except: sender });
+      expect(job.wholeSlot).to.include({ slot, poolSize, count: slots[slot]!.length });
     }
+    expect(task.groupReads).to.deep.equal([{ conv, reason: 'first use', count: memberCount }]);
   });
 
   it('delivers a message to a group at or under the threshold directly, producing no fanout job', async function () {
@@ -137,7 +146,7 @@ describe('large-group fanout through the task role', function () {
     bench.logicDeps!.settings.largeGroupThreshold = 5;
     const second = await bench.send(conv, members[0]!, conns[0]!, 'after');
     await bench.waitHandled(second);
-    expect(await taskTopicSize(), 'jobs after the change: 6 members in chunks of 2').to.equal(3);
+    expect(await taskTopicSize(), 'jobs after the change: one for the one pool slot').to.equal(1);
     await waitFor(() => [...msgsPerConn(task!, conv).values()].filter((seqs) => seqs.length === 2).length === 5, { message: 'both messages everywhere' });
   });
 
@@ -176,14 +185,14 @@ describe('large-group fanout through the task role', function () {
     const conns = await connectAll(members);
 
     await bench.send(conv, members[0]!, conns[0]!, 'gated');
-    await waitFor(() => task!.jobs.length === 3 && heldSends > 0, { message: 'jobs produced and a delivery held' });
+    await waitFor(() => task!.jobs.length === 1 && heldSends > 0, { message: 'the job produced and its delivery held' });
     const { partition } = task.jobs[0]!;
     await delay(QUIET_MS);
     expect(Number((await task.committed(partition)) ?? 0), 'nothing committed while deliveries are held').to.equal(0);
     expect(task.msgDeliveries(conv)).to.deep.equal([]);
 
     release();
-    await waitFor(async () => Number((await task!.committed(partition)) ?? 0) === 3, { message: 'the three jobs committed' });
+    await waitFor(async () => Number((await task!.committed(partition)) ?? 0) === 1, { message: 'the job committed' });
     expect(msgsPerConn(task, conv).size, 'connections reached').to.equal(11);
     await inner.close();
   });

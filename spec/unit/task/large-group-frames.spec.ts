@@ -2,8 +2,9 @@
  * Every frame a large group produces goes through the task pool (docs/architecture.md, "Large
  * groups"): typing, read, member events and conversation announcements as well as messages,
  * in jobs keyed by conversation and pool slot, delivered in order per member. The logic node
- * (LogicBench: the real conversation actor over SQLite) looks up no presence for such a group;
- * the task node (TaskNode) does, once per job.
+ * (LogicBench: the real conversation actor over SQLite) looks up no presence for such a group
+ * and names no member in a frame for all of them; the task node (TaskNode) reads the group once,
+ * follows its changes through `members` jobs and looks presence up per job.
  */
 import { expect } from 'chai';
 import { slotOf } from '../../../actors/logic/member-slots.js';
@@ -59,15 +60,28 @@ describe('large-group frames through the task pool', function () {
   const seen = (conn: ConnAddress): string[] => bench.framesTo(conn).filter((f) => f.type !== 'ack').map((f) => `${f.type}:${String(f.event ?? '')}${String(f.user ?? f.seq ?? '')}`);
   const jobsOf = (type: TaskRecord['type']): Array<{ key: string; job: TaskRecord }> => task.jobs.filter((j) => j.job.type === type);
 
-  /** Every job's key names its conversation and the one slot all of its members are in. */
+  /**
+   * Every job's key names its conversation and its slot: the slot a whole-slot job names, or the
+   * one slot all the users a job names are in (at most a chunk of them for a frame).
+   */
   function expectSlotKeys(): void {
     for (const { key, job } of task.jobs) {
-      const slots = new Set(job.members.map((m) => slotOf(m, POOL)));
-      expect(slots.size, `members of job ${key} share a slot`).to.equal(1);
+      if (job.type !== 'members' && job.wholeSlot !== undefined) {
+        expect(job.members, `job ${key} names no member`).to.deep.equal([]);
+        expect(key).to.equal(`${job.conv}#${job.wholeSlot.slot}`);
+        continue;
+      }
+      const users = job.type === 'members' ? [...job.added, ...job.removed, ...job.cursors.map((c) => c.user)] : job.members;
+      const slots = new Set(users.map((m) => slotOf(m, POOL)));
+      expect(slots.size, `users of job ${key} share a slot`).to.equal(1);
       expect(key).to.equal(`${job.conv}#${[...slots][0]!}`);
-      expect(job.members.length).to.be.at.most(CHUNK);
+      if (job.type !== 'members') expect(job.members.length).to.be.at.most(CHUNK);
     }
   }
+
+  /** The members the whole-slot jobs of `type` stand for, added up. */
+  const wholeSlotCount = (type: 'fanout' | 'announce'): number =>
+    jobsOf(type).reduce((n, { job }) => n + (job.type !== 'members' && job.wholeSlot !== undefined ? job.wholeSlot.count : 0), 0);
 
   it('sends a typing signal to every other member once, through jobs per slot, leaving the typing member out, with no presence lookup on logic', async function () {
     const typer = 3;
@@ -78,8 +92,9 @@ describe('large-group frames through the task pool', function () {
     expect(bench.framesTo(conns[typer]!, 'typing'), 'the typing member').to.deep.equal([]);
 
     const jobs = jobsOf('fanout');
-    expect(jobs.flatMap((j) => j.job.members).sort(), 'the jobs cover every member once').to.deep.equal([...members].sort());
-    for (const { job } of jobs) expect(job).to.deep.include({ exceptUser: members[typer], seq: 0 });
+    expect(wholeSlotCount('fanout'), 'one job per slot, standing for every member once').to.equal(MEMBERS);
+    expect(jobs.map((j) => j.key).sort()).to.deep.equal([...new Set(members.map((m) => `${conv}#${slotOf(m, POOL)}`))].sort());
+    for (const { job } of jobs) expect(job).to.deep.include({ exceptUser: members[typer], seq: 0, members: [] });
     expect(new Set(jobs.map((j) => j.key)).size, 'the group is spread over several slots').to.be.greaterThan(1);
     expectSlotKeys();
     expect(logicLookups, 'presence lookups by the logic node').to.deep.equal([]);
@@ -125,7 +140,12 @@ describe('large-group frames through the task pool', function () {
       const frames = seen(c);
       expect(frames.slice(frames.indexOf('conversation:')), `connection ${i}: the conversation, then the joins in order`).to.deep.equal(['conversation:', ...joined]);
     }
-    expect(jobsOf('announce').flatMap((j) => j.job.members).sort(), 'one announcement per member').to.deep.equal([...members, ...added].sort());
+    expect(wholeSlotCount('announce'), 'one announcement per slot, standing for every member').to.equal(MEMBERS + 2);
+    expect(jobsOf('members').map((j) => j.job), 'the read cursor, then the joins, told to the task node').to.deep.equal([
+      { type: 'members', conv, added: [], removed: [], cursors: [{ user: members[5], seq: 1 }] },
+      ...[...new Set(added.map((u) => slotOf(u, POOL)))].map((slot) => ({ type: 'members', conv, added: added.filter((u) => slotOf(u, POOL) === slot), removed: [], cursors: [] })),
+    ]);
+    expect(task.groupReads.map((r) => r.reason), 'the task node read the group once, and followed the changes').to.deep.equal(['first use']);
     expectSlotKeys();
     expect(logicLookups, 'presence lookups by the logic node').to.deep.equal([]);
   });

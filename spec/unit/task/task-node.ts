@@ -9,7 +9,9 @@ import { decodeDownstream, decodeTask } from '../../../actors/records/codec.js';
 import type { TaskRecord } from '../../../actors/records/types.js';
 import type { Logger } from '../../../actors/runtime/logger.js';
 import { PartitionHosting } from '../../../actors/runtime/partition-hosting.js';
+import { MemberDirectory } from '../../../actors/task/member-directory.js';
 import { TASK_UNIT_PREFIX, taskKind } from '../../../actors/task/task-kind.js';
+import type { Store } from '../../../transport/store/port.js';
 import type { Lease } from '../../../transport/coord/port.js';
 import type { GroupConsumer, LogRecord, Producer } from '../../../transport/log/port.js';
 import type { Presence } from '../../../transport/presence/port.js';
@@ -37,6 +39,10 @@ export interface TaskNodeOptions {
   group?: string;
   /** Longest a revocation waits for in-flight jobs. Default 5000. */
   drainTimeoutMs?: number;
+  /** Where the node reads large groups' members; default the bench's store. */
+  store?: Store;
+  /** Members per presence lookup. Default the task role's. */
+  chunkSize?: number;
 }
 
 export class TaskNode {
@@ -44,6 +50,10 @@ export class TaskNode {
   readonly downstream: Seen[] = [];
   readonly jobs: Array<{ key: string; partition: number; job: TaskRecord }> = [];
   readonly logs: LogLine[] = [];
+  /** Every read of a group's members from the store. */
+  readonly groupReads: Array<{ conv: string; reason: string; count: number }> = [];
+  /** The node's copy of large groups' members. */
+  members!: MemberDirectory;
   private readonly consumers: GroupConsumer[] = [];
   private hosting: PartitionHosting<TaskRecord> | null = null;
   private consumer: GroupConsumer | null = null;
@@ -90,6 +100,8 @@ export class TaskNode {
       lease: this.lease,
       kind: taskKind({
         outbox: new Outbox(producer, options.presence ?? bench.presence, bench.downstreamPrefix),
+        members: this.members = new MemberDirectory(options.store ?? bench.store, { onLoad: (conv, reason, count) => this.groupReads.push({ conv, reason, count }) }),
+        ...(options.chunkSize === undefined ? {} : { chunkSize: options.chunkSize }),
         logger: this.logger,
         retryDelayMs: 5,
         maxRetryDelayMs: 20,

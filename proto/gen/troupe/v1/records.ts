@@ -226,6 +226,47 @@ export interface FanoutJob {
   moreFrames: string[];
   /** A member left out entirely (the typing or reading user); empty when none. */
   exceptUser: string;
+  /**
+   * Set instead of `members` when the job is for every member of its slot: the task role takes
+   * them from its own copy of the group's members, checked against this digest.
+   */
+  wholeSlot?: SlotDigest | undefined;
+}
+
+/**
+ * What logic holds of one task pool slot of a large group: the task role's copy of the slot's
+ * members must match it, or the task role reads the members from the repo again.
+ */
+export interface SlotDigest {
+  /** The slot, below `pool_size`. */
+  slot: number;
+  /** The task pool's size the slots were cut for (`task.poolSize` on the logic node). */
+  poolSize: number;
+  /** Members in the slot. */
+  count: number;
+  /** XOR of the 32-bit FNV-1a hashes of the slot's user ids. */
+  hash: number;
+}
+
+/** A moved read cursor of one member. */
+export interface ReadCursor {
+  user: string;
+  seq: number;
+}
+
+/**
+ * A change to one slot of a large group's members (keyed like `FanoutJob`, so it takes effect
+ * between the jobs produced before and after it): the task role's copy of the slot follows it.
+ */
+export interface MembersJob {
+  /** The conversation id. */
+  conv: string;
+  /** Users who joined (read cursor 0). */
+  added: string[];
+  /** Users who left or were removed. */
+  removed: string[];
+  /** Read cursors that moved. */
+  cursors: ReadCursor[];
 }
 
 /**
@@ -241,6 +282,8 @@ export interface AnnounceJob {
   members: string[];
   /** Each member's read cursor, by index in `members`. */
   readSeqs: number[];
+  /** Set instead of `members` and `read_seqs` for every member of the slot, as in `FanoutJob`. */
+  wholeSlot?: SlotDigest | undefined;
 }
 
 /** One value of topic `im-task`: asynchronous work for the task role. */
@@ -256,6 +299,9 @@ export interface Task {
      * another topic read here by mistake still fails to decode instead of passing for a job.
      */
     { $case: "announce"; value: AnnounceJob }
+    | //
+    /** Record type `members`. */
+    { $case: "members"; value: MembersJob }
     | undefined;
 }
 
@@ -1493,7 +1539,16 @@ export const Downstream: MessageFns<Downstream> = {
 };
 
 function createBaseFanoutJob(): FanoutJob {
-  return { conv: "", seq: 0, frame: "", except: undefined, members: [], moreFrames: [], exceptUser: "" };
+  return {
+    conv: "",
+    seq: 0,
+    frame: "",
+    except: undefined,
+    members: [],
+    moreFrames: [],
+    exceptUser: "",
+    wholeSlot: undefined,
+  };
 }
 
 export const FanoutJob: MessageFns<FanoutJob> = {
@@ -1518,6 +1573,9 @@ export const FanoutJob: MessageFns<FanoutJob> = {
     }
     if (message.exceptUser !== "") {
       writer.uint32(58).string(message.exceptUser);
+    }
+    if (message.wholeSlot !== undefined) {
+      SlotDigest.encode(message.wholeSlot, writer.uint32(66).fork()).join();
     }
     return writer;
   },
@@ -1591,6 +1649,14 @@ export const FanoutJob: MessageFns<FanoutJob> = {
             message.exceptUser = reader.string();
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.wholeSlot = SlotDigest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1617,12 +1683,264 @@ export const FanoutJob: MessageFns<FanoutJob> = {
     message.members = object.members?.map((e) => e) || [];
     message.moreFrames = object.moreFrames?.map((e) => e) || [];
     message.exceptUser = object.exceptUser ?? "";
+    message.wholeSlot = (object.wholeSlot !== undefined && object.wholeSlot !== null)
+      ? SlotDigest.fromPartial(object.wholeSlot)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseSlotDigest(): SlotDigest {
+  return { slot: 0, poolSize: 0, count: 0, hash: 0 };
+}
+
+export const SlotDigest: MessageFns<SlotDigest> = {
+  encode(message: SlotDigest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.slot !== 0) {
+      writer.uint32(8).uint32(message.slot);
+    }
+    if (message.poolSize !== 0) {
+      writer.uint32(16).uint32(message.poolSize);
+    }
+    if (message.count !== 0) {
+      writer.uint32(24).uint32(message.count);
+    }
+    if (message.hash !== 0) {
+      writer.uint32(32).uint32(message.hash);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SlotDigest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSlotDigest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.slot = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.poolSize = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.count = reader.uint32();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.hash = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<SlotDigest>, I>>(base?: I): SlotDigest {
+    return SlotDigest.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<SlotDigest>, I>>(object: I): SlotDigest {
+    const message = createBaseSlotDigest();
+    message.slot = object.slot ?? 0;
+    message.poolSize = object.poolSize ?? 0;
+    message.count = object.count ?? 0;
+    message.hash = object.hash ?? 0;
+    return message;
+  },
+};
+
+function createBaseReadCursor(): ReadCursor {
+  return { user: "", seq: 0 };
+}
+
+export const ReadCursor: MessageFns<ReadCursor> = {
+  encode(message: ReadCursor, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.user !== "") {
+      writer.uint32(10).string(message.user);
+    }
+    if (message.seq !== 0) {
+      writer.uint32(16).uint64(message.seq);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ReadCursor {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseReadCursor();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.user = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.seq = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<ReadCursor>, I>>(base?: I): ReadCursor {
+    return ReadCursor.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<ReadCursor>, I>>(object: I): ReadCursor {
+    const message = createBaseReadCursor();
+    message.user = object.user ?? "";
+    message.seq = object.seq ?? 0;
+    return message;
+  },
+};
+
+function createBaseMembersJob(): MembersJob {
+  return { conv: "", added: [], removed: [], cursors: [] };
+}
+
+export const MembersJob: MessageFns<MembersJob> = {
+  encode(message: MembersJob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.conv !== "") {
+      writer.uint32(10).string(message.conv);
+    }
+    for (const v of message.added) {
+      writer.uint32(18).string(v!);
+    }
+    for (const v of message.removed) {
+      writer.uint32(26).string(v!);
+    }
+    for (const v of message.cursors) {
+      ReadCursor.encode(v!, writer.uint32(34).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): MembersJob {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseMembersJob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.conv = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.added.push(reader.string());
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.removed.push(reader.string());
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.cursors.push(ReadCursor.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  create<I extends Exact<DeepPartial<MembersJob>, I>>(base?: I): MembersJob {
+    return MembersJob.fromPartial(base ?? ({} as any));
+  },
+  fromPartial<I extends Exact<DeepPartial<MembersJob>, I>>(object: I): MembersJob {
+    const message = createBaseMembersJob();
+    message.conv = object.conv ?? "";
+    message.added = object.added?.map((e) => e) || [];
+    message.removed = object.removed?.map((e) => e) || [];
+    message.cursors = object.cursors?.map((e) => ReadCursor.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseAnnounceJob(): AnnounceJob {
-  return { conv: "", conversation: "", members: [], readSeqs: [] };
+  return { conv: "", conversation: "", members: [], readSeqs: [], wholeSlot: undefined };
 }
 
 export const AnnounceJob: MessageFns<AnnounceJob> = {
@@ -1642,6 +1960,9 @@ export const AnnounceJob: MessageFns<AnnounceJob> = {
         writer.uint64(v);
       }
       writer.join();
+    }
+    if (message.wholeSlot !== undefined) {
+      SlotDigest.encode(message.wholeSlot, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -1701,6 +2022,14 @@ export const AnnounceJob: MessageFns<AnnounceJob> = {
 
             break;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.wholeSlot = SlotDigest.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1722,6 +2051,9 @@ export const AnnounceJob: MessageFns<AnnounceJob> = {
     message.conversation = object.conversation ?? "";
     message.members = object.members?.map((e) => e) || [];
     message.readSeqs = object.readSeqs?.map((e) => e) || [];
+    message.wholeSlot = (object.wholeSlot !== undefined && object.wholeSlot !== null)
+      ? SlotDigest.fromPartial(object.wholeSlot)
+      : undefined;
     return message;
   },
 };
@@ -1738,6 +2070,9 @@ export const Task: MessageFns<Task> = {
         break;
       case "announce":
         AnnounceJob.encode(message.record.value, writer.uint32(130).fork()).join();
+        break;
+      case "members":
+        MembersJob.encode(message.record.value, writer.uint32(138).fork()).join();
         break;
     }
     return writer;
@@ -1772,6 +2107,14 @@ export const Task: MessageFns<Task> = {
             message.record = { $case: "announce", value: AnnounceJob.decode(reader, reader.uint32()) };
             continue;
           }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.record = { $case: "members", value: MembersJob.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1799,6 +2142,12 @@ export const Task: MessageFns<Task> = {
       case "announce": {
         if (object.record?.value !== undefined && object.record?.value !== null) {
           message.record = { $case: "announce", value: AnnounceJob.fromPartial(object.record.value) };
+        }
+        break;
+      }
+      case "members": {
+        if (object.record?.value !== undefined && object.record?.value !== null) {
+          message.record = { $case: "members", value: MembersJob.fromPartial(object.record.value) };
         }
         break;
       }
