@@ -197,6 +197,26 @@ describe('large-group fanout through the task role', function () {
     await inner.close();
   });
 
+  it('retries a job whose members the repo could not give, and delivers it once when the repo is back', async function () {
+    const failures = [1, 2].map(() => new TroupeError('unavailable', 'repo down'));
+    const store = Object.create(bench.store) as typeof bench.store;
+    store.getMembers = async (conv) => {
+      const failure = failures.shift();
+      if (failure !== undefined) throw failure;
+      return bench.store.getMembers(conv);
+    };
+    await bench.startLogic({ largeGroupThreshold: 5, fanoutChunkSize: 12 });
+    task = await TaskNode.start(bench, { gateways: GATEWAYS, store });
+    const { conv, members } = await bench.group(12);
+    const conns = await connectAll(members);
+    await bench.send(conv, members[0]!, conns[0]!, 'after-a-blip');
+
+    await waitFor(async () => task!.jobs.length === 1 && Number((await task!.committed(task!.jobs[0]!.partition)) ?? 0) === 1, { message: 'the job committed' });
+    expect(failures, 'every failure was met').to.deep.equal([]);
+    expect(task.logs.filter((l) => l.message === 'fanout job failed; retrying').map((l) => l.meta?.error)).to.deep.equal(['repo down', 'repo down']);
+    expect([...msgsPerConn(task, conv).values()], 'each other connection once').to.deep.equal(Array(11).fill([1]));
+  });
+
   describe('when presence fails', function () {
     /** The bench's presence, whose next lookups throw the queued errors, one each. */
     function failingPresence(failures: TroupeError[]): Presence {
