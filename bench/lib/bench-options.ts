@@ -26,7 +26,13 @@ export interface BenchOptions {
   /** Sends per second (the ramp's first step, the sync fill); absent: the scenario's default. */
   rate?: number;
   pairs: number;
+  /** group: members online, each with a socket. */
   groupSize: number;
+  /**
+   * group: members in all; those beyond --group-size are offline users written straight into the
+   * target's storage. Absent: --group-size (every member online).
+   */
+  members?: number;
   sockets: number;
   workers: number;
   out: string;
@@ -58,8 +64,8 @@ Scenarios:
             server RSS per idle socket ((RSS after - RSS before) / N)
   direct    --pairs P direct conversations, --rate msgs/s in all, open loop (send i due at
             start + i/rate; latency from that intended time): ack and delivery latency
-  group     one group of --group-size online members, --rate msgs/s from random members:
-            delivery latency to every member
+  group     one group of --group-size online members (of --members in all), --rate msgs/s
+            from random members: delivery latency to every online member
   sync      --pairs conversations filled with --messages each, then every member reconnects
             and pulls the history with sync: sync latency, memory per conversation
   ramp      direct at rising rates until delivery p99 passes --p99-bound, then bisect:
@@ -85,7 +91,10 @@ Flags:
   --duration S           seconds of each timed window (direct/group 10, ramp steps 5, idle 20)
   --rate N               msgs/s (direct 300, group 10, ramp's first step 500, sync fill 1000)
   --pairs P              direct, sync and ramp conversations (default 200)
-  --group-size G         group members, all online (default 1000)
+  --group-size G         group: members online, each with a socket (default 1000)
+  --members M            group: members in all (default --group-size); the M - G offline ones
+                         are written straight into the started target's storage (--embedded
+                         or --cluster), then added to the group through the API
   --sockets N            connect: sockets (default 10000)
   --messages N           sync: messages per conversation before the reconnect (default 100;
                          1000 for the memory per conversation figure, which is defined after 1,000)
@@ -113,7 +122,7 @@ type FlagKind = 'int' | 'number' | 'string' | 'boolean';
 
 const FLAGS: Record<string, FlagKind> = {
   '--embedded': 'boolean', '--cluster': 'boolean', '--url': 'string', '--peer': 'string', '--scenarios': 'string',
-  '--duration': 'number', '--rate': 'number', '--pairs': 'int', '--group-size': 'int', '--sockets': 'int', '--messages': 'int',
+  '--duration': 'number', '--rate': 'number', '--pairs': 'int', '--group-size': 'int', '--members': 'int', '--sockets': 'int', '--messages': 'int',
   '--p99-bound': 'number', '--max-rate': 'number', '--drain': 'number', '--body-chars': 'int', '--workers': 'int',
   '--pin-server': 'string', '--pin-generator': 'string', '--server-pid': 'string', '--out': 'string', '--help': 'boolean', '-h': 'boolean',
 };
@@ -186,6 +195,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   if (rate !== undefined) options.rate = rate;
   options.pairs = num('--pairs', 'int', 1) ?? options.pairs;
   options.groupSize = num('--group-size', 'int', 2) ?? options.groupSize;
+  const members = num('--members', 'int', 2);
+  if (members !== undefined) options.members = checkMembers(members, options);
   options.sockets = num('--sockets', 'int', 1) ?? options.sockets;
   options.messages = num('--messages', 'int', 1) ?? options.messages;
   options.p99Bound = num('--p99-bound', 'number', 0.1) ?? options.p99Bound;
@@ -217,6 +228,23 @@ function defaults(partial: Pick<BenchOptions, 'scenarios' | 'targets' | 'compare
     ...partial, pairs: 200, groupSize: 1000, sockets: 10_000, workers: 1, out: 'bench/out', p99Bound: 50, drain: 15,
     messages: 100, maxRate: 50_000, bodyChars: 100,
   };
+}
+
+/**
+ * --members against the rest of the command line: at least --group-size, for the group scenario
+ * alone, and (when some members are offline) only on targets the run starts, whose storage it
+ * can write the offline users into.
+ */
+function checkMembers(members: number, options: BenchOptions): number {
+  if (options.compare || !options.scenarios.includes('group')) throw new BenchUsageError('--members is for the group scenario: troupe bench group --members M --group-size G');
+  if (members < options.groupSize) {
+    throw new BenchUsageError(`--members (${members}) must be at least --group-size (${options.groupSize}), the members online: give --members ${options.groupSize} or more`);
+  }
+  const other = options.targets.find((t) => t.kind !== 'embedded' && t.kind !== 'cluster');
+  if (members > options.groupSize && other !== undefined) {
+    throw new BenchUsageError(`--members above --group-size writes offline users into the target's storage: use --embedded or --cluster, not ${other.kind === 'url' ? '--url' : `--peer ${other.name}`}`);
+  }
+  return members;
 }
 
 function scenarioList(raw: string | true | undefined): ScenarioName[] {

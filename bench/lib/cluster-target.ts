@@ -39,6 +39,8 @@ export interface StartedCluster {
   gatewayUrls: string[];
   /** Role processes and services. */
   pids: number[];
+  /** The cluster's database (`mysql://root@127.0.0.1:<port>/troupe`), migrated. */
+  mysqlUrl: string;
   stop(): Promise<void>;
 }
 
@@ -83,7 +85,7 @@ export async function startClusterTarget(options: ClusterTargetOptions): Promise
     progress(`  server CPU and RSS are summed over ${rolePids.length} role processes and the services (${services.map((s) => s.name).join(', ')})`);
     const pids = [...rolePids, ...services.map((s) => s.pid)];
     if (options.pinServer !== undefined) for (const pid of pids) await pinProcess(pid, options.pinServer);
-    return { gatewayUrls: cluster.gatewayUrls, pids, stop };
+    return { gatewayUrls: cluster.gatewayUrls, pids, mysqlUrl: cluster.services.mysqlUrl, stop };
   } catch (err) {
     await stop();
     throw err;

@@ -17,11 +17,19 @@ export interface RunningTarget {
   readonly wire: Wire;
   /** Whether it stores messages (sync and history checks need it; the raw uWS bound does not). */
   readonly stores: boolean;
+  /**
+   * The database behind a Troupe this run started, for setup that would take hours through the
+   * API (the group scenario's offline members); absent for `--url` and the peers.
+   */
+  readonly storage?: TargetStorage;
   /** The server processes whose CPU and RSS are sampled (empty for `--url` on another machine). */
   serverPids(): number[];
   /** Stops what this run started (nothing for `--url`). */
   stop(): Promise<void>;
 }
+
+/** Where a started Troupe keeps its data: the embedded server's SQLite file, or the cluster's MySQL (MariaDB) database. */
+export type TargetStorage = { kind: 'sqlite'; filename: string } | { kind: 'mysql'; url: string };
 
 /** How a launcher is asked to start a peer or Troupe itself. */
 export interface LaunchOptions {

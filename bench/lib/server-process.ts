@@ -63,6 +63,8 @@ export interface ServerProcess {
   readonly port: number;
   /** `http://127.0.0.1:<port>` */
   readonly baseUrl: string;
+  /** Its temporary data folder (removed by stop()), when it has one. */
+  readonly dataDir?: string;
   /** Lines the process wrote to stdout or stderr so far. */
   outputLines(): number;
   rssKiB(): Promise<number>;
@@ -136,6 +138,7 @@ async function startChild(
     pid: pid ?? -1,
     port,
     baseUrl,
+    ...(dataDir === undefined ? {} : { dataDir }),
     outputLines: () => lines,
     rssKiB: () => readRssKiB(server.pid),
     cpuMillis: () => readCpuMillis(server.pid),

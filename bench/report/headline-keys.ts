@@ -62,10 +62,12 @@ export function headline(key: HeadlineKey, value: number): Headline {
 
 /**
  * ScenarioRun.params names the target checks read: the offered rate of `direct` (msgs/s), the
- * online members of `group`, and the sockets `connect` opened.
+ * online members of `group` and its members in all (absent from runs made before --members: then
+ * every member was online), and the sockets `connect` opened.
  */
 export const SCENARIO_PARAMS = {
   rate: 'rate',
   groupSize: 'groupSize',
+  members: 'members',
   sockets: 'sockets',
 } as const;

@@ -1,8 +1,12 @@
 /**
- * `group`: one group of --group-size members, every one online, --rate messages per second from
- * members picked at random: delivery latency to every member, from the intended send time.
+ * `group`: one group of --members members (default --group-size), of whom --group-size are
+ * online with a socket each, --rate messages per second from online members picked at random:
+ * delivery latency to every online member, from the intended send time. The online members
+ * register through the API; the offline ones are written straight into the target's storage
+ * (bench/lib/offline-users.ts), then every member joins the group through the API.
  */
-import { createGroup } from '../lib/population.js';
+import { writeOfflineUsers } from '../lib/offline-users.js';
+import { addGroupMembers, createGroup } from '../lib/population.js';
 import { SCENARIO_PARAMS } from '../report/headline-keys.js';
 import type { ScenarioRun } from '../report/types.js';
 import type { ScenarioContext } from './context.js';
@@ -14,11 +18,28 @@ export const GROUP_DEFAULT_DURATION = 10;
 
 export async function runGroup(ctx: ScenarioContext): Promise<ScenarioRun> {
   const size = ctx.options.groupSize;
+  const members = ctx.options.members ?? size;
+  const offlineCount = members - size;
+  const { storage } = ctx.target;
+  if (offlineCount > 0 && storage === undefined) {
+    throw new Error(`--members ${members}: the ${offlineCount} offline members are written into the target's storage, which ${ctx.target.label} does not give this run`);
+  }
   const session = await ScenarioSession.open(ctx, size);
   try {
     const users = await session.register();
+    let offline: string[] = [];
+    if (offlineCount > 0) {
+      ctx.progress(`  writing ${offlineCount} offline users straight into the target's storage`);
+      offline = await writeOfflineUsers(storage!, ctx.prefix, offlineCount, ctx.progress);
+    }
     const convId = await createGroup(session.apiFor, users, `bench ${ctx.prefix}`);
     ctx.progress(`  created a group of ${size}`);
+    if (offline.length > 0) {
+      await addGroupMembers(session.apiFor, users[0]!, convId, offline, ctx.progress);
+      const { memberCount } = await session.apiFor(0).getConversation(users[0]!, convId);
+      if (memberCount !== members) throw new Error(`the group counts ${memberCount} members after the adds, not ${members}`);
+      ctx.progress(`  the group has ${members} members, ${size} of them online`);
+    }
     await session.connectAll(users);
     return await runTimedLoad(session, {
       scenario: 'group',
@@ -28,10 +49,17 @@ export async function runGroup(ctx: ScenarioContext): Promise<ScenarioRun> {
       recipients: [size - 1],
       slots: users.map((_, u) => [u, 0]),
       pick: 'random',
-      params: { [SCENARIO_PARAMS.groupSize]: size },
-      notes: [`one group of ${size}, all online; each message is delivered to the ${size - 1} other members`],
+      params: { [SCENARIO_PARAMS.members]: members, [SCENARIO_PARAMS.groupSize]: size },
+      notes: [groupNote(members, size)],
     });
   } finally {
     await session.close();
   }
+}
+
+/** What the report says about the group: its members in all and online, and who gets each message. */
+export function groupNote(members: number, online: number): string {
+  const delivered = `each message is delivered to the ${online - 1} other online members`;
+  if (members === online) return `one group of ${online}, all online; ${delivered}`;
+  return `one group of ${members} members, ${online} of them online and ${members - online} offline (written straight into storage, then added through the API); ${delivered}`;
 }

@@ -23,6 +23,7 @@ export async function launchCluster(options: LaunchOptions, shape: ClusterShape 
     baseUrls: cluster.gatewayUrls,
     wire: troupeWire,
     stores: true,
+    storage: { kind: 'mysql', url: cluster.mysqlUrl },
     serverPids: () => cluster.pids,
     stop: () => cluster.stop(),
   };

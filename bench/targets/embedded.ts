@@ -7,8 +7,9 @@
  * per-connection frame rate limit lifted so that the offered load is measured rather than refused.
  * Everything else is config/default.yaml. A server given with --url keeps its own settings.
  */
-import type { LaunchOptions, RunningTarget } from '../lib/running-target.js';
-import { startTroupeServer } from '../lib/server-process.js';
+import { join, resolve } from 'node:path';
+import type { LaunchOptions, RunningTarget, TargetStorage } from '../lib/running-target.js';
+import { REPO_ROOT, startTroupeServer, troupeServerEnv, type ServerProcess } from '../lib/server-process.js';
 import { troupeWire } from '../lib/troupe-wire.js';
 import { chooseTroupeBuild } from './troupe-build.js';
 
@@ -24,7 +25,20 @@ export async function launchEmbedded(options: LaunchOptions): Promise<RunningTar
     baseUrls: [server.baseUrl],
     wire: troupeWire,
     stores: true,
+    ...sqliteStorage(server),
     serverPids: () => [server.pid],
     stop: () => server.stop(),
   };
+}
+
+/**
+ * The server's SQLite file: `troupe.sqlite` in its data folder, as the configuration derives it,
+ * unless a TROUPE_STORAGE__FILENAME given to the run moved it (relative to the checkout, the
+ * server's working folder); none for `:memory:`.
+ */
+function sqliteStorage(server: ServerProcess): { storage?: TargetStorage } {
+  const configured = troupeServerEnv().TROUPE_STORAGE__FILENAME ?? '';
+  if (configured === ':memory:' || (configured === '' && server.dataDir === undefined)) return {};
+  const filename = configured === '' ? join(server.dataDir!, 'troupe.sqlite') : resolve(REPO_ROOT, configured);
+  return { storage: { kind: 'sqlite', filename } };
 }
