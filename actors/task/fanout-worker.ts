@@ -99,39 +99,54 @@ export class FanoutWorker implements HostedActor<TaskRecord> {
     const out = outbox.batch();
     if (job.type === 'announce') {
       const cursors = job.wholeSlot === undefined ? new Map(job.members.map((user, i) => [user, job.readSeqs[i] ?? 0])) : await this.deps.members.slot(job.conv, job.wholeSlot);
-      const online = await this.lookup([...cursors.keys()]);
+      const { users, online } = await this.online(cursors.keys(), undefined);
       const shared = JSON.parse(job.conversation) as Omit<ConversationDto, 'readSeq'>;
-      for (const [readSeq, users] of onlineByReadSeq(cursors, online)) out.toUsers(job.conv, users, online, conversationFrame({ ...shared, readSeq }), undefined, trace);
+      for (const [readSeq, same] of byReadSeq(users, cursors)) out.toUsers(job.conv, same, online, conversationFrame({ ...shared, readSeq }), undefined, trace);
     } else {
-      const { exceptUser } = job;
-      const all = job.wholeSlot === undefined ? job.members : [...(await this.deps.members.slot(job.conv, job.wholeSlot)).keys()];
-      const members = exceptUser === undefined ? all : all.filter((user) => user !== exceptUser);
-      const online = await this.lookup(members);
-      for (const frame of job.frames) out.toUsers(job.conv, members, online, frame, job.except, trace);
+      const members = job.wholeSlot === undefined ? job.members : (await this.deps.members.slot(job.conv, job.wholeSlot)).keys();
+      const { users, online } = await this.online(members, job.exceptUser);
+      for (const frame of job.frames) out.toUsers(job.conv, users, online, frame, job.except, trace);
     }
     await out.flush();
   }
 
-  /** Presence of `users`, looked up in chunks of `chunkSize` side by side. */
-  private async lookup(users: readonly string[]): Promise<Map<string, PresenceEntry[]>> {
+  /**
+   * The online ones of `members` (but `exceptUser`) and their connections, looked up in presence a
+   * chunk of `chunkSize` at a time, one chunk after another: each lookup stays small, and the
+   * event loop turns between them however large the slot. Frames are then built for the online
+   * members only, so a job of many frames (the joins of a bulk add) costs frames × online, not
+   * frames × members.
+   */
+  private async online(members: Iterable<string>, exceptUser: string | undefined): Promise<{ users: string[]; online: Map<string, PresenceEntry[]> }> {
     const size = Math.max(1, this.deps.chunkSize ?? DEFAULT_CHUNK_SIZE);
-    if (users.length <= size) return this.deps.outbox.lookup(users);
-    const chunks: Promise<Map<string, PresenceEntry[]>>[] = [];
-    for (let start = 0; start < users.length; start += size) chunks.push(this.deps.outbox.lookup(users.slice(start, start + size)));
+    const users: string[] = [];
     const online = new Map<string, PresenceEntry[]>();
-    for (const part of await Promise.all(chunks)) for (const [user, entries] of part) online.set(user, entries);
-    return online;
+    let chunk: string[] = [];
+    const lookUp = async (): Promise<void> => {
+      for (const [user, entries] of await this.deps.outbox.lookup(chunk)) {
+        users.push(user);
+        online.set(user, entries);
+      }
+      chunk = [];
+    };
+    for (const user of members) {
+      if (user === exceptUser) continue;
+      chunk.push(user);
+      if (chunk.length >= size) await lookUp();
+    }
+    if (chunk.length > 0) await lookUp();
+    return { users, online };
   }
 }
 
-/** The online members grouped by read cursor: members on one cursor share one frame. */
-function onlineByReadSeq(cursors: ReadonlyMap<string, number>, online: ReadonlyMap<string, unknown>): Map<number, string[]> {
+/** `users` grouped by read cursor: users on one cursor share one frame. */
+function byReadSeq(users: readonly string[], cursors: ReadonlyMap<string, number>): Map<number, string[]> {
   const groups = new Map<number, string[]>();
-  for (const [user, readSeq] of cursors) {
-    if (!online.has(user)) continue;
-    let users = groups.get(readSeq);
-    if (users === undefined) groups.set(readSeq, (users = []));
-    users.push(user);
+  for (const user of users) {
+    const readSeq = cursors.get(user) ?? 0;
+    let same = groups.get(readSeq);
+    if (same === undefined) groups.set(readSeq, (same = []));
+    same.push(user);
   }
   return groups;
 }

@@ -66,7 +66,13 @@ describe('large-group fanout through the task role', function () {
     const poolSize = 4;
     await bench.startLogic({ largeGroupThreshold: 1000, fanoutChunkSize: chunkSize, taskPoolSize: poolSize });
     const lookups: number[] = [];
-    const presence: Presence = { ...bench.presence, lookup: (users) => (lookups.push(users.length), bench.presence.lookup(users)) };
+    const presence: Presence = {
+      add: (user, entry, ttl) => bench.presence.add(user, entry, ttl),
+      remove: (user, connId) => bench.presence.remove(user, connId),
+      refresh: (entries, ttl) => bench.presence.refresh(entries, ttl),
+      lookup: (users) => (lookups.push(users.length), bench.presence.lookup(users)),
+      close: async () => undefined,
+    };
     task = await TaskNode.start(bench, { gateways: GATEWAYS, presence, chunkSize });
     const { conv, members } = await bench.group(memberCount);
     const conns = await connectAll(members);
