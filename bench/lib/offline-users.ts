@@ -4,12 +4,12 @@
  * another connection write while it serves; the insert waits its turn for the write lock), or a
  * cluster's MySQL database. Registering tens of thousands of users through the API would spend
  * hours hashing passwords and measure nothing the benchmark reports. Each row is what
- * registration writes, with a placeholder for the password hash: nobody logs in as these users,
- * they only have to exist when they are added to the group through the API
- * (bench/lib/population.ts).
+ * registration writes, with a placeholder for the password hash: nobody logs in as these users.
+ * The group holding them is written the same way (writeGroup).
  */
 import type { Knex } from 'knex';
 import { newId } from '../../actors/ids.js';
+import { KnexStore } from '../../transport/store/knex.js';
 import { openMysqlStore } from '../../transport/store/mysql.js';
 import { openSqliteKnex } from '../../transport/store/sqlite-open.js';
 import type { TargetStorage } from './running-target.js';
@@ -60,6 +60,26 @@ export async function writeOfflineUsers(storage: TargetStorage, prefix: string, 
     await database.close();
   }
   return ids;
+}
+
+/**
+ * Writes a whole group straight into `storage`: the conversation row and every member, the owner
+ * first, as `Store.createGroup` writes it. Adding 80,000 members through the API, 1,000 a request,
+ * would make each request push a `conversation` frame and 1,000 `member` frames to every member:
+ * the task pool would sweep the group's presence twice per request (160 sweeps of up to 100,000
+ * lookups), minutes of work still draining when the sockets open. Nothing has loaded the group
+ * yet, so the server reads it from storage on first use like any other.
+ */
+export async function writeGroup(storage: TargetStorage, group: { id: string; name: string; ownerId: string; memberIds: readonly string[] }): Promise<void> {
+  const database = await openDatabase(storage);
+  try {
+    await new KnexStore(database.knex).createGroup(
+      { id: group.id, type: 'group', name: group.name, ownerId: group.ownerId, lastSeq: 0, memberCount: group.memberIds.length, createdAt: Date.now() },
+      group.memberIds,
+    );
+  } finally {
+    await database.close();
+  }
 }
 
 async function openDatabase(storage: TargetStorage): Promise<{ knex: Knex; close(): Promise<void> }> {

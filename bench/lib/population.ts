@@ -13,7 +13,6 @@ const SETUP_CONCURRENCY = 16;
 /** Members per request when a group is filled: a group's member list must fit in one HTTP body (64 KiB). */
 const MEMBERS_PER_REQUEST = 1000;
 /** Members added between progress lines. */
-const ADD_PROGRESS_EVERY = 10_000;
 
 /** The HTTP API that user i calls. */
 export type ApiFor = (user: number) => HttpApi;
@@ -45,24 +44,4 @@ export async function createGroup(apiFor: ApiFor, users: readonly Session[], nam
     await apiFor(0).addMembers(owner!, id, ids.slice(i, i + MEMBERS_PER_REQUEST));
   }
   return id;
-}
-
-/**
- * Adds `ids` to the group `convId` as its owner (user 0), MEMBERS_PER_REQUEST to a request, one
- * request at a time as a person adding them would; reports every 10,000 and at the end, with the
- * slowest answer.
- */
-export async function addGroupMembers(apiFor: ApiFor, owner: Session, convId: string, ids: readonly string[], progress: (line: string) => void): Promise<void> {
-  const started = Date.now();
-  let slowestMs = 0;
-  for (let i = 0; i < ids.length; i += MEMBERS_PER_REQUEST) {
-    const batch = ids.slice(i, i + MEMBERS_PER_REQUEST);
-    const sent = Date.now();
-    await apiFor(0).addMembers(owner, convId, batch);
-    slowestMs = Math.max(slowestMs, Date.now() - sent);
-    const done = i + batch.length;
-    if (done % ADD_PROGRESS_EVERY === 0 || done === ids.length) {
-      progress(`  added ${done}/${ids.length} members through the API (${((Date.now() - started) / 1000).toFixed(1)} s; slowest request of ${MEMBERS_PER_REQUEST} ${slowestMs} ms)`);
-    }
-  }
 }
