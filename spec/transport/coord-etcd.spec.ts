@@ -12,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { expect } from 'chai';
 import { Etcd3 } from 'etcd3';
 import { EtcdCoordinator, type EtcdCoordinatorOptions } from '../../transport/coord/etcd.js';
+import { renewalIntervalMs } from '../../transport/coord/etcd-lease.js';
 import type { WatchEvent } from '../../transport/coord/port.js';
 import { describeCoordContract } from '../contract/coord.contract.js';
 import { startEtcd, type EtcdService } from '../../bin/services/etcd.js';
@@ -33,6 +34,15 @@ async function unusedPort(): Promise<number> {
   await new Promise<void>((resolve) => server.close(() => resolve()));
   return port;
 }
+
+describe('etcd lease renewals', function () {
+  it('come every twentieth of the TTL, never more often than every 250 ms nor less often than a third of it', function () {
+    expect(renewalIntervalMs(10_000), 'the default TTL').to.equal(500);
+    expect(renewalIntervalMs(60_000)).to.equal(3000);
+    expect(renewalIntervalMs(3000), 'a short TTL').to.equal(250);
+    expect(renewalIntervalMs(600), 'a third of a very short TTL').to.equal(200);
+  });
+});
 
 describe('etcd coordination', function () {
   let etcd: EtcdService | undefined;
@@ -140,10 +150,10 @@ describe('etcd coordination', function () {
       await expectTroupeRejection(lease.put(`${prefix}nodes/a`, 'addr'), 'closed');
     });
 
-    it('renews every quarter second, not only every third of the TTL: etcd never sees the lease much below its TTL', async function () {
+    it('renews every twentieth of the TTL, not only every third: etcd never sees the lease much below its TTL', async function () {
       const { admin: other } = started();
       // With etcd3's renewals alone (every 3 s with a 9 s TTL) etcd would count the lease down to
-      // 6 s before each renewal; renewals every 0.25 s keep it above 8.5 s (etcd truncates to
+      // 6 s before each renewal; renewals every 0.45 s keep it above 8.5 s (etcd truncates to
       // whole seconds: 8). The bound allows renewals over a second late on a loaded machine.
       const lease = await coord.grantLease(9000);
       const remaining: number[] = [];
@@ -158,7 +168,7 @@ describe('etcd coordination', function () {
 
     it('rides out an etcd restart shorter than half its TTL less the renewal interval, keeping its claim', async function () {
       const { etcd: server } = started();
-      // Given up only once no renewal sent in the last 4 s was answered, and renewed every 0.25 s:
+      // Given up only once no renewal sent in the last 4 s was answered, and renewed every 0.4 s:
       // a restart of this etcd (a second or two) is ridden out; etcd extends every lease on restart.
       const lease = await coord.grantLease(8000);
       const claim = await lease.claim(`${prefix}claims/1`, 'node-a');

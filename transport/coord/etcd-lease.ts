@@ -20,11 +20,14 @@
  * **Renewals.** etcd3 renews every third of the TTL; with only those, a round trip (or an
  * event-loop stall, or an etcd restart) longer than a sixth of the TTL would give the lease up:
  * under a second with a TTL of a few seconds. So the lease is also renewed on its own every
- * `RENEW_EVERY_MS` (250 ms; unless a third of the TTL is shorter), each renewal a `keepaliveOnce`
- * with a deadline of half a TTL: a stall, or an etcd outage such as a restart, of up to half the
- * TTL less that interval (and less the wait for the first renewal after it) is ridden out: about
- * 2 s with the default 5 s TTL. The price: a dead node's lease runs out nearly a whole TTL after
- * its death, rather than somewhere in its last third; and a few small calls a second to etcd.
+ * twentieth of the TTL, but not more often than every `RENEW_EVERY_MS` (250 ms; nor less often
+ * than a third of the TTL), each renewal a `keepaliveOnce` with a deadline of half a TTL: a stall,
+ * or an etcd outage such as a restart, of up to half the TTL less that interval (and less the
+ * wait for the first renewal after it) is ridden out: 4.5 s with the default 10 s TTL, renewed
+ * every 0.5 s. The price: a dead node's lease runs out nearly a whole TTL after its death, rather
+ * than somewhere in its last third; and a few small calls a second to etcd, each waking the node
+ * and etcd (which is why the interval grows with the TTL instead of staying at 250 ms: an idle
+ * node's wakeups are most of its CPU, docs/architecture.md, "Where the cluster's CPU goes").
  *
  * Renewal send times come from etcd3's `keepaliveFired` events, matched in order to its
  * `keepaliveSucceeded` events on the same stream (`keepaliveEstablished` starts a new one), and
@@ -43,8 +46,15 @@ import type { Claim, Lease } from './port.js';
 
 type LeaseState = 'live' | 'revoked' | 'lost' | 'closed';
 
-/** The longest pause between this module's own renewals (see Renewals above). */
+/** The shortest pause between this module's own renewals (see Renewals above). */
 export const RENEW_EVERY_MS = 250;
+/** This module's renewals come every this fraction of the TTL (see Renewals above). */
+export const RENEWALS_PER_TTL = 20;
+
+/** The pause between this module's own renewals for a lease of `ttlMs`. */
+export function renewalIntervalMs(ttlMs: number): number {
+  return Math.min(Math.max(RENEW_EVERY_MS, ttlMs / RENEWALS_PER_TTL), ttlMs / 3);
+}
 
 export class EtcdLease implements Lease {
   private state: LeaseState = 'live';
@@ -210,7 +220,7 @@ export class EtcdLease implements Lease {
   }
 
   private startRenewals(): void {
-    const everyMs = Math.min(RENEW_EVERY_MS, this.ttlMs / 3);
+    const everyMs = renewalIntervalMs(this.ttlMs);
     if (this.state !== 'live' || everyMs >= this.ttlMs / 3) return; // etcd3's own renewals come as often
     this.renewals = setInterval(this.renewOnce, everyMs);
     this.renewals.unref();
