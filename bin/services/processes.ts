@@ -1,10 +1,48 @@
 /** Small process and port chores shared by the test services. */
 import type { ChildProcess } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 
-/** A port nobody listens on right now (the kernel picks it for a socket we close at once). */
+/**
+ * A port free to listen on now, below the kernel's ephemeral range
+ * (`/proc/sys/net/ipv4/ip_local_port_range`). A port the kernel hands out for `listen(0)` comes
+ * from that range, which outgoing connections draw from too: between choosing it and the server
+ * that uses it binding it (for a local cluster's gateways, tens of seconds later, after every
+ * other role connected to its services), a client connection could take it, and the server then
+ * failed with EADDRINUSE. Below the range only listeners compete, and each candidate is checked
+ * by binding it.
+ */
 export async function freePort(): Promise<number> {
+  const below = ephemeralLow();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const candidate = LISTEN_PORTS_FROM + Math.floor(Math.random() * (below - LISTEN_PORTS_FROM));
+    if (await canListen(candidate)) return candidate;
+  }
+  return kernelPort(); // a crowded range: fall back to the kernel's choice
+}
+
+/** The lowest port a listener is chosen from (above the well-known and most registered ports). */
+const LISTEN_PORTS_FROM = 20_000;
+
+/** The first port of the kernel's ephemeral range (32768 where it cannot be read). */
+function ephemeralLow(): number {
+  try {
+    const low = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
+    return Number.isInteger(low) && low > LISTEN_PORTS_FROM + 1000 ? low : 32_768;
+  } catch {
+    return 32_768;
+  }
+}
+
+function canListen(port: number): Promise<boolean> {
+  const server = createServer();
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+async function kernelPort(): Promise<number> {
   const server = createServer();
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
