@@ -19,7 +19,7 @@ export class TroupeMetrics {
   readonly httpRequests = new Counter({ name: 'troupe_http_requests_total', help: 'HTTP requests, by route and status', labelNames: ['route', 'status'], registers: [this.registry] });
   readonly messagesStored = new Counter({ name: 'troupe_messages_stored_total', help: 'Messages durably stored', registers: [this.registry] });
   readonly fanoutJobsLost = new Counter({ name: 'troupe_fanout_jobs_lost_total', help: 'Fanout jobs of large groups that could not be produced after their retries (members catch up by seq)', registers: [this.registry] });
-  readonly groupCopyReads = new Counter({ name: 'troupe_task_group_reads_total', help: "Reads of a large group's members from the repo by a task node, by reason (first use, pool size changed, digest differs)", labelNames: ['reason'], registers: [this.registry] });
+  readonly groupCopyReads = new Counter({ name: 'troupe_task_group_reads_total', help: "Reads of a large group's members from the repo by a task node, by reason (first use, pool size changed, counted again, digest differs)", labelNames: ['reason'], registers: [this.registry] });
   /** What `troupe_task_group_members` reports: set by the task role. */
   groupCopySize: () => number = () => 0;
   readonly groupCopyMembers: Gauge = new Gauge({

@@ -8,6 +8,14 @@ import type { ConversationRow, MemberRow, Store } from '../../transport/store/po
 import type { SlotDigest } from '../records/types.js';
 import { SlotDigests } from '../logic/member-slots.js';
 
+/** The last count's time in this process: each count is later than the one before, within a millisecond too. */
+let lastCountedAt = 0;
+
+function countedNow(now: number): number {
+  lastCountedAt = Math.max(now, lastCountedAt + 1);
+  return lastCountedAt;
+}
+
 export class ConversationState {
   conv: ConversationRow | null = null;
   /** userId → member row, in join order. Replaced on every load: read it through the state. */
@@ -21,6 +29,8 @@ export class ConversationState {
   constructor(
     readonly id: string,
     private readonly store: Store,
+    /** The clock the slot digests are counted by (SlotDigest.countedAt). */
+    private readonly now: () => number = Date.now,
   ) {}
 
   /** False before the first load and after `invalidate()`: load before the next record. */
@@ -54,8 +64,17 @@ export class ConversationState {
    * and removeMember; counted again only when the pool size changed or the state was reloaded).
    */
   slots(poolSize: number): SlotDigest[] {
-    if (this.slotDigests?.poolSize !== poolSize) this.slotDigests = new SlotDigests(this.members.keys(), poolSize);
+    if (this.slotDigests?.poolSize !== poolSize) this.slotDigests = new SlotDigests(this.members.keys(), poolSize, countedNow(this.now()));
     return this.slotDigests.nonEmpty();
+  }
+
+  /**
+   * The group is not large now: its digests are counted again (with a new time) when it is
+   * next, so the task role reads it again then, rather than trust a copy that missed what
+   * changed while the group was small.
+   */
+  forgetSlots(): void {
+    this.slotDigests = null;
   }
 
   /** A step failed part way: what is held may be stale, so reload before the next record. */

@@ -38,7 +38,9 @@ export class LargeGroup {
 
   /** Whether this group's frames go through the task role now. */
   get isLarge(): boolean {
-    return this.state.members.size > this.deps.settings.largeGroupThreshold;
+    const large = this.state.members.size > this.deps.settings.largeGroupThreshold;
+    if (!large) this.state.forgetSlots();
+    return large;
   }
 
   /** Jobs that push `frames` to every live connection of the members named (or of all). */

@@ -63,6 +63,8 @@ export class SlotDigests {
   constructor(
     members: Iterable<string>,
     readonly poolSize: number,
+    /** When they were counted (SlotDigest.countedAt). */
+    readonly countedAt: number = Date.now(),
   ) {
     this.tallies = Array.from({ length: poolSize }, () => ({ count: 0, hash: 0 }));
     for (const user of members) this.add(user);
@@ -80,7 +82,7 @@ export class SlotDigests {
   nonEmpty(): SlotDigest[] {
     const digests: SlotDigest[] = [];
     for (const [slot, tally] of this.tallies.entries()) {
-      if (tally.count > 0) digests.push({ slot, poolSize: this.poolSize, count: tally.count, hash: tally.hash });
+      if (tally.count > 0) digests.push({ slot, poolSize: this.poolSize, count: tally.count, hash: tally.hash, countedAt: this.countedAt });
     }
     return digests;
   }

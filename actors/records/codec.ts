@@ -213,7 +213,7 @@ export function encodeTask(r: TaskRecord): Uint8Array {
 function slotDigestOf(d: SlotDigest, members: number): SlotDigest {
   if (d.poolSize < 1 || d.slot >= d.poolSize) throw invalid(`fanout job names slot ${d.slot} of a pool of ${d.poolSize}`);
   if (members > 0) throw invalid('fanout job names both its members and a whole slot');
-  return { slot: d.slot, poolSize: d.poolSize, count: d.count, hash: d.hash };
+  return { slot: d.slot, poolSize: d.poolSize, count: d.count, hash: d.hash, countedAt: d.countedAt };
 }
 
 export function decodeTask(bytes: Uint8Array): TaskRecord {

@@ -141,6 +141,11 @@ export interface SlotDigest {
   count: number;
   /** XOR of the 32-bit FNV-1a hashes of their user ids. */
   hash: number;
+  /**
+   * When logic counted the digests (ms since the epoch): on loading the group, and again after it
+   * was small for a while. A task node reads the group again for a later count.
+   */
+  countedAt: number;
 }
 
 /**

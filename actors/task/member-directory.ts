@@ -6,8 +6,10 @@
  *
  * A group's copy is read from the repo in one `getMembers` on first use and then follows the
  * `members` jobs (joins, leaves, moved read cursors), which reach each slot's worker in order
- * between the jobs before and after them. Every whole-slot job checks its digest against the
- * copy. A copy that differs is read again, at most once per `reloadAfterMs`: it may be behind
+ * between the jobs before and after them. A group is also read again when logic counted its
+ * digests anew (it does on loading the group, and after the group was small for a while, when no
+ * `members` jobs came): what changed meanwhile, read cursors included, which the digest does not
+ * cover, then reaches the copy. Every whole-slot job checks its digest against the copy. A copy that differs is read again, at most once per `reloadAfterMs`: it may be behind
  * (a `members` job was lost, or the group was small for a while and sent none) or ahead (it was
  * read while changes were still on their way), and in between it is used as it is, since both
  * kinds of difference are a member or two joining or leaving around the moment of the change.
@@ -29,14 +31,19 @@ export interface MemberDirectoryOptions {
   idleMs?: number;
   now?: () => number;
   /** Told of every read of a group from the repo, and why. */
-  onLoad?: (conv: string, reason: 'first use' | 'pool size changed' | 'digest differs', members: number) => void;
+  onLoad?: (conv: string, reason: ReadReason, members: number) => void;
 }
+
+/** Why a group's members were read from the repo. */
+export type ReadReason = 'first use' | 'pool size changed' | 'counted again' | 'digest differs';
 
 /** One slot's members: user id → read cursor. */
 export type SlotMembers = ReadonlyMap<string, number>;
 
 interface GroupCopy {
   poolSize: number;
+  /** The latest `countedAt` of logic's digests this copy was read for. */
+  countedAt: number;
   slots: Map<string, number>[];
   tallies: SlotTally[];
   size: number;
@@ -77,9 +84,10 @@ export class MemberDirectory {
     const now = this.now();
     this.dropIdle(now);
     let copy = this.groups.get(conv);
-    if (copy === undefined) copy = await this.load(conv, digest.poolSize, 'first use');
-    else if (copy.poolSize !== digest.poolSize) copy = await this.load(conv, digest.poolSize, 'pool size changed');
-    else if (!matches(copy.tallies[digest.slot], digest) && now - copy.loadedAt >= this.reloadAfterMs) copy = await this.load(conv, digest.poolSize, 'digest differs');
+    if (copy === undefined) copy = await this.load(conv, digest, 'first use');
+    else if (copy.poolSize !== digest.poolSize) copy = await this.load(conv, digest, 'pool size changed');
+    else if (digest.countedAt > copy.countedAt) copy = await this.load(conv, digest, 'counted again');
+    else if (!matches(copy.tallies[digest.slot], digest) && now - copy.loadedAt >= this.reloadAfterMs) copy = await this.load(conv, digest, 'digest differs');
     copy.usedAt = now;
     this.groups.delete(conv); // most recently used last
     this.groups.set(conv, copy);
@@ -130,21 +138,27 @@ export class MemberDirectory {
     this.held = 0;
   }
 
-  /** Reads `conv` from the repo once, however many workers ask at the same time. */
-  private load(conv: string, poolSize: number, reason: 'first use' | 'pool size changed' | 'digest differs'): Promise<GroupCopy> {
+  /**
+   * Reads `conv` from the repo once, however many workers ask at the same time; the copy counts
+   * as read for the latest `countedAt` any of them asked with.
+   */
+  private async load(conv: string, digest: SlotDigest, reason: ReadReason): Promise<GroupCopy> {
     let pending = this.loading.get(conv);
     if (pending === undefined) {
-      pending = this.read(conv, poolSize, reason).finally(() => this.loading.delete(conv));
+      pending = this.read(conv, digest.poolSize, reason).finally(() => this.loading.delete(conv));
       this.loading.set(conv, pending);
     }
-    return pending;
+    const copy = await pending;
+    copy.countedAt = Math.max(copy.countedAt, digest.countedAt);
+    return copy;
   }
 
-  private async read(conv: string, poolSize: number, reason: 'first use' | 'pool size changed' | 'digest differs'): Promise<GroupCopy> {
+  private async read(conv: string, poolSize: number, reason: ReadReason): Promise<GroupCopy> {
     const rows = await this.store.getMembers(conv);
     const now = this.now();
     const copy: GroupCopy = {
       poolSize,
+      countedAt: 0,
       slots: Array.from({ length: poolSize }, () => new Map<string, number>()),
       tallies: Array.from({ length: poolSize }, () => ({ count: 0, hash: 0 })),
       size: 0,

@@ -34,15 +34,15 @@ describe('large groups on the logic node', function () {
 
   describe('ConversationState slots', function () {
     /** A state holding the 100,000 members, as a load would leave it. */
-    function loaded(): ConversationState {
-      const state = new ConversationState('c_big', {} as Store);
+    function loaded(now?: () => number): ConversationState {
+      const state = new ConversationState('c_big', {} as Store, now);
       state.conv = row(MEMBERS);
       state.members = new Map(ids.map((userId): [string, MemberRow] => [userId, { userId, readSeq: 0, joinedAt: 1 }]));
       return state;
     }
 
-    /** Digests counted afresh from the state's members. */
-    const afresh = (state: ConversationState, poolSize: number): SlotDigest[] => new SlotDigests(state.members.keys(), poolSize).nonEmpty();
+    /** Digests counted afresh from the state's members, at the time the state last counted. */
+    const afresh = (state: ConversationState, poolSize: number): SlotDigest[] => new SlotDigests(state.members.keys(), poolSize, state.slots(poolSize)[0]!.countedAt).nonEmpty();
 
     it('keeps the slot digests current through joins and leaves, equal to digests counted afresh', function () {
       const state = loaded();
@@ -67,6 +67,19 @@ describe('large groups on the logic node', function () {
       expect(changed).to.deep.equal([slotOf('u_newcomer', 16)]);
       state.removeMember('u_newcomer');
       expect(state.slots(16), 'a join and its leave cancel out').to.deep.equal(before);
+    });
+
+    it('counts the digests again, at a later time, once the group was seen small', function () {
+      let clock = 1;
+      const state = loaded(() => clock);
+      const before = state.slots(16);
+      clock = 2;
+      expect(state.slots(16), 'kept while large').to.deep.equal(before);
+      state.forgetSlots();
+      const after = state.slots(16);
+      expect(after[0]!.countedAt, 'a later count').to.be.greaterThan(before[0]!.countedAt);
+      expect(new Set(after.map((d) => d.countedAt)).size, 'one count for every slot').to.equal(1);
+      expect(after.map(({ countedAt: _, ...d }) => d)).to.deep.equal(before.map(({ countedAt: _, ...d }) => d));
     });
 
     it('counts the digests again for another pool size', function () {

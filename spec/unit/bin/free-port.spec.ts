@@ -12,7 +12,7 @@ describe('freePort', function () {
   const ephemeralLow = Number(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/)[0]);
 
   it('gives ports below the ephemeral range that a server can then listen on', async function () {
-    const ports = [];
+    const ports: number[] = [];
     for (let i = 0; i < 20; i++) ports.push(await freePort());
     for (const port of ports) expect(port).to.be.within(20_000, ephemeralLow - 1);
     const server = createServer();

@@ -38,8 +38,8 @@ describe('fanout job records', function () {
       { type: 'fanout', conv: 'c-1', seq: Number.MAX_SAFE_INTEGER, frames: ['{}'], members: Array.from({ length: 5000 }, (_, i) => `u-${i}-ü`) },
       { type: 'fanout', conv: 'c-1', seq: 0, frames: ['{"type":"member","n":1}', '{"type":"member","n":2}'], exceptUser: 'u-1', members: ['u-1', 'u-2'] },
       { type: 'announce', conv: 'c-1', conversation: '{"id":"c-1","memberCount":100000}', members: ['u-1', 'u-2'], readSeqs: [0, 42] },
-      { type: 'fanout', conv: 'c-1', seq: 8, frames: ['{"type":"msg","seq":8}'], except, members: [], wholeSlot: { slot: 15, poolSize: 16, count: 6250, hash: 0xffffffff } },
-      { type: 'announce', conv: 'c-1', conversation: '{}', members: [], readSeqs: [], wholeSlot: { slot: 0, poolSize: 1, count: 0, hash: 0 } },
+      { type: 'fanout', conv: 'c-1', seq: 8, frames: ['{"type":"msg","seq":8}'], except, members: [], wholeSlot: { slot: 15, poolSize: 16, count: 6250, hash: 0xffffffff, countedAt: Number.MAX_SAFE_INTEGER } },
+      { type: 'announce', conv: 'c-1', conversation: '{}', members: [], readSeqs: [], wholeSlot: { slot: 0, poolSize: 1, count: 0, hash: 0, countedAt: 0 } },
       { type: 'members', conv: 'c-1', added: ['u-3', 'u-4'], removed: ['u-1'], cursors: [{ user: 'u-2', seq: Number.MAX_SAFE_INTEGER }] },
       { type: 'members', conv: 'c-1', added: [], removed: [], cursors: [] },
     ];
@@ -50,9 +50,9 @@ describe('fanout job records', function () {
     expectThrow(() => encodeTask({ type: 'fanout', conv: 'c', seq: 0, frames: [], members: ['u'] }), 'invalid_argument', 'no frame');
     const lopsided = encodeTask({ type: 'announce', conv: 'c', conversation: '{}', members: ['u-1', 'u-2'], readSeqs: [1] });
     expectThrow(() => decodeTask(lopsided), 'invalid_argument', 'read cursors');
-    const outside = encodeTask({ type: 'fanout', conv: 'c', seq: 0, frames: ['{}'], members: [], wholeSlot: { slot: 16, poolSize: 16, count: 1, hash: 1 } });
+    const outside = encodeTask({ type: 'fanout', conv: 'c', seq: 0, frames: ['{}'], members: [], wholeSlot: { slot: 16, poolSize: 16, count: 1, hash: 1, countedAt: 1 } });
     expectThrow(() => decodeTask(outside), 'invalid_argument', 'slot 16 of a pool of 16');
-    const both = encodeTask({ type: 'fanout', conv: 'c', seq: 0, frames: ['{}'], members: ['u'], wholeSlot: { slot: 0, poolSize: 16, count: 1, hash: 1 } });
+    const both = encodeTask({ type: 'fanout', conv: 'c', seq: 0, frames: ['{}'], members: ['u'], wholeSlot: { slot: 0, poolSize: 16, count: 1, hash: 1, countedAt: 1 } });
     expectThrow(() => decodeTask(both), 'invalid_argument', 'both its members and a whole slot');
   });
 
@@ -78,14 +78,14 @@ describe('member slots', function () {
   });
 
   it('digest each slot by count and an order-free hash, which a join and its leave cancel', function () {
-    const digests = new SlotDigests(members, 16);
-    const reversed = new SlotDigests([...members].reverse(), 16);
+    const digests = new SlotDigests(members, 16, 1);
+    const reversed = new SlotDigests([...members].reverse(), 16, 1);
     expect(reversed.nonEmpty(), 'the order of the members does not matter').to.deep.equal(digests.nonEmpty());
     const before = digests.nonEmpty();
     expect(before.map((d) => d.count)).to.deep.equal(bySlot(members, 16).map((s) => s.length));
     digests.add('u_newcomer');
     const slot = slotOf('u_newcomer', 16);
-    expect(digests.nonEmpty()[slot]).to.deep.equal({ slot, poolSize: 16, count: before[slot]!.count + 1, hash: (before[slot]!.hash ^ memberHash('u_newcomer')) >>> 0 });
+    expect(digests.nonEmpty()[slot]).to.deep.equal({ slot, poolSize: 16, count: before[slot]!.count + 1, hash: (before[slot]!.hash ^ memberHash('u_newcomer')) >>> 0, countedAt: digests.countedAt });
     digests.remove('u_newcomer');
     expect(digests.nonEmpty()).to.deep.equal(before);
     expect(new SlotDigests(['u-1'], 4).nonEmpty(), 'empty slots are left out').to.have.length(1);

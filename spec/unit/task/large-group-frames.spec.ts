@@ -150,6 +150,28 @@ describe('large-group frames through the task pool', function () {
     expect(logicLookups, 'presence lookups by the logic node').to.deep.equal([]);
   });
 
+  it('announces read cursors that moved while the group was small: the task node reads the group again once it is large again', async function () {
+    await bench.send(conv, members[0]!, conns[0]!, 'while-large');
+    await waitFor(() => conns.slice(1).every((c) => bench.framesTo(c, 'msg').length === 1), { message: 'the message everywhere' });
+    expect(task.groupReads.map((r) => r.reason)).to.deep.equal(['first use']);
+    // Small for a while: member 5 reads, and the read receipt goes out directly, with no job.
+    bench.logicDeps!.settings.largeGroupThreshold = 100;
+    const jobsBefore = task.jobs.length;
+    await bench.produce({ type: 'read', conv, user: members[5]!, origin: conns[5]!, seq: 1 });
+    await waitFor(() => bench.framesTo(conns[4]!, 'read').length === 1, { message: 'the read receipt, delivered directly' });
+    expect(task.jobs.length, 'no job while small').to.equal(jobsBefore);
+    // Large again: an added member makes every member hear of the changed conversation.
+    bench.logicDeps!.settings.largeGroupThreshold = 5;
+    const added = await bench.user();
+    const reply = request();
+    await bench.produce({ type: 'members_add', conv, actor: members[0]!, members: [added], reply });
+    expect((await bench.waitReply(reply.requestId)).error).to.equal(undefined);
+    await waitFor(() => conns.every((c) => bench.framesTo(c, 'conversation').length === 1), { message: 'the changed conversation to every member' });
+    const announced = bench.framesTo(conns[5]!, 'conversation')[0]!.conversation as Record<string, unknown>;
+    expect(announced, 'member 5 sees its own cursor, moved while the group was small').to.include({ readSeq: 1 });
+    expect(task.groupReads.map((r) => r.reason), 'read again once, for the new count').to.deep.equal(['first use', 'counted again']);
+  });
+
   it('tells every member and the one removed that a member left, and announces the change to the rest only', async function () {
     const leaver = 7;
     const reply = request();

@@ -39,10 +39,10 @@ class MemberTable {
 }
 
 const users = (prefix: string, n: number): string[] => Array.from({ length: n }, (_, i) => `${prefix}-${i}`);
-/** What logic would send for `members`: the digest of the slot `user` is in. */
-function digestOf(members: readonly string[], user: string, poolSize = POOL): SlotDigest {
+/** What logic would send for `members`, counted at `countedAt`: the digest of the slot `user` is in. */
+function digestOf(members: readonly string[], user: string, poolSize = POOL, countedAt = 1): SlotDigest {
   const slot = slotOf(user, poolSize);
-  return new SlotDigests(members, poolSize).nonEmpty().find((d) => d.slot === slot) ?? { slot, poolSize, count: 0, hash: 0 };
+  return new SlotDigests(members, poolSize, countedAt).nonEmpty().find((d) => d.slot === slot) ?? { slot, poolSize, count: 0, hash: 0, countedAt };
 }
 const change = (conv: string, c: Partial<Omit<MembersJobRecord, 'type' | 'conv'>>): MembersJobRecord => ({ type: 'members', conv, added: [], removed: [], cursors: [], ...c });
 
@@ -114,6 +114,20 @@ describe('MemberDirectory: a task node’s copy of large groups', function () {
     clock += 5000;
     await directory.slot('c-1', digestOf(now, 'u-late'));
     expect(table.reads, 'a matching digest reads nothing').to.have.length(2);
+  });
+
+  it('reads a group again, once, when logic counted its digests anew, however recent the copy; an older count reads nothing', async function () {
+    const members = users('u', 30);
+    table.set('c-1', members);
+    const directory = open({ reloadAfterMs: 60_000 });
+    await directory.slot('c-1', digestOf(members, 'u-0', POOL, 1));
+    // A read cursor moved while the group was small (no `members` job told the task node).
+    table.groups.get('c-1')!.set('u-0', 7);
+    const counted = await Promise.all(members.slice(0, 10).map((u) => directory.slot('c-1', digestOf(members, u, POOL, 2))));
+    expect(counted[0]!.get('u-0'), 'the cursor read again').to.equal(7);
+    await directory.slot('c-1', digestOf(members, 'u-1', POOL, 1)); // a slot still on jobs from before
+    await directory.slot('c-1', digestOf(members, 'u-2', POOL, 2));
+    expect(loads.map((l) => l.reason)).to.deep.equal(['first use', 'counted again']);
   });
 
   it('reads a group again for another pool size', async function () {

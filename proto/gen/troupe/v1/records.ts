@@ -246,6 +246,13 @@ export interface SlotDigest {
   count: number;
   /** XOR of the 32-bit FNV-1a hashes of the slot's user ids. */
   hash: number;
+  /**
+   * When logic counted the digests (ms since the epoch): on loading the group, and again after
+   * the group was small for a while. A task node reads the group again for a later count, since
+   * changes made meanwhile (read cursors above all, which the digest does not cover) may not have
+   * reached it.
+   */
+  countedAt: number;
 }
 
 /** A moved read cursor of one member. */
@@ -1691,7 +1698,7 @@ export const FanoutJob: MessageFns<FanoutJob> = {
 };
 
 function createBaseSlotDigest(): SlotDigest {
-  return { slot: 0, poolSize: 0, count: 0, hash: 0 };
+  return { slot: 0, poolSize: 0, count: 0, hash: 0, countedAt: 0 };
 }
 
 export const SlotDigest: MessageFns<SlotDigest> = {
@@ -1707,6 +1714,9 @@ export const SlotDigest: MessageFns<SlotDigest> = {
     }
     if (message.hash !== 0) {
       writer.uint32(32).uint32(message.hash);
+    }
+    if (message.countedAt !== 0) {
+      writer.uint32(40).uint64(message.countedAt);
     }
     return writer;
   },
@@ -1756,6 +1766,14 @@ export const SlotDigest: MessageFns<SlotDigest> = {
             message.hash = reader.uint32();
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.countedAt = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1777,6 +1795,7 @@ export const SlotDigest: MessageFns<SlotDigest> = {
     message.poolSize = object.poolSize ?? 0;
     message.count = object.count ?? 0;
     message.hash = object.hash ?? 0;
+    message.countedAt = object.countedAt ?? 0;
     return message;
   },
 };
