@@ -187,7 +187,11 @@ describe('AccessTokens', () => {
 
   it('remembers recently verified tokens, at most verifiedCacheSize of them', async () => {
     const remembering = new AccessTokens(keys, options({ verifiedCacheSize: 2 }));
-    const [t0, t1, t2] = await Promise.all([0, 1, 2].map(async (i) => (await remembering.issue({ ...USER, id: `u_${i}` })).accessToken));
+    // Issued one after another: issuing remembers too, so the memory's order must not depend on
+    // which signature finished first (after these, it holds t1 and t2).
+    const issued: string[] = [];
+    for (const i of [0, 1, 2]) issued.push((await remembering.issue({ ...USER, id: `u_${i}` })).accessToken);
+    const [t0, t1, t2] = issued;
     if (t0 === undefined || t1 === undefined || t2 === undefined) expect.fail('tokens not issued');
     const first = await remembering.verify(t0);
     expect(await remembering.verify(t0), 'same remembered claims').to.equal(first);
