@@ -99,34 +99,30 @@ export class FanoutWorker implements HostedActor<TaskRecord> {
     const out = outbox.batch();
     if (job.type === 'announce') {
       const cursors = job.wholeSlot === undefined ? new Map(job.members.map((user, i) => [user, job.readSeqs[i] ?? 0])) : await this.deps.members.slot(job.conv, job.wholeSlot);
-      const { users, online } = await this.online(cursors.keys(), undefined);
+      const online = await this.online(cursors.keys(), undefined);
       const shared = JSON.parse(job.conversation) as Omit<ConversationDto, 'readSeq'>;
-      for (const [readSeq, same] of byReadSeq(users, cursors)) out.toUsers(job.conv, same, online, conversationFrame({ ...shared, readSeq }), undefined, trace);
+      for (const [readSeq, same] of byReadSeq(online.keys(), cursors)) out.toUsers(job.conv, same, online, conversationFrame({ ...shared, readSeq }), undefined, trace);
     } else {
       const members = job.wholeSlot === undefined ? job.members : (await this.deps.members.slot(job.conv, job.wholeSlot)).keys();
-      const { users, online } = await this.online(members, job.exceptUser);
-      for (const frame of job.frames) out.toUsers(job.conv, users, online, frame, job.except, trace);
+      const online = await this.online(members, job.exceptUser);
+      for (const frame of job.frames) out.toUsers(job.conv, online.keys(), online, frame, job.except, trace);
     }
     await out.flush();
   }
 
   /**
-   * The online ones of `members` (but `exceptUser`) and their connections, looked up in presence a
+   * The online ones of `members` (but `exceptUser`) with their connections, looked up in presence a
    * chunk of `chunkSize` at a time, one chunk after another: each lookup stays small, and the
    * event loop turns between them however large the slot. Frames are then built for the online
    * members only, so a job of many frames (the joins of a bulk add) costs frames × online, not
    * frames × members.
    */
-  private async online(members: Iterable<string>, exceptUser: string | undefined): Promise<{ users: string[]; online: Map<string, PresenceEntry[]> }> {
+  private async online(members: Iterable<string>, exceptUser: string | undefined): Promise<Map<string, PresenceEntry[]>> {
     const size = Math.max(1, this.deps.chunkSize ?? DEFAULT_CHUNK_SIZE);
-    const users: string[] = [];
     const online = new Map<string, PresenceEntry[]>();
     let chunk: string[] = [];
     const lookUp = async (): Promise<void> => {
-      for (const [user, entries] of await this.deps.outbox.lookup(chunk)) {
-        users.push(user);
-        online.set(user, entries);
-      }
+      for (const [user, entries] of await this.deps.outbox.lookup(chunk)) online.set(user, entries);
       chunk = [];
     };
     for (const user of members) {
@@ -135,12 +131,12 @@ export class FanoutWorker implements HostedActor<TaskRecord> {
       if (chunk.length >= size) await lookUp();
     }
     if (chunk.length > 0) await lookUp();
-    return { users, online };
+    return online;
   }
 }
 
 /** `users` grouped by read cursor: users on one cursor share one frame. */
-function byReadSeq(users: readonly string[], cursors: ReadonlyMap<string, number>): Map<number, string[]> {
+function byReadSeq(users: Iterable<string>, cursors: ReadonlyMap<string, number>): Map<number, string[]> {
   const groups = new Map<number, string[]>();
   for (const user of users) {
     const readSeq = cursors.get(user) ?? 0;

@@ -108,34 +108,21 @@ export class MemberDirectory {
       );
       return;
     }
-    for (const user of job.added) {
-      const slot = slotOf(user, copy.poolSize);
-      const members = copy.slots[slot]!;
-      if (members.has(user)) continue;
-      members.set(user, 0);
-      tallyMember(copy.tallies[slot]!, user, 1);
-      copy.size++;
-      this.held++;
-    }
+    const before = copy.size;
+    for (const user of job.added) admit(copy, user, 0);
     for (const user of job.removed) {
       const slot = slotOf(user, copy.poolSize);
       if (!copy.slots[slot]!.delete(user)) continue;
       tallyMember(copy.tallies[slot]!, user, -1);
       copy.size--;
-      this.held--;
     }
+    this.held += copy.size - before;
     for (const { user, seq } of job.cursors) {
       const members = copy.slots[slotOf(user, copy.poolSize)]!;
       const held = members.get(user);
       if (held !== undefined && seq > held) members.set(user, seq);
     }
     this.evictOverBudget(job.conv);
-  }
-
-  /** Drops every copy (the node is stopping, or a test starts over). */
-  clear(): void {
-    this.groups.clear();
-    this.held = 0;
   }
 
   /**
@@ -165,15 +152,9 @@ export class MemberDirectory {
       loadedAt: now,
       usedAt: now,
     };
-    for (const row of rows) {
-      const slot = slotOf(row.userId, poolSize);
-      if (copy.slots[slot]!.has(row.userId)) continue;
-      copy.slots[slot]!.set(row.userId, row.readSeq);
-      tallyMember(copy.tallies[slot]!, row.userId, 1);
-      copy.size++;
-    }
-    this.held -= this.groups.get(conv)?.size ?? 0;
-    this.groups.delete(conv);
+    for (const row of rows) admit(copy, row.userId, row.readSeq);
+    const old = this.groups.get(conv);
+    if (old !== undefined) this.drop(conv, old);
     this.groups.set(conv, copy);
     this.held += copy.size;
     this.options.onLoad?.(conv, reason, copy.size);
@@ -185,19 +166,31 @@ export class MemberDirectory {
   private evictOverBudget(keep: string): void {
     for (const [conv, copy] of this.groups) {
       if (this.held <= this.maxMembers) return;
-      if (conv === keep) continue;
-      this.groups.delete(conv);
-      this.held -= copy.size;
+      if (conv !== keep) this.drop(conv, copy);
     }
   }
 
   private dropIdle(now: number): void {
     for (const [conv, copy] of this.groups) {
       if (now - copy.usedAt < this.idleMs) return; // in use order: the rest are newer
-      this.groups.delete(conv);
-      this.held -= copy.size;
+      this.drop(conv, copy);
     }
   }
+
+  private drop(conv: string, copy: GroupCopy): void {
+    this.groups.delete(conv);
+    this.held -= copy.size;
+  }
+}
+
+/** Adds `user` to its slot of `copy` with `readSeq`, unless it is there already. */
+function admit(copy: GroupCopy, user: string, readSeq: number): void {
+  const slot = slotOf(user, copy.poolSize);
+  const members = copy.slots[slot]!;
+  if (members.has(user)) return;
+  members.set(user, readSeq);
+  tallyMember(copy.tallies[slot]!, user, 1);
+  copy.size++;
 }
 
 function matches(tally: SlotTally | undefined, digest: SlotDigest): boolean {
