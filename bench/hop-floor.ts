@@ -17,7 +17,10 @@
  * batching across messages, which the cluster does where messages meet in one turn, so at high
  * rates the cluster can come in under a hop's figure.
  *
- *     npm run build && npm run bench:floor -- [--rate 300] [--duration 10] [--part all|hops|pipeline]
+ * With `--part idle` (or all) it also measures one kafkajs consumer with nothing to consume at
+ * several fetch waits: the part of an idle cluster's CPU that every role process pays on the mock.
+ *
+ *     npm run build && npm run bench:floor -- [--rate 300] [--duration 10] [--part all|hops|pipeline|idle]
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -26,7 +29,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import mysql from 'mysql2/promise';
-import { startKafkaMock } from '../bin/services/kafka-mock.js';
+import { startKafkaMock, type KafkaMock } from '../bin/services/kafka-mock.js';
 import { startMariadb } from '../bin/services/mariadb.js';
 import { startRedis } from '../bin/services/redis.js';
 import type { FromHopPeer, HopPeerOptions, ToHopPeer } from './floor/hop-peer.js';
@@ -139,7 +142,7 @@ async function measureHop(plan: HopPlan, rate: number, durationSec: number, serv
       return { cpuUs: of(cluster, (r) => r.cpuUs), ops: of(counted, (r) => r.ops), failures: of(started, (r) => r.failures), service, at: performance.now() };
     };
     await sleep(WARM_UP_SEC * 1000);
-    await flowing(rate, async () => (await read()).ops);
+    await flowing(rate, read);
     const before = await read();
     await sleep(durationSec * 1000);
     const after = await read();
@@ -161,14 +164,14 @@ async function measureHop(plan: HopPlan, rate: number, durationSec: number, serv
  * Waits until a second's finished operations reach 90 % of the rate: every consumer group has
  * joined and nothing is catching up, so the window measures the steady state.
  */
-async function flowing(rate: number, ops: () => Promise<number>): Promise<void> {
-  let last = await ops();
+async function flowing(rate: number, read: () => Promise<{ ops: number; failures: number }>): Promise<void> {
+  let last = (await read()).ops;
   for (let waited = 0; ; waited++) {
     await sleep(1000);
-    const now = await ops();
-    if (now - last >= rate * 0.9) return;
-    if (waited >= FLOW_WAIT_SEC) throw new Error(`the hop did not reach ${rate * 0.9} operations a second within ${FLOW_WAIT_SEC} s (last second: ${now - last})`);
-    last = now;
+    const { ops, failures } = await read();
+    if (ops - last >= rate * 0.9) return;
+    if (waited >= FLOW_WAIT_SEC) throw new Error(`the hop did not reach ${rate * 0.9} operations a second within ${FLOW_WAIT_SEC} s (last second: ${ops - last}; failed operations: ${failures})`);
+    last = ops;
   }
 }
 
@@ -257,7 +260,46 @@ function fmt(n: number | undefined, digits = 0): string {
   return n === undefined || !Number.isFinite(n) ? '-' : n.toLocaleString('en-US', { maximumFractionDigits: digits, minimumFractionDigits: digits });
 }
 
-const PARTS = ['all', 'hops', 'pipeline'] as const;
+const PARTS = ['all', 'hops', 'pipeline', 'idle'] as const;
+/** Fetch waits an idle consumer is measured at: the launcher's idle wait and two longer ones. */
+const IDLE_WAITS_MS = [100, 250, 500];
+
+interface IdleFigures {
+  waitMs: number;
+  percent: number;
+  mockPercent: number | undefined;
+}
+
+/**
+ * One kafkajs consumer with nothing to consume, fetching with `waitMs`: what every role process
+ * pays for its consumer on the mock when idle (the mock holds an empty fetch for the whole wait).
+ */
+async function measureIdleConsumer(kafka: KafkaMock, waitMs: number, durationSec: number, mockPid: number | undefined): Promise<IdleFigures> {
+  const topic = `floor-idle-${waitMs}`;
+  await kafka.createTopic(topic, 4);
+  const consumer = HopPeer.start('kafka-consumer', { brokers: kafka.brokers, topic, group: topic, maxWaitMs: waitMs });
+  try {
+    await consumer.next('ready');
+    // Joining the group takes a few fetch waits; then only the empty fetches are left.
+    await sleep(2 * WARM_UP_SEC * 1000);
+    const read = async (): Promise<{ cpuUs: number; mock: number | undefined; at: number }> => ({
+      cpuUs: (await consumer.next('report', { type: 'report' })).cpuUs,
+      mock: mockPid === undefined ? undefined : await readCpuMillis(mockPid),
+      at: performance.now(),
+    });
+    const before = await read();
+    await sleep(durationSec * 1000);
+    const after = await read();
+    const wallMs = after.at - before.at;
+    return {
+      waitMs,
+      percent: ((after.cpuUs - before.cpuUs) / 1000 / wallMs) * 100,
+      mockPercent: after.mock === undefined || before.mock === undefined ? undefined : ((after.mock - before.mock) / wallMs) * 100,
+    };
+  } finally {
+    await consumer.stop();
+  }
+}
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { rate: { type: 'string', default: '300' }, duration: { type: 'string', default: '10' }, part: { type: 'string', default: 'all' } } });
@@ -292,13 +334,34 @@ async function main(): Promise<void> {
       return figures;
     };
     const hops: HopFigures[] = [];
-    if (part !== 'pipeline') for (const plan of hopPlans(rate, services)) hops.push(await measure(plan, plan.service === undefined ? [] : [plan.service]));
-    const pipeline = part === 'hops' ? undefined : await measure(pipelinePlan(rate, services), ['kafka-mock', 'mariadb', 'redis']);
+    if (part === 'all' || part === 'hops') for (const plan of hopPlans(rate, services)) hops.push(await measure(plan, plan.service === undefined ? [] : [plan.service]));
+    const pipeline = part === 'all' || part === 'pipeline' ? await measure(pipelinePlan(rate, services), ['kafka-mock', 'mariadb', 'redis']) : undefined;
+    const idle: IdleFigures[] = [];
+    if (part === 'all' || part === 'idle') {
+      for (const waitMs of IDLE_WAITS_MS) {
+        process.stdout.write(`  an idle consumer fetching with a ${waitMs} ms wait\n`);
+        const figures = await measureIdleConsumer(kafka, waitMs, duration, pids.get('kafka-mock'));
+        idle.push(figures);
+        process.stdout.write(`    ${fmt(figures.percent, 2)} % of a core, the mock ${fmt(figures.mockPercent, 2)} %\n`);
+      }
+    }
     report(rate, hops, pipeline);
+    reportIdle(idle);
     if ([...hops, ...(pipeline === undefined ? [] : [pipeline])].some((r) => r.failures > 0 || r.ops === 0)) process.exitCode = 1;
   } finally {
     await Promise.all([kafka.stop(), redis.stop(), mariadb.stop()]);
   }
+}
+
+function reportIdle(idle: IdleFigures[]): void {
+  if (idle.length === 0) return;
+  const out = (line = ''): void => void process.stdout.write(`${line}\n`);
+  out();
+  out('An idle consumer on the mock (one per role process), % of one core:');
+  out();
+  out('| idle fetch wait | the consumer | the mock | 7 role processes at this rate |');
+  out('| ---: | ---: | ---: | ---: |');
+  for (const f of idle) out(`| ${f.waitMs} ms | ${fmt(f.percent, 2)} | ${fmt(f.mockPercent, 2)} | ${fmt(7 * f.percent, 1)} |`);
 }
 
 function report(rate: number, hops: HopFigures[], pipeline: HopFigures | undefined): void {

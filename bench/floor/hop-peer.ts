@@ -16,7 +16,7 @@
  */
 import * as grpc from '@grpc/grpc-js';
 import { Redis } from 'ioredis';
-import { logLevel, type Consumer, type Message, type Producer } from 'kafkajs';
+import { logLevel, type Consumer, type KafkaMessage, type Message, type Producer } from 'kafkajs';
 import mysql from 'mysql2';
 import uWS from 'uWebSockets.js';
 import WebSocket from 'ws';
@@ -305,6 +305,7 @@ async function pipeLogic(o: HopPeerOptions): Promise<void> {
     }),
   );
   await Promise.all(repos.map((c) => new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())))));
+  const relay = pipeRelay(lookup, appendTo, produce);
   const consumer = kafka.consumer({ groupId: 'floor-logic', maxWaitTimeInMs: o.maxWaitMs ?? 20, minBytes: 1 });
   await consumer.connect();
   await consumer.subscribe({ topics: ['floor-up'], fromBeginning: true });
@@ -313,37 +314,50 @@ async function pipeLogic(o: HopPeerOptions): Promise<void> {
     // Offsets committed once a second, as the cluster commits on a shared tick, not after every batch.
     autoCommitInterval: 1_000,
     eachBatch: async ({ batch }) => {
-      const lines = batch.messages.map((m) => m.value?.toString() ?? '');
-      const byRepo = new Map<number, string[]>();
-      for (const line of lines) {
-        const conv = line.split('|', 3)[2] ?? '';
-        let hash = 0;
-        for (let i = 0; i < conv.length; i++) hash = (hash * 31 + conv.charCodeAt(i)) | 0;
-        const repo = Math.abs(hash) % repos.length;
-        const list = byRepo.get(repo);
-        if (list === undefined) byRepo.set(repo, [line]);
-        else list.push(line);
+      try {
+        await relay(batch.messages);
+      } catch (err) {
+        // kafkajs retries the batch; the parent sees the failure count, and the first error here.
+        if (failures++ === 0) process.stderr.write(`pipe-logic: ${err instanceof Error ? err.message : String(err)}\n`);
+        throw err;
       }
-      await Promise.all([
-        lookup(lines.flatMap((line) => line.split('|', 2).map((edge) => `floor:presence:${edge}`))),
-        ...[...byRepo].map(([repo, list]) => appendTo[repo]!(list)),
-      ]);
-      const down = new Map<string, Message[]>();
-      for (const line of lines) {
-        const [from, to] = line.split('|', 2);
-        const key = line.split('|', 3)[2] ?? '';
-        const add = (topic: string, value: string): void => {
-          const list = down.get(topic);
-          if (list === undefined) down.set(topic, [{ key, value }]);
-          else list.push({ key, value });
-        };
-        add(`floor-down-${from}`, `a|${line.slice(0, 60)}`);
-        add(`floor-down-${to}`, `d|${line}`);
-      }
-      await produce([...down].map(([topic, messages]) => ({ topic, messages })));
-      ops += lines.length;
     },
   });
+}
+
+/** A logic stand-in's work for one batch: presence, the appends, then the downstream records. */
+function pipeRelay(lookup: (keys: string[]) => Promise<unknown>, appendTo: Array<(lines: string[]) => Promise<void>>, produce: (batches: Array<{ topic: string; messages: Message[] }>) => Promise<void>): (messages: KafkaMessage[]) => Promise<void> {
+  return async (messages) => {
+    const lines = messages.map((m) => m.value?.toString() ?? '');
+    const byRepo = new Map<number, string[]>();
+    for (const line of lines) {
+      const conv = line.split('|', 3)[2] ?? '';
+      let hash = 0;
+      for (let i = 0; i < conv.length; i++) hash = (hash * 31 + conv.charCodeAt(i)) | 0;
+      const repo = Math.abs(hash) % appendTo.length;
+      const list = byRepo.get(repo);
+      if (list === undefined) byRepo.set(repo, [line]);
+      else list.push(line);
+    }
+    await Promise.all([
+      lookup(lines.flatMap((line) => line.split('|', 2).map((edge) => `floor:presence:${edge}`))),
+      ...[...byRepo].map(([repo, list]) => appendTo[repo]!(list)),
+    ]);
+    const down = new Map<string, Message[]>();
+    for (const line of lines) {
+      const [from, to] = line.split('|', 2);
+      const key = line.split('|', 3)[2] ?? '';
+      const add = (topic: string, value: string): void => {
+        const list = down.get(topic);
+        if (list === undefined) down.set(topic, [{ key, value }]);
+        else list.push({ key, value });
+      };
+      add(`floor-down-${from}`, `a|${line.slice(0, 60)}`);
+      add(`floor-down-${to}`, `d|${line}`);
+    }
+    await produce([...down].map(([topic, records]) => ({ topic, messages: records })));
+    ops += lines.length;
+  };
 }
 
 /** A repo node stand-in: every call is one transaction of its messages, in two round trips. */

@@ -25,6 +25,11 @@ export interface BenchOptions {
   duration?: number;
   /** Sends per second (the ramp's first step, the sync fill); absent: the scenario's default. */
   rate?: number;
+  /**
+   * Seconds of unmeasured load before the window (direct, group, ramp); absent: 2. A fresh
+   * cluster's processes compile for their first half minute of traffic (docs/benchmarks.md).
+   */
+  warmup?: number;
   pairs: number;
   /** group: members online, each with a socket. */
   groupSize: number;
@@ -100,6 +105,9 @@ Flags:
                          1000 for the memory per conversation figure, which is defined after 1,000)
   --p99-bound MS         ramp: a step holds while delivery p99 stays below this (default 50)
   --max-rate N           ramp: highest rate tried (default 50000)
+  --warmup S             direct, group, ramp: seconds of checked but unmeasured load first
+                         (default 2; a fresh cluster compiles for about 30 s, so 30 measures
+                         its steady state)
   --drain S              longest wait for the last acks and deliveries (default 15)
   --body-chars N         characters of each message's text (default 100)
   --workers N            generator worker processes (default 1; raised to fit the sockets,
@@ -122,7 +130,7 @@ type FlagKind = 'int' | 'number' | 'string' | 'boolean';
 
 const FLAGS: Record<string, FlagKind> = {
   '--embedded': 'boolean', '--cluster': 'boolean', '--url': 'string', '--peer': 'string', '--scenarios': 'string',
-  '--duration': 'number', '--rate': 'number', '--pairs': 'int', '--group-size': 'int', '--members': 'int', '--sockets': 'int', '--messages': 'int',
+  '--duration': 'number', '--rate': 'number', '--warmup': 'number', '--pairs': 'int', '--group-size': 'int', '--members': 'int', '--sockets': 'int', '--messages': 'int',
   '--p99-bound': 'number', '--max-rate': 'number', '--drain': 'number', '--body-chars': 'int', '--workers': 'int',
   '--pin-server': 'string', '--pin-generator': 'string', '--server-pid': 'string', '--out': 'string', '--help': 'boolean', '-h': 'boolean',
 };
@@ -193,6 +201,8 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
   const rate = num('--rate', 'number', 0.1);
   if (duration !== undefined) options.duration = duration;
   if (rate !== undefined) options.rate = rate;
+  const warmup = num('--warmup', 'number', 1);
+  if (warmup !== undefined) options.warmup = warmup;
   options.pairs = num('--pairs', 'int', 1) ?? options.pairs;
   options.groupSize = num('--group-size', 'int', 2) ?? options.groupSize;
   const members = num('--members', 'int', 2);

@@ -48,8 +48,9 @@ export async function runRamp(ctx: ScenarioContext): Promise<ScenarioRun> {
     const book = new ConversationBook(convIds, convIds.map(() => 1));
     const slots = users.map((_, u): [number, number] => [u, Math.floor(u / 2)]);
     const first = ctx.options.rate ?? RAMP_DEFAULT_START_RATE;
-    ctx.progress(`  warm-up: ${first} msgs/s for ${WARMUP_SEC} s (checked, not timed)`);
-    const warmup = await runLoad(session, { tag: phaseTag(ctx.prefix, 'w'), rate: first, durationSec: WARMUP_SEC, slots, pick: 'round-robin', book }, new TimelineBuilder());
+    const warmupSec = ctx.options.warmup ?? WARMUP_SEC;
+    ctx.progress(`  warm-up: ${first} msgs/s for ${warmupSec} s (checked, not timed)`);
+    const warmup = await runLoad(session, { tag: phaseTag(ctx.prefix, 'w'), rate: first, durationSec: warmupSec, slots, pick: 'round-robin', book }, new TimelineBuilder());
 
     const origin = Date.now() + 300;
     const sampler = await session.startSampling(origin);

@@ -14,7 +14,7 @@ import type { ScenarioSession } from './session.js';
 import { TimelineBuilder } from './timeline.js';
 import type { SlotPick } from '../gen/protocol.js';
 
-/** Seconds of warm-up before the measured window. */
+/** Seconds of warm-up before the measured window, unless --warmup says otherwise. */
 export const WARMUP_SEC = 2;
 
 export interface TimedLoadSpec {
@@ -32,8 +32,9 @@ export interface TimedLoadSpec {
 export async function runTimedLoad(session: ScenarioSession, spec: TimedLoadSpec): Promise<ScenarioRun> {
   const { ctx } = session;
   const book = new ConversationBook(spec.convIds, spec.recipients);
-  ctx.progress(`  warm-up: ${spec.rate} msgs/s for ${WARMUP_SEC} s (checked, not timed)`);
-  const warmup = await runLoad(session, { tag: phaseTag(ctx.prefix, 'w'), rate: spec.rate, durationSec: WARMUP_SEC, slots: spec.slots, pick: spec.pick, book }, new TimelineBuilder());
+  const warmupSec = ctx.options.warmup ?? WARMUP_SEC;
+  ctx.progress(`  warm-up: ${spec.rate} msgs/s for ${warmupSec} s (checked, not timed)`);
+  const warmup = await runLoad(session, { tag: phaseTag(ctx.prefix, 'w'), rate: spec.rate, durationSec: warmupSec, slots: spec.slots, pick: spec.pick, book }, new TimelineBuilder());
   const startAt = Date.now() + 300;
   const cpuWindow = await openCpuWindow(ctx, startAt, startAt + spec.durationSec * 1000);
   const sampler = await session.startSampling(startAt);
@@ -50,7 +51,7 @@ export async function runTimedLoad(session: ScenarioSession, spec: TimedLoadSpec
   headlines.push(...serverCpu.headline);
   return scenarioRun({
     scenario: spec.scenario,
-    params: { ...spec.params, rate: spec.rate, duration: spec.durationSec, warmup: WARMUP_SEC },
+    params: { ...spec.params, rate: spec.rate, duration: spec.durationSec, warmup: warmupSec },
     headline: headlines,
     timeline: timeline.build(sampler.samples),
     ack: measured.ack,
