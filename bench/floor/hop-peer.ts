@@ -22,6 +22,7 @@ import uWS from 'uWebSockets.js';
 import WebSocket from 'ws';
 import { kafkaClientWithControllerFallback } from '../../transport/log/kafka-controller-fallback.js';
 import { fixKafkaIdleSpin } from '../../transport/log/kafka-idle-spin-fix.js';
+import { oneInFlight, perTurn } from './batching.js';
 
 export interface HopPeerOptions {
   /** Operations a second (clients and producers). */
@@ -206,47 +207,9 @@ async function wsClient(o: HopPeerOptions): Promise<Starter> {
 
 // ---- The pipeline: the message path of a cluster with bare libraries, batching as the cluster does ----
 
-/** Runs `flush` once per turn of the event loop with everything `add`ed during that turn; each add resolves with its item's answer. */
-function perTurn<T, R>(flush: (items: T[]) => Promise<R[]>): (item: T) => Promise<R> {
-  let pending: Array<{ item: T; resolve: (r: R) => void; reject: (e: unknown) => void }> = [];
-  return (item) =>
-    new Promise<R>((resolve, reject) => {
-      if (pending.length === 0) {
-        setImmediate(() => {
-          const batch = pending;
-          pending = [];
-          flush(batch.map((p) => p.item)).then(
-            (answers) => batch.forEach((p, i) => p.resolve(answers[i] as R)),
-            (err: unknown) => batch.forEach((p) => p.reject(err)),
-          );
-        });
-      }
-      pending.push({ item, resolve, reject });
-    });
-}
-
-/** Sends as the cluster's producers make them: one request in flight, and everything asked for meanwhile in the next one. */
+/** Sends as the cluster's producers do: one request in flight, everything asked for meanwhile in the next. */
 function coalescedProducer(producer: Producer): (topicMessages: Array<{ topic: string; messages: Message[] }>) => Promise<void> {
-  let waiting: Array<{ batch: Array<{ topic: string; messages: Message[] }>; resolve: () => void; reject: (e: unknown) => void }> = [];
-  let inFlight = false;
-  const flush = (): void => {
-    if (inFlight || waiting.length === 0) return;
-    const sending = waiting;
-    waiting = [];
-    inFlight = true;
-    producer.sendBatch({ acks: -1, topicMessages: sending.flatMap((w) => w.batch) }).then(
-      () => sending.forEach((w) => w.resolve()),
-      (err: unknown) => sending.forEach((w) => w.reject(err)),
-    ).finally(() => {
-      inFlight = false;
-      flush();
-    });
-  };
-  return (batch) =>
-    new Promise<void>((resolve, reject) => {
-      waiting.push({ batch, resolve, reject });
-      if (waiting.length === 1) setImmediate(flush);
-    });
+  return oneInFlight((batches: Array<Array<{ topic: string; messages: Message[] }>>) => producer.sendBatch({ acks: -1, topicMessages: batches.flat() }).then(() => undefined));
 }
 
 /** A wire message of the pipeline: "<edge>|<recipientEdge>|<conv>|<sentAt>|<body>". */
