@@ -22,8 +22,6 @@
  *
  *     npm run build && npm run bench:floor -- [--rate 300] [--duration 10] [--part all|hops|pipeline|idle]
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,6 +31,7 @@ import { startKafkaMock, type KafkaMock } from '../bin/services/kafka-mock.js';
 import { startMariadb } from '../bin/services/mariadb.js';
 import { startRedis } from '../bin/services/redis.js';
 import type { FromHopPeer, HopPeerOptions, ToHopPeer } from './floor/hop-peer.js';
+import { IpcChild } from './lib/ipc-child.js';
 import { childProcesses, readCpuMillis } from './lib/proc-stats.js';
 import { processKind, readCommandLine, type ServiceKind } from './lib/process-cpu.js';
 
@@ -46,55 +45,16 @@ const ANSWER_TIMEOUT_MS = 30_000;
 /** The fetch wait `troupe local-cluster` gives its consumers while records flow. */
 const FETCH_WAIT_MS = 20;
 
-class HopPeer {
-  private readonly inbox: FromHopPeer[] = [];
-  private wake: (() => void) | undefined;
-  private exit: string | undefined;
+type HopPeer = IpcChild<FromHopPeer, ToHopPeer> & { role: string };
 
-  private constructor(readonly role: string, readonly child: ChildProcess) {
-    child.on('message', (m: FromHopPeer) => {
-      this.inbox.push(m);
-      this.wake?.();
-    });
-    child.once('exit', (code, signal) => {
-      this.exit = `${role} exited (${signal ?? `status ${code}`})`;
-      this.wake?.();
-    });
-  }
-
-  static start(role: string, options: HopPeerOptions): HopPeer {
-    const script = join(HERE, 'floor', FROM_SOURCES ? 'hop-peer.ts' : 'hop-peer.js');
-    return new HopPeer(role, fork(script, [role, JSON.stringify(options)], { execArgv: FROM_SOURCES ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  }
-
-  async next<T extends FromHopPeer['type']>(type: T, message?: ToHopPeer): Promise<Extract<FromHopPeer, { type: T }>> {
-    if (message !== undefined) this.child.send(message);
-    const deadline = Date.now() + ANSWER_TIMEOUT_MS;
-    for (;;) {
-      const failure = this.inbox.find((m) => m.type === 'failed');
-      if (failure?.type === 'failed') throw new Error(`${this.role}: ${failure.error}`);
-      const index = this.inbox.findIndex((m) => m.type === type);
-      if (index !== -1) return this.inbox.splice(index, 1)[0] as Extract<FromHopPeer, { type: T }>;
-      if (this.exit !== undefined) throw new Error(this.exit);
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`${this.role} did not answer ${type} within ${ANSWER_TIMEOUT_MS} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.wake = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.wake = undefined;
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.kill('SIGKILL');
-    await exited;
-  }
+function startHopPeer(role: string, options: HopPeerOptions): HopPeer {
+  const peer = IpcChild.start<FromHopPeer, ToHopPeer>(join(HERE, 'floor', 'hop-peer.js'), FROM_SOURCES, [role, JSON.stringify(options)], {
+    name: role,
+    timeoutMs: ANSWER_TIMEOUT_MS,
+    failure: (m) => (m.type === 'failed' ? m.error : undefined),
+    stopSignal: 'SIGKILL',
+  });
+  return Object.assign(peer, { role });
 }
 
 /** One hop's set-up: processes started stage by stage (each stage gets the ports of the ones before). */
@@ -127,11 +87,11 @@ async function measureHop(plan: HopPlan, rate: number, durationSec: number, serv
   try {
     const ports: number[] = [];
     for (const stage of plan.stages) {
-      const peers = stage([...ports]).map((c) => HopPeer.start(c.role, c.options));
+      const peers = stage([...ports]).map((c) => startHopPeer(c.role, c.options));
       started.push(...peers);
       for (const ready of await Promise.all(peers.map((p) => p.next('ready')))) if (ready.port !== undefined) ports.push(ready.port);
     }
-    for (const p of started) p.child.send({ type: 'start' } satisfies ToHopPeer);
+    for (const p of started) p.send({ type: 'start' });
     const cluster = started.filter((p) => p.role !== plan.users);
     const counted = started.filter((p) => p.role === plan.counted);
     const read = async (): Promise<{ cpuUs: number; ops: number; failures: number; service: number; at: number }> => {
@@ -277,7 +237,7 @@ interface IdleFigures {
 async function measureIdleConsumer(kafka: KafkaMock, waitMs: number, durationSec: number, mockPid: number | undefined): Promise<IdleFigures> {
   const topic = `floor-idle-${waitMs}`;
   await kafka.createTopic(topic, 4);
-  const consumer = HopPeer.start('kafka-consumer', { brokers: kafka.brokers, topic, group: topic, maxWaitMs: waitMs });
+  const consumer = startHopPeer('kafka-consumer', { brokers: kafka.brokers, topic, group: topic, maxWaitMs: waitMs });
   try {
     await consumer.next('ready');
     // Joining the group takes a few fetch waits; then only the empty fetches are left.

@@ -8,11 +8,10 @@
  * does), then back to back. Their CPU together per round trip is the floor: "requests per message
  * × the gapped floor" is what a message costs on this machine before Troupe does any work.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WakeupFloor } from '../report/types.js';
+import { IpcChild } from './ipc-child.js';
 import { pinProcess } from './pinning.js';
 
 export type WakeupToPeer = { type: 'cpu' } | { type: 'run'; gapMs: number; durationMs: number };
@@ -44,54 +43,10 @@ const WARM_UP_MS = 200;
 /** Longest wait for a peer to answer beyond its phase. */
 const ANSWER_TIMEOUT_MS = 10_000;
 
-class Peer {
-  private readonly messages: WakeupFromPeer[] = [];
-  private waiter: (() => void) | undefined;
-  private failure: Error | undefined;
+type Peer = IpcChild<WakeupFromPeer, WakeupToPeer>;
 
-  constructor(readonly child: ChildProcess) {
-    child.on('message', (message: WakeupFromPeer) => {
-      this.messages.push(message);
-      this.waiter?.();
-    });
-    child.once('exit', (code, signal) => {
-      this.failure = new Error(`the wakeup-floor peer exited (${signal ?? `status ${code}`})`);
-      this.waiter?.();
-    });
-  }
-
-  static start(args: string[]): Peer {
-    const script = join(HERE, FROM_SOURCES ? 'wakeup-peer.ts' : 'wakeup-peer.js');
-    return new Peer(fork(script, args, { execArgv: FROM_SOURCES ? ['--import', 'tsx'] : [], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
-  }
-
-  /** The next message of `type`, sent `message` first when given. */
-  async next<T extends WakeupFromPeer['type']>(type: T, message?: WakeupToPeer, timeoutMs = ANSWER_TIMEOUT_MS): Promise<Extract<WakeupFromPeer, { type: T }>> {
-    if (message !== undefined) this.child.send(message);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const index = this.messages.findIndex((m) => m.type === type);
-      if (index !== -1) return this.messages.splice(index, 1)[0] as Extract<WakeupFromPeer, { type: T }>;
-      if (this.failure !== undefined) throw this.failure;
-      const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`the wakeup-floor peer did not answer ${type} within ${timeoutMs} ms`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, left);
-        this.waiter = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-      });
-      this.waiter = undefined;
-    }
-  }
-
-  async stop(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = once(this.child, 'exit');
-    this.child.kill('SIGTERM');
-    await exited;
-  }
+function startPeer(args: string[]): Peer {
+  return IpcChild.start<WakeupFromPeer, WakeupToPeer>(join(HERE, 'wakeup-peer.js'), FROM_SOURCES, args, { name: 'the wakeup-floor peer', timeoutMs: ANSWER_TIMEOUT_MS });
 }
 
 /** CPU of both peers per round trip of one phase, microseconds. */
@@ -106,11 +61,11 @@ async function phase(echo: Peer, ping: Peer, gapMs: number, durationMs: number):
 /** Runs the ping-pong (about gappedMs + backToBackMs + a second of start-up) and returns the floor. */
 export async function measureWakeupFloor(options: WakeupFloorOptions = {}): Promise<WakeupFloor> {
   const gapMs = options.gapMs ?? WAKEUP_GAP_MS;
-  const echo = Peer.start(['echo']);
+  const echo = startPeer(['echo']);
   let ping: Peer | undefined;
   try {
     const { port } = await echo.next('listening');
-    ping = Peer.start(['ping', String(port)]);
+    ping = startPeer(['ping', String(port)]);
     await ping.next('connected');
     if (options.pinCpus !== undefined) for (const peer of [echo, ping]) await pinProcess(peer.child.pid!, options.pinCpus);
     await phase(echo, ping, 0, WARM_UP_MS);
