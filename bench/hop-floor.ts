@@ -76,6 +76,7 @@ interface HopPlan {
 interface HopFigures {
   plan: HopPlan;
   ops: number;
+  opsPerSec: number;
   failures: number;
   roleUsPerOp: number;
   serviceUsPerOp: number | undefined;
@@ -110,6 +111,7 @@ async function measureHop(plan: HopPlan, rate: number, durationSec: number, serv
     return {
       plan,
       ops,
+      opsPerSec: ops / ((after.at - before.at) / 1000),
       failures: after.failures,
       roleUsPerOp: (after.cpuUs - before.cpuUs) / ops,
       serviceUsPerOp: servicePids.length === 0 ? undefined : ((after.service - before.service) * 1000) / ops,
@@ -221,6 +223,12 @@ function fmt(n: number | undefined, digits = 0): string {
 }
 
 const PARTS = ['all', 'hops', 'pipeline', 'idle'] as const;
+
+/** A command-line mistake: one line naming the flag and the fix, exit status 2. */
+function usage(problem: string): never {
+  process.stderr.write(`hop-floor: ${problem} (flags: --rate N --duration S --part ${PARTS.join('|')})\n`);
+  process.exit(2);
+}
 /** Fetch waits an idle consumer is measured at: the launcher's idle wait and two longer ones. */
 const IDLE_WAITS_MS = [100, 250, 500];
 
@@ -262,14 +270,18 @@ async function measureIdleConsumer(kafka: KafkaMock, waitMs: number, durationSec
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { rate: { type: 'string', default: '300' }, duration: { type: 'string', default: '10' }, part: { type: 'string', default: 'all' } } });
+  let values: { rate: string; duration: string; part: string };
+  try {
+    ({ values } = parseArgs({ options: { rate: { type: 'string', default: '300' }, duration: { type: 'string', default: '10' }, part: { type: 'string', default: 'all' } } }));
+  } catch (err) {
+    usage((err as Error).message);
+  }
   const rate = Number(values.rate);
   const duration = Number(values.duration);
   const part = values.part as (typeof PARTS)[number];
-  if (!(rate > 0) || !(duration > 0) || !PARTS.includes(part)) {
-    process.stderr.write(`hop-floor: --rate and --duration take positive numbers and --part one of ${PARTS.join(', ')}, e.g. --rate 300 --duration 10\n`);
-    process.exit(2);
-  }
+  if (!(rate > 0)) usage(`--rate takes a positive number of messages a second, got "${values.rate}"`);
+  if (!(duration > 0)) usage(`--duration takes a positive number of seconds, got "${values.duration}"`);
+  if (!PARTS.includes(part)) usage(`--part takes one of ${PARTS.join(', ')}, got "${values.part}"`);
   process.stdout.write(`hop floor at ${rate} msgs/s, ${duration} s per measurement after ${WARM_UP_SEC} s of warm-up (${cpus().length} cores)\n  starting MariaDB, Redis and the Kafka mock\n`);
   const topics = [
     { topic: 'floor-hop', partitions: 16 },
@@ -290,7 +302,7 @@ async function main(): Promise<void> {
     const measure = async (plan: HopPlan, kinds: ServiceKind[]): Promise<HopFigures> => {
       process.stdout.write(`  ${plan.name}: ${plan.stands}\n`);
       const figures = await measureHop(plan, rate, duration, kinds.map((k) => pids.get(k)).filter((pid): pid is number => pid !== undefined));
-      process.stdout.write(`    ${fmt(figures.ops / duration)} ops/s, cluster side ${fmt(figures.roleUsPerOp)} µs/op (${fmt(figures.rolePercent, 1)} % of a core)${figures.serviceUsPerOp === undefined ? '' : `, services ${fmt(figures.serviceUsPerOp)} µs/op`}${figures.failures > 0 ? `, ${figures.failures} failed` : ''}\n`);
+      process.stdout.write(`    ${fmt(figures.opsPerSec)} ops/s, cluster side ${fmt(figures.roleUsPerOp)} µs/op (${fmt(figures.rolePercent, 1)} % of a core)${figures.serviceUsPerOp === undefined ? '' : `, services ${fmt(figures.serviceUsPerOp)} µs/op`}${figures.failures > 0 ? `, ${figures.failures} failed` : ''}\n`);
       return figures;
     };
     const hops: HopFigures[] = [];
