@@ -204,15 +204,19 @@ function hopPlans(rate: number, { brokers, mysqlUrl, redisUrl }: Services): HopP
 }
 
 /** The whole Kafka, gRPC, Redis and MySQL path of a message, batched per turn as the cluster batches it. */
-function pipelinePlan(rate: number, { brokers, mysqlUrl, redisUrl }: Services): HopPlan {
+/** Topic and group suffixes of the two pipelines: unary appends, appends over a stream. */
+const PIPELINE_TAGS = ['', '-s'] as const;
+
+function pipelinePlan(rate: number, { brokers, mysqlUrl, redisUrl }: Services, stream = false): HopPlan {
+  const tag = PIPELINE_TAGS[stream ? 1 : 0];
   return {
-    name: 'pipeline',
+    name: stream ? 'pipeline, appends over a stream' : 'pipeline',
     perMessage: 1,
-    stands: '2 gateway stand-ins (Kafka only, no WebSocket) at half the rate each, 2 logic stand-ins, 2 repo stand-ins',
+    stands: `2 gateway stand-ins (Kafka only, no WebSocket) at half the rate each, 2 logic stand-ins, 2 repo stand-ins${stream ? '; each logic stand-in appends over one long-lived gRPC stream per repo instead of a unary call per turn' : ''}`,
     stages: [
       () => [0, 1].map(() => ({ role: 'pipe-repo', options: { url: mysqlUrl } })),
-      (ports) => [0, 1].map(() => ({ role: 'pipe-logic', options: { brokers, url: redisUrl, ports, maxWaitMs: FETCH_WAIT_MS } })),
-      () => [0, 1].map((edge) => ({ role: 'pipe-edge', options: { brokers, edge, rate: rate / 2, maxWaitMs: FETCH_WAIT_MS } })),
+      (ports) => [0, 1].map(() => ({ role: 'pipe-logic', options: { brokers, url: redisUrl, ports, maxWaitMs: FETCH_WAIT_MS, stream, tag } })),
+      () => [0, 1].map((edge) => ({ role: 'pipe-edge', options: { brokers, edge, rate: rate / 2, maxWaitMs: FETCH_WAIT_MS, tag } })),
     ],
     counted: 'pipe-edge',
   };
@@ -285,11 +289,14 @@ async function main(): Promise<void> {
   process.stdout.write(`hop floor at ${rate} msgs/s, ${duration} s per measurement after ${WARM_UP_SEC} s of warm-up (${cpus().length} cores)\n  starting MariaDB, Redis and the Kafka mock\n`);
   const topics = [
     { topic: 'floor-hop', partitions: 16 },
-    { topic: 'floor-up', partitions: 16 },
-    // 16, not the cluster's 4: the mock returns one produce request's records per partition per
-    // fetch, and with 4 partitions the bare consumers fell behind at 300 msgs/s.
-    { topic: 'floor-down-0', partitions: 16 },
-    { topic: 'floor-down-1', partitions: 16 },
+    // Each pipeline has its own topics (its tag): the plain one and the one appending over a stream.
+    ...PIPELINE_TAGS.flatMap((tag) => [
+      { topic: `floor-up${tag}`, partitions: 16 },
+      // 16, not the cluster's 4: the mock returns one produce request's records per partition
+      // per fetch, and with 4 partitions the bare consumers fell behind at 300 msgs/s.
+      { topic: `floor-down${tag}-0`, partitions: 16 },
+      { topic: `floor-down${tag}-1`, partitions: 16 },
+    ]),
   ];
   const [mariadb, redis, kafka] = await Promise.all([startMariadb(), startRedis(), startKafkaMock({ topics })]);
   try {
@@ -307,7 +314,9 @@ async function main(): Promise<void> {
     };
     const hops: HopFigures[] = [];
     if (part === 'all' || part === 'hops') for (const plan of hopPlans(rate, services)) hops.push(await measure(plan, plan.service === undefined ? [] : [plan.service]));
-    const pipeline = part === 'all' || part === 'pipeline' ? await measure(pipelinePlan(rate, services), ['kafka-mock', 'mariadb', 'redis']) : undefined;
+    const pipelines = part === 'all' || part === 'pipeline';
+    const pipeline = pipelines ? await measure(pipelinePlan(rate, services), ['kafka-mock', 'mariadb', 'redis']) : undefined;
+    const streamed = pipelines ? await measure(pipelinePlan(rate, services, true), ['kafka-mock', 'mariadb', 'redis']) : undefined;
     const idle: IdleFigures[] = [];
     if (part === 'all' || part === 'idle') {
       for (const waitMs of IDLE_WAITS_MS) {
@@ -317,9 +326,9 @@ async function main(): Promise<void> {
         process.stdout.write(`    ${fmt(figures.percent, 2)} % of a core, the mock ${fmt(figures.mockPercent, 2)} %\n`);
       }
     }
-    report(rate, hops, pipeline);
+    report(rate, hops, pipeline, streamed);
     reportIdle(idle);
-    if ([...hops, ...(pipeline === undefined ? [] : [pipeline])].some((r) => r.failures > 0 || r.ops === 0)) process.exitCode = 1;
+    if ([...hops, ...(pipeline === undefined ? [] : [pipeline]), ...(streamed === undefined ? [] : [streamed])].some((r) => r.failures > 0 || r.ops === 0)) process.exitCode = 1;
   } finally {
     await Promise.all([kafka.stop(), redis.stop(), mariadb.stop()]);
   }
@@ -336,7 +345,7 @@ function reportIdle(idle: IdleFigures[]): void {
   for (const f of idle) out(`| ${f.waitMs} ms | ${fmt(f.percent, 2)} | ${fmt(f.mockPercent, 2)} | ${fmt(7 * f.percent, 1)} |`);
 }
 
-function report(rate: number, hops: HopFigures[], pipeline: HopFigures | undefined): void {
+function report(rate: number, hops: HopFigures[], pipeline: HopFigures | undefined, streamed: HopFigures | undefined): void {
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
   let ws: HopFigures | undefined;
   if (hops.length > 0) {
@@ -359,6 +368,9 @@ function report(rate: number, hops: HopFigures[], pipeline: HopFigures | undefin
       out(`With the WebSocket frames (${fmt(wsUs)} µs), the floor of a message is ${fmt(floor, 2)} ms for the role processes.`);
       out(`A cluster's own cost per message is its figure (npm run bench -- direct --cluster --rate ${rate}) less ${fmt(floor, 2)} ms.`);
     }
+  }
+  if (streamed !== undefined) {
+    out(`What if: with each logic stand-in appending over one long-lived gRPC stream per repo instead of a unary call per turn, the pipeline costs ${fmt(streamed.roleUsPerOp / 1000, 2)} ms.`);
   }
 }
 

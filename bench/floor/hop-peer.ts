@@ -39,6 +39,10 @@ export interface HopPeerOptions {
   payloadBytes?: number;
   /** pipe-edge: which of the two gateway stand-ins, 0 or 1. */
   edge?: number;
+  /** pipe-logic: append over one bidi stream per repo stand-in instead of a unary call per turn. */
+  stream?: boolean;
+  /** The pipeline's topics and groups end with it, so two pipelines of one run share nothing. */
+  tag?: string;
 }
 
 export type ToHopPeer = { type: 'start' } | { type: 'report' };
@@ -220,9 +224,9 @@ function pipeEdge(o: HopPeerOptions): Promise<Starter> {
     const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
     await producer.connect();
     const send = coalescedProducer(producer);
-    const consumer = kafka.consumer({ groupId: `floor-edge-${o.edge}`, maxWaitTimeInMs: o.maxWaitMs ?? 20, minBytes: 1 });
+    const consumer = kafka.consumer({ groupId: `floor-edge${o.tag ?? ''}-${o.edge}`, maxWaitTimeInMs: o.maxWaitMs ?? 20, minBytes: 1 });
     await consumer.connect();
-    await consumer.subscribe({ topics: [`floor-down-${o.edge}`], fromBeginning: true });
+    await consumer.subscribe({ topics: [`floor-down${o.tag ?? ''}-${o.edge}`], fromBeginning: true });
     await consumer.run({
       partitionsConsumedConcurrently: 16,
       autoCommitInterval: 1_000,
@@ -236,7 +240,7 @@ function pipeEdge(o: HopPeerOptions): Promise<Starter> {
       paced(o.rate ?? 1, (i) => {
         const to = i % 2 === 0 ? o.edge : (o.edge ?? 0) ^ 1;
         const conv = `c${o.edge}-${i % 200}`;
-        send([{ topic: 'floor-up', messages: [{ key: conv, value: `${o.edge}|${to}|${conv}|${Date.now()}|${body}` }] }]).catch(failed);
+        send([{ topic: `floor-up${o.tag ?? ''}`, messages: [{ key: conv, value: `${o.edge}|${to}|${conv}|${Date.now()}|${body}` }] }]).catch(failed);
       });
   })();
 }
@@ -260,18 +264,20 @@ async function pipeLogic(o: HopPeerOptions): Promise<void> {
   const Client = grpc.makeGenericClientConstructor({ call: RAW }, 'Hop');
   type HopClient = grpc.Client & { call: (b: Buffer, opts: grpc.CallOptions, cb: (err: unknown, answer?: Buffer) => void) => void };
   const repos = (o.ports ?? []).map((port) => new Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure()) as unknown as HopClient);
-  const appendTo = repos.map((client) =>
-    perTurn<string[], void>(async (lists) => {
-      const request = Buffer.from(lists.flat().join('\n'));
-      await new Promise<void>((resolve, reject) => client.call(request, { deadline: Date.now() + 5_000 }, (err) => (err ? reject(err) : resolve())));
+  const appendTo = repos.map((client) => {
+    const append = o.stream
+      ? streamAppender(client)
+      : (lines: string[]) => new Promise<void>((resolve, reject) => client.call(Buffer.from(lines.join('\n')), { deadline: Date.now() + 5_000 }, (err) => (err ? reject(err) : resolve())));
+    return perTurn<string[], void>(async (lists) => {
+      await append(lists.flat());
       return lists.map(() => undefined);
-    }),
-  );
+    });
+  });
   await Promise.all(repos.map((c) => new Promise<void>((resolve, reject) => c.waitForReady(Date.now() + 10_000, (err) => (err ? reject(err) : resolve())))));
-  const relay = pipeRelay(lookup, appendTo, produce);
-  const consumer = kafka.consumer({ groupId: 'floor-logic', maxWaitTimeInMs: o.maxWaitMs ?? 20, minBytes: 1 });
+  const relay = pipeRelay(lookup, appendTo, produce, o.tag ?? '');
+  const consumer = kafka.consumer({ groupId: `floor-logic${o.tag ?? ''}`, maxWaitTimeInMs: o.maxWaitMs ?? 20, minBytes: 1 });
   await consumer.connect();
-  await consumer.subscribe({ topics: ['floor-up'], fromBeginning: true });
+  await consumer.subscribe({ topics: [`floor-up${o.tag ?? ''}`], fromBeginning: true });
   await consumer.run({
     partitionsConsumedConcurrently: 16,
     // Offsets committed once a second, as the cluster commits on a shared tick, not after every batch.
@@ -289,7 +295,7 @@ async function pipeLogic(o: HopPeerOptions): Promise<void> {
 }
 
 /** A logic stand-in's work for one batch: presence, the appends, then the downstream records. */
-function pipeRelay(lookup: (keys: string[]) => Promise<unknown>, appendTo: Array<(lines: string[]) => Promise<void>>, produce: (batches: Array<{ topic: string; messages: Message[] }>) => Promise<void>): (messages: KafkaMessage[]) => Promise<void> {
+function pipeRelay(lookup: (keys: string[]) => Promise<unknown>, appendTo: Array<(lines: string[]) => Promise<void>>, produce: (batches: Array<{ topic: string; messages: Message[] }>) => Promise<void>, tag: string): (messages: KafkaMessage[]) => Promise<void> {
   return async (messages) => {
     const lines = messages.map((m) => m.value?.toString() ?? '');
     const byRepo = new Map<number, string[]>();
@@ -315,43 +321,78 @@ function pipeRelay(lookup: (keys: string[]) => Promise<unknown>, appendTo: Array
         if (list === undefined) down.set(topic, [{ key, value }]);
         else list.push({ key, value });
       };
-      add(`floor-down-${from}`, `a|${line.slice(0, 60)}`);
-      add(`floor-down-${to}`, `d|${line}`);
+      add(`floor-down${tag}-${from}`, `a|${line.slice(0, 60)}`);
+      add(`floor-down${tag}-${to}`, `d|${line}`);
     }
     await produce([...down].map(([topic, records]) => ({ topic, messages: records })));
     ops += lines.length;
   };
 }
 
-/** A repo node stand-in: every call is one transaction of its messages, in two round trips. */
+/** The method the logic stand-ins use when `stream` is set: one bidi stream per repo, each message "<id>\n<lines>", each answer "<id>". */
+const RAW_STREAM = { ...RAW, path: '/floor.Hop/Stream', requestStream: true, responseStream: true } as const;
+
+/** A repo node stand-in: every call (or stream message) is one transaction of its messages, in two round trips. */
 async function pipeRepo(o: HopPeerOptions): Promise<number> {
   const pool = mysql.createPool({ uri: o.url ?? '', multipleStatements: true, connectionLimit: 4 });
-  const server = new grpc.Server();
-  const answer = payload(40);
-  server.addService({ call: RAW }, {
-    call: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) => {
-      const lines = call.request.toString().split('\n');
-      const values: unknown[] = [];
-      for (const line of lines) values.push(`${process.pid}-${ops++}`, line, Date.now());
-      const fail = (err: Error): void => callback({ code: grpc.status.INTERNAL, details: err.message });
-      pool.getConnection((err, connection) => {
-        if (err) return fail(err);
-        const placeholders = lines.map(() => '(?, ?, ?)').join(', ');
-        connection.query(`BEGIN; INSERT INTO floor_messages (id, body, ts) VALUES ${placeholders}`, values, (insertErr) => {
-          if (insertErr) {
-            connection.release();
-            return fail(insertErr);
-          }
-          connection.query('COMMIT', (commitErr) => {
-            connection.release();
-            if (commitErr) fail(commitErr);
-            else callback(null, answer);
-          });
+  const commit = (lines: string[], then: (err: Error | null) => void): void => {
+    const values: unknown[] = [];
+    for (const line of lines) values.push(`${process.pid}-${ops++}`, line, Date.now());
+    pool.getConnection((err, connection) => {
+      if (err) return then(err);
+      const placeholders = lines.map(() => '(?, ?, ?)').join(', ');
+      connection.query(`BEGIN; INSERT INTO floor_messages (id, body, ts) VALUES ${placeholders}`, values, (insertErr) => {
+        if (insertErr) {
+          connection.release();
+          return then(insertErr);
+        }
+        connection.query('COMMIT', (commitErr) => {
+          connection.release();
+          then(commitErr);
         });
       });
+    });
+  };
+  const server = new grpc.Server();
+  const answer = payload(40);
+  server.addService({ call: RAW, stream: RAW_STREAM }, {
+    call: (call: grpc.ServerUnaryCall<Buffer, Buffer>, callback: grpc.sendUnaryData<Buffer>) =>
+      commit(call.request.toString().split('\n'), (err) => (err ? callback({ code: grpc.status.INTERNAL, details: err.message }) : callback(null, answer))),
+    stream: (call: grpc.ServerDuplexStream<Buffer, Buffer>) => {
+      call.on('data', (request: Buffer) => {
+        const [id, ...lines] = request.toString().split('\n');
+        commit(lines, (err) => call.write(Buffer.from(err ? `${id}!${err.message}` : (id ?? ''))));
+      });
+      call.on('end', () => call.end());
     },
   });
   return new Promise((resolve, reject) => server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, port) => (err === null ? resolve(port) : reject(err))));
+}
+
+/** Appends to one repo stand-in over one long-lived bidi stream: no HTTP/2 stream per call. */
+function streamAppender(client: grpc.Client): (lines: string[]) => Promise<void> {
+  const waiting = new Map<string, { resolve: () => void; reject: (err: Error) => void }>();
+  const stream = client.makeBidiStreamRequest(RAW_STREAM.path, RAW_STREAM.requestSerialize, RAW_STREAM.responseDeserialize);
+  stream.on('data', (answer: Buffer) => {
+    const text = answer.toString();
+    const bang = text.indexOf('!');
+    const id = bang === -1 ? text : text.slice(0, bang);
+    const w = waiting.get(id);
+    waiting.delete(id);
+    if (bang === -1) w?.resolve();
+    else w?.reject(new Error(text.slice(bang + 1)));
+  });
+  stream.on('error', (err: Error) => {
+    for (const w of waiting.values()) w.reject(err);
+    waiting.clear();
+  });
+  let next = 0;
+  return (lines) =>
+    new Promise<void>((resolve, reject) => {
+      const id = String(next++);
+      waiting.set(id, { resolve, reject });
+      stream.write(Buffer.from(`${id}\n${lines.join('\n')}`));
+    });
 }
 
 async function main(): Promise<void> {
