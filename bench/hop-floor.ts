@@ -235,6 +235,8 @@ function usage(problem: string): never {
 }
 /** Fetch waits an idle consumer is measured at: the launcher's idle wait and two longer ones. */
 const IDLE_WAITS_MS = [100, 250, 500];
+/** Role processes of `troupe local-cluster` that run a consumer: 2 gateways, 2 logic nodes, 1 task node. */
+const LOCAL_CLUSTER_CONSUMERS = 5;
 
 interface IdleFigures {
   waitMs: number;
@@ -338,11 +340,11 @@ function reportIdle(idle: IdleFigures[]): void {
   if (idle.length === 0) return;
   const out = (line = ''): void => void process.stdout.write(`${line}\n`);
   out();
-  out('An idle consumer on the mock (one per role process), % of one core:');
+  out('An idle consumer on the mock, % of one core (a local cluster has five: 2 gateways, 2 logic nodes, the task node; repo nodes consume nothing):');
   out();
-  out('| idle fetch wait | the consumer | the mock | 7 role processes at this rate |');
+  out('| idle fetch wait | the consumer | the mock | five consumers |');
   out('| ---: | ---: | ---: | ---: |');
-  for (const f of idle) out(`| ${f.waitMs} ms | ${fmt(f.percent, 2)} | ${fmt(f.mockPercent, 2)} | ${fmt(7 * f.percent, 1)} |`);
+  for (const f of idle) out(`| ${f.waitMs} ms | ${fmt(f.percent, 2)} | ${fmt(f.mockPercent, 2)} | ${fmt(LOCAL_CLUSTER_CONSUMERS * f.percent, 1)} |`);
 }
 
 function report(rate: number, hops: HopFigures[], pipeline: HopFigures | undefined, streamed: HopFigures | undefined): void {
