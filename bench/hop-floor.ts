@@ -95,31 +95,51 @@ async function measureHop(plan: HopPlan, rate: number, durationSec: number, serv
     for (const p of started) p.send({ type: 'start' });
     const cluster = started.filter((p) => p.role !== plan.users);
     const counted = started.filter((p) => p.role === plan.counted);
-    const read = async (): Promise<{ cpuUs: number; ops: number; failures: number; service: number; at: number }> => {
+    const read = async (): Promise<Reading & { ops: number; failures: number }> => {
       const reports = await Promise.all(started.map((p) => p.next('report', { type: 'report' })));
       const of = (set: HopPeer[], pick: (r: (typeof reports)[number]) => number): number => set.reduce((sum, p) => sum + pick(reports[started.indexOf(p)]!), 0);
-      let service = 0;
-      for (const pid of servicePids) service += await readCpuMillis(pid);
-      return { cpuUs: of(cluster, (r) => r.cpuUs), ops: of(counted, (r) => r.ops), failures: of(started, (r) => r.failures), service, at: performance.now() };
+      return { cpuUs: of(cluster, (r) => r.cpuUs), ops: of(counted, (r) => r.ops), failures: of(started, (r) => r.failures), serviceMs: await cpuMillisOf(servicePids), at: performance.now() };
     };
     await sleep(WARM_UP_SEC * 1000);
     await flowing(rate, read);
-    const before = await read();
-    await sleep(durationSec * 1000);
-    const after = await read();
+    const { before, after, wallMs } = await measuredWindow(read, durationSec);
     const ops = after.ops - before.ops;
     return {
       plan,
       ops,
-      opsPerSec: ops / ((after.at - before.at) / 1000),
+      opsPerSec: ops / (wallMs / 1000),
       failures: after.failures,
       roleUsPerOp: (after.cpuUs - before.cpuUs) / ops,
-      serviceUsPerOp: servicePids.length === 0 ? undefined : ((after.service - before.service) * 1000) / ops,
-      rolePercent: ((after.cpuUs - before.cpuUs) / 1000 / (after.at - before.at)) * 100,
+      serviceUsPerOp: servicePids.length === 0 ? undefined : ((after.serviceMs - before.serviceMs) * 1000) / ops,
+      rolePercent: ((after.cpuUs - before.cpuUs) / 1000 / wallMs) * 100,
     };
   } finally {
     await Promise.all(started.map((p) => p.stop()));
   }
+}
+
+/** What a measurement reads at each end of its window. */
+interface Reading {
+  /** CPU of the measured helper processes, their own clocks. */
+  cpuUs: number;
+  /** CPU of the hop's services, from /proc. */
+  serviceMs: number;
+  /** performance.now() when read. */
+  at: number;
+}
+
+/** Two readings `durationSec` apart. */
+async function measuredWindow<R extends Reading>(read: () => Promise<R>, durationSec: number): Promise<{ before: R; after: R; wallMs: number }> {
+  const before = await read();
+  await sleep(durationSec * 1000);
+  const after = await read();
+  return { before, after, wallMs: after.at - before.at };
+}
+
+async function cpuMillisOf(pids: readonly number[]): Promise<number> {
+  let total = 0;
+  for (const pid of pids) total += await readCpuMillis(pid);
+  return total;
 }
 
 /**
@@ -256,19 +276,13 @@ async function measureIdleConsumer(kafka: KafkaMock, waitMs: number, durationSec
     await consumer.next('ready');
     // Joining the group takes a few fetch waits; then only the empty fetches are left.
     await sleep(2 * WARM_UP_SEC * 1000);
-    const read = async (): Promise<{ cpuUs: number; mock: number | undefined; at: number }> => ({
-      cpuUs: (await consumer.next('report', { type: 'report' })).cpuUs,
-      mock: mockPid === undefined ? undefined : await readCpuMillis(mockPid),
-      at: performance.now(),
-    });
-    const before = await read();
-    await sleep(durationSec * 1000);
-    const after = await read();
-    const wallMs = after.at - before.at;
+    const mockPids = mockPid === undefined ? [] : [mockPid];
+    const read = async (): Promise<Reading> => ({ cpuUs: (await consumer.next('report', { type: 'report' })).cpuUs, serviceMs: await cpuMillisOf(mockPids), at: performance.now() });
+    const { before, after, wallMs } = await measuredWindow(read, durationSec);
     return {
       waitMs,
       percent: ((after.cpuUs - before.cpuUs) / 1000 / wallMs) * 100,
-      mockPercent: after.mock === undefined || before.mock === undefined ? undefined : ((after.mock - before.mock) / wallMs) * 100,
+      mockPercent: mockPid === undefined ? undefined : ((after.serviceMs - before.serviceMs) / wallMs) * 100,
     };
   } finally {
     await consumer.stop();

@@ -180,7 +180,10 @@ async function wsServer(): Promise<number> {
       .App()
       .ws('/*', {
         open: (ws) => void sockets.push(ws),
-        close: (ws) => sockets.splice(sockets.indexOf(ws), 1),
+        close: (ws) => {
+          const index = sockets.indexOf(ws);
+          if (index !== -1) sockets.splice(index, 1);
+        },
         message: (ws) => {
           ws.send(ack, true);
           const peer = sockets[(next = (next + 1) % sockets.length)];
@@ -217,32 +220,30 @@ function coalescedProducer(producer: Producer): (topicMessages: Array<{ topic: s
 }
 
 /** A wire message of the pipeline: "<edge>|<recipientEdge>|<conv>|<sentAt>|<body>". */
-function pipeEdge(o: HopPeerOptions): Promise<Starter> {
-  return (async () => {
-    fixKafkaIdleSpin();
-    const kafka = kafkaClientWithControllerFallback({ brokers: o.brokers ?? [], clientId: 'floor-edge', logLevel: logLevel.NOTHING });
-    const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
-    await producer.connect();
-    const send = coalescedProducer(producer);
-    const consumer = kafka.consumer({ groupId: `floor-edge${o.tag ?? ''}-${o.edge}`, maxWaitTimeInMs: o.maxWaitMs ?? 20, minBytes: 1 });
-    await consumer.connect();
-    await consumer.subscribe({ topics: [`floor-down${o.tag ?? ''}-${o.edge}`], fromBeginning: true });
-    await consumer.run({
-      partitionsConsumedConcurrently: 16,
-      autoCommitInterval: 1_000,
-      eachBatch: async ({ batch }) => {
-        // Acks count the messages; deliveries are the other half of the downstream records.
-        for (const m of batch.messages) if (m.value?.[0] === 0x61) ops += 1;
-      },
+async function pipeEdge(o: HopPeerOptions): Promise<Starter> {
+  fixKafkaIdleSpin();
+  const kafka = kafkaClientWithControllerFallback({ brokers: o.brokers ?? [], clientId: 'floor-edge', logLevel: logLevel.NOTHING });
+  const producer = kafka.producer({ idempotent: true, maxInFlightRequests: 1 });
+  await producer.connect();
+  const send = coalescedProducer(producer);
+  const consumer = kafka.consumer({ groupId: `floor-edge${o.tag ?? ''}-${o.edge}`, maxWaitTimeInMs: o.maxWaitMs ?? 20, minBytes: 1 });
+  await consumer.connect();
+  await consumer.subscribe({ topics: [`floor-down${o.tag ?? ''}-${o.edge}`], fromBeginning: true });
+  await consumer.run({
+    partitionsConsumedConcurrently: 16,
+    autoCommitInterval: 1_000,
+    eachBatch: async ({ batch }) => {
+      // Acks count the messages; deliveries are the other half of the downstream records.
+      for (const m of batch.messages) if (m.value?.[0] === 0x61) ops += 1;
+    },
+  });
+  const body = 'm'.repeat(o.payloadBytes ?? 100);
+  return () =>
+    paced(o.rate ?? 1, (i) => {
+      const to = i % 2 === 0 ? o.edge : (o.edge ?? 0) ^ 1;
+      const conv = `c${o.edge}-${i % 200}`;
+      send([{ topic: `floor-up${o.tag ?? ''}`, messages: [{ key: conv, value: `${o.edge}|${to}|${conv}|${Date.now()}|${body}` }] }]).catch(failed);
     });
-    const body = 'm'.repeat(o.payloadBytes ?? 100);
-    return () =>
-      paced(o.rate ?? 1, (i) => {
-        const to = i % 2 === 0 ? o.edge : (o.edge ?? 0) ^ 1;
-        const conv = `c${o.edge}-${i % 200}`;
-        send([{ topic: `floor-up${o.tag ?? ''}`, messages: [{ key: conv, value: `${o.edge}|${to}|${conv}|${Date.now()}|${body}` }] }]).catch(failed);
-      });
-  })();
 }
 
 async function pipeLogic(o: HopPeerOptions): Promise<void> {

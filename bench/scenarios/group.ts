@@ -7,7 +7,7 @@
  * storage instead (bench/lib/offline-users.ts: adding them through the API floods the task pool).
  */
 import { newId } from '../../actors/ids.js';
-import { writeGroup, writeOfflineUsers } from '../lib/offline-users.js';
+import { writeOfflineGroup } from '../lib/offline-users.js';
 import { createGroup } from '../lib/population.js';
 import { SCENARIO_PARAMS } from '../report/headline-keys.js';
 import type { ScenarioRun } from '../report/types.js';
@@ -29,18 +29,14 @@ export async function runGroup(ctx: ScenarioContext): Promise<ScenarioRun> {
   const session = await ScenarioSession.open(ctx, size);
   try {
     const users = await session.register();
-    let offline: string[] = [];
-    if (offlineCount > 0) {
-      ctx.progress(`  writing ${offlineCount} offline users straight into the target's storage`);
-      offline = await writeOfflineUsers(storage!, ctx.prefix, offlineCount, ctx.progress);
-    }
     let convId: string;
-    if (offline.length === 0) {
+    if (offlineCount === 0) {
       convId = await createGroup(session.apiFor, users, `bench ${ctx.prefix}`);
       ctx.progress(`  created a group of ${size}`);
     } else {
       convId = newId('c');
-      await writeGroup(storage!, { id: convId, name: `bench ${ctx.prefix}`, ownerId: users[0]!.userId, memberIds: [...users.map((u) => u.userId), ...offline] });
+      ctx.progress(`  writing ${offlineCount} offline users straight into the target's storage`);
+      await writeOfflineGroup(storage!, { id: convId, name: `bench ${ctx.prefix}`, prefix: ctx.prefix, offlineCount, onlineIds: users.map((u) => u.userId) }, ctx.progress);
       const { memberCount } = await session.apiFor(0).getConversation(users[0]!, convId);
       if (memberCount !== members) throw new Error(`the server counts ${memberCount} members in the group written, not ${members}`);
       ctx.progress(`  wrote a group of ${members} members into the target's storage, ${size} of them online`);

@@ -17,7 +17,7 @@ import { runLoad, type PhaseOutcome } from './load.js';
 import { phaseTag, scenarioRun } from './scenario-run.js';
 import { ScenarioSession } from './session.js';
 import { generatorWarning, otherLoadWarning } from './run-notes.js';
-import { WARMUP_SEC } from './timed-load.js';
+import { warmupSec } from './timed-load.js';
 import { TimelineBuilder } from './timeline.js';
 
 export const RAMP_DEFAULT_START_RATE = 500;
@@ -48,9 +48,9 @@ export async function runRamp(ctx: ScenarioContext): Promise<ScenarioRun> {
     const book = new ConversationBook(convIds, convIds.map(() => 1));
     const slots = users.map((_, u): [number, number] => [u, Math.floor(u / 2)]);
     const first = ctx.options.rate ?? RAMP_DEFAULT_START_RATE;
-    const warmupSec = ctx.options.warmup ?? WARMUP_SEC;
-    ctx.progress(`  warm-up: ${first} msgs/s for ${warmupSec} s (checked, not timed)`);
-    const warmup = await runLoad(session, { tag: phaseTag(ctx.prefix, 'w'), rate: first, durationSec: warmupSec, slots, pick: 'round-robin', book }, new TimelineBuilder());
+    const warmupSeconds = warmupSec(ctx);
+    ctx.progress(`  warm-up: ${first} msgs/s for ${warmupSeconds} s (checked, not timed)`);
+    const warmup = await runLoad(session, { tag: phaseTag(ctx.prefix, 'w'), rate: first, durationSec: warmupSeconds, slots, pick: 'round-robin', book }, new TimelineBuilder());
 
     const origin = Date.now() + 300;
     const sampler = await session.startSampling(origin);

@@ -10,12 +10,18 @@ import { runLoad } from './load.js';
 import { loadNotes } from './run-notes.js';
 import { phaseTag, scenarioRun } from './scenario-run.js';
 import { openCpuWindow, serverCpuFigures } from './server-cpu.js';
+import type { ScenarioContext } from './context.js';
 import type { ScenarioSession } from './session.js';
 import { TimelineBuilder } from './timeline.js';
 import type { SlotPick } from '../gen/protocol.js';
 
 /** Seconds of warm-up before the measured window, unless --warmup says otherwise. */
-export const WARMUP_SEC = 2;
+const WARMUP_SEC = 2;
+
+/** The run's warm-up in seconds: --warmup, else the default. */
+export function warmupSec(ctx: ScenarioContext): number {
+  return ctx.options.warmup ?? WARMUP_SEC;
+}
 
 export interface TimedLoadSpec {
   scenario: ScenarioName;
@@ -32,9 +38,9 @@ export interface TimedLoadSpec {
 export async function runTimedLoad(session: ScenarioSession, spec: TimedLoadSpec): Promise<ScenarioRun> {
   const { ctx } = session;
   const book = new ConversationBook(spec.convIds, spec.recipients);
-  const warmupSec = ctx.options.warmup ?? WARMUP_SEC;
-  ctx.progress(`  warm-up: ${spec.rate} msgs/s for ${warmupSec} s (checked, not timed)`);
-  const warmup = await runLoad(session, { tag: phaseTag(ctx.prefix, 'w'), rate: spec.rate, durationSec: warmupSec, slots: spec.slots, pick: spec.pick, book }, new TimelineBuilder());
+  const warmupSeconds = warmupSec(ctx);
+  ctx.progress(`  warm-up: ${spec.rate} msgs/s for ${warmupSeconds} s (checked, not timed)`);
+  const warmup = await runLoad(session, { tag: phaseTag(ctx.prefix, 'w'), rate: spec.rate, durationSec: warmupSeconds, slots: spec.slots, pick: spec.pick, book }, new TimelineBuilder());
   const startAt = Date.now() + 300;
   const cpuWindow = await openCpuWindow(ctx, startAt, startAt + spec.durationSec * 1000);
   const sampler = await session.startSampling(startAt);
@@ -51,7 +57,7 @@ export async function runTimedLoad(session: ScenarioSession, spec: TimedLoadSpec
   headlines.push(...serverCpu.headline);
   return scenarioRun({
     scenario: spec.scenario,
-    params: { ...spec.params, rate: spec.rate, duration: spec.durationSec, warmup: warmupSec },
+    params: { ...spec.params, rate: spec.rate, duration: spec.durationSec, warmup: warmupSeconds },
     headline: headlines,
     timeline: timeline.build(sampler.samples),
     ack: measured.ack,

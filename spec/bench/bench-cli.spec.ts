@@ -3,38 +3,18 @@
  * own embedded server, with tiny loads, and the BenchRun JSON it wrote read back: every check
  * passed and the figures add up. A bad flag exits 2 with one line naming it.
  */
-import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { HEADLINE_KEYS } from '../../bench/report/headline-keys.js';
 import type { BenchRun, ScenarioRun } from '../../bench/report/types.js';
+import { runFromSources, type RunResult } from '../support/run-from-sources.js';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-
-interface RunResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs `troupe bench <args>` from the sources, without the machine's TROUPE_ variables. */
 function troupeBench(args: string[]): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('TROUPE_')) env[name] = value;
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/troupe.ts', 'bench', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  return runFromSources('bin/troupe.ts', ['bench', ...args]);
 }
 
 async function theRun(outDir: string): Promise<BenchRun> {

@@ -6,12 +6,10 @@
  * with 20,000 online); and one small run against the embedded server, whose report states both
  * sizes.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { BenchUsageError, parseBenchArgs } from '../../bench/lib/bench-options.js';
 import { offlineUsername, writeOfflineUsers } from '../../bench/lib/offline-users.js';
@@ -20,8 +18,8 @@ import { targetChecks, type TargetCheck } from '../../bench/report/target-checks
 import type { BenchRun, ScenarioRun } from '../../bench/report/types.js';
 import { migrateLatest } from '../../sql/migrate.js';
 import { openSqliteStore } from '../../transport/store/sqlite.js';
+import { runFromSources } from '../support/run-from-sources.js';
 
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
 const FIXTURE: BenchRun = JSON.parse(readFileSync(new URL('./fixtures/run.json', import.meta.url), 'utf8')) as BenchRun;
 
 function usageError(argv: string[]): string {
@@ -158,17 +156,9 @@ describe('bench: troupe bench group --members against its own embedded server', 
   });
 
   it('a group of 2,040 members, 4 online: the offline users and the group written into storage, the server counting them all, and both sizes reported', async () => {
-    const env: NodeJS.ProcessEnv = {};
-    for (const [name, value] of Object.entries(process.env)) if (!name.startsWith('TROUPE_')) env[name] = value;
     const args = ['group', '--members', '2040', '--group-size', '4', '--rate', '2', '--duration', '1', '--out', outDir];
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bin/troupe.ts', 'bench', ...args], { cwd: REPO, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const status = await new Promise<number | null>((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', resolve);
-    });
+    const { status, stdout, stderr } = await runFromSources('bin/troupe.ts', ['bench', ...args]);
+    const output = stdout + stderr;
     expect(status, output).to.equal(0);
     expect(output).to.match(/wrote 2036\/2036 offline users to the SQLite file/);
     expect(output).to.contain('wrote a group of 2040 members into the target\'s storage, 4 of them online');

@@ -2,21 +2,8 @@
  * `npm run bench:floor` refuses a bad flag before it starts any service: exit 2 and one line
  * naming the flag and what it takes.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-
-function hopFloor(args: string[]): Promise<{ status: number | null; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bench/hop-floor.ts', ...args], { cwd: REPO, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stderr }));
-  });
-}
+import { runFromSources } from '../support/run-from-sources.js';
 
 describe('bench: the hop floor\'s command-line mistakes', function () {
   this.timeout(30_000);
@@ -28,7 +15,7 @@ describe('bench: the hop floor\'s command-line mistakes', function () {
     [['--bogus'], '--bogus'],
   ] as const) {
     it(`bench:floor ${args.join(' ')}: exit 2 with one line naming ${flag}`, async () => {
-      const result = await hopFloor([...args]);
+      const result = await runFromSources('bench/hop-floor.ts', args);
       expect(result.status).to.equal(2);
       const lines = result.stderr.trim().split('\n');
       expect(lines, result.stderr).to.have.length(1);

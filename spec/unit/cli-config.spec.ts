@@ -4,42 +4,17 @@
  * text; a key that is not live or a value its rule refuses exits 2 with one line before etcd is
  * written; an etcd that cannot be reached exits 1 with one line.
  */
-import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { startEtcd, type EtcdService } from '../../bin/services/etcd.js';
 import { LIVE_KEYS, liveConfigPrefix } from '../../config/live-keys.js';
 import { EtcdCoordinator } from '../../transport/coord/etcd.js';
+import { runFromSources, type RunResult } from '../support/run-from-sources.js';
 import { uniqueName } from '../support/wait-for.js';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
-
-interface RunResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 /** Runs `troupe config <args>` from the sources, in an environment without TROUPE_ variables. */
 function troupeConfig(args: string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('TROUPE_') && name !== 'PORT') env[name] = value;
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/troupe.ts', 'config', ...args], {
-    cwd: REPO,
-    env: { ...env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  return runFromSources('bin/troupe.ts', ['config', ...args], extraEnv);
 }
 
 async function unusedPort(): Promise<number> {

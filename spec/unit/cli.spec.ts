@@ -1,15 +1,12 @@
 import { expect } from 'chai';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { COMMANDS, parseArgs, type CliAction } from '../../bin/cli/args.js';
 import { helpText } from '../../bin/cli/help.js';
 import { localClusterOptions } from '../../bin/commands/local-cluster.js';
 import { isTroupeError } from '../../transport/errors.js';
-
-const REPO = fileURLToPath(new URL('../..', import.meta.url));
+import { runFromSources, type RunResult } from '../support/run-from-sources.js';
 
 /** The message of the TroupeError('config') that parsing `argv` throws. */
 function parseError(argv: string[]): string {
@@ -22,31 +19,9 @@ function parseError(argv: string[]): string {
   expect.fail(`parseArgs(${JSON.stringify(argv)}) should have failed`);
 }
 
-interface RunResult {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
 /** Runs `troupe <args>` from the TypeScript sources, in an environment without TROUPE_ variables. */
 function troupe(args: string[], extraEnv: Record<string, string> = {}): Promise<RunResult> {
-  const env: NodeJS.ProcessEnv = {};
-  for (const [name, value] of Object.entries(process.env)) {
-    if (!name.startsWith('TROUPE_') && name !== 'PORT') env[name] = value;
-  }
-  const child = spawn(process.execPath, ['--import', 'tsx', 'bin/troupe.ts', ...args], {
-    cwd: REPO,
-    env: { ...env, ...extraEnv },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
+  return runFromSources('bin/troupe.ts', args, extraEnv);
 }
 
 describe('cli: parseArgs', () => {
